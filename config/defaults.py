@@ -1,0 +1,66 @@
+"""Default settings shared by every environment.
+
+Every key can be overridden by an environment variable named ``TELECONSULT_<KEY>``
+(``TELECONSULT_DATABASE_URL``, ``TELECONSULT_PLUGINS_DISABLED=video,esia``...).
+"""
+
+from datetime import timedelta
+
+# Where the embedded default keeps its SQLite file, uploaded files and outbox.
+# Relative paths are resolved against the current directory.
+DATA_DIR = "instance"
+
+# SQLAlchemy URL. Empty means "SQLite file in DATA_DIR" (the embedded default).
+DATABASE_URL = ""
+
+SECRET_KEY = "change-me"
+
+# Plugins the deployment never loads (entry-point names). The operator can switch
+# loaded plugins on and off live in the admin console.
+PLUGINS_DISABLED: list[str] = []
+# When set, only these plugins (entry-point names) are loaded; None loads all installed.
+PLUGINS_ENABLED: list[str] | None = None
+
+# Russian first; English is the second locale.
+BABEL_DEFAULT_LOCALE = "ru"
+BABEL_DEFAULT_TIMEZONE = "Europe/Moscow"
+LANGUAGES = ["ru", "en"]
+
+# Sessions and login (SPEC D1).
+SESSION_COOKIE_NAME = "teleconsult_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = False
+REMEMBER_COOKIE_HTTPONLY = True
+REMEMBER_COOKIE_SECURE = False
+PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+LOGIN_MAX_FAILURES = 5
+LOGIN_LOCKOUT_MINUTES = 15
+WTF_CSRF_ENABLED = True
+WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+# Uploaded files.
+STORAGE_BACKEND = "local"
+STORAGE_DIR = ""  # empty: DATA_DIR/files
+MAX_CONTENT_LENGTH = 110 * 1024 * 1024  # a whole request, several files together
+DOCUMENT_MAX_SIZE = 20 * 1024 * 1024  # one file
+
+# Socket.IO: "threading" (embedded default and tests) or "eventlet".
+SOCKETIO_ASYNC_MODE = "threading"
+SOCKETIO_MESSAGE_QUEUE = ""  # redis://... shares events between web processes
+SOCKETIO_CORS_ALLOWED_ORIGINS: list[str] | None = None  # None: same origin only
+
+# Background tasks: "inprocess" runs them after commit in the web process;
+# "celery" sends them to a worker through CELERY_BROKER_URL.
+TASKS_BACKEND = "inprocess"
+CELERY_BROKER_URL = ""
+CELERY_RESULT_BACKEND = ""
+
+# Slots are generated this many days ahead of today.
+SCHEDULE_DAYS_AHEAD = 28
+
+# Demo data is loaded by `teleconsult run` on an empty database.
+DEMO_DATA = False
+
+LOG_LEVEL = "INFO"
+LOG_FORMAT = "text"  # or "json"

@@ -1,0 +1,7 @@
+"""Testing: what the test suite builds its apps with."""
+
+TESTING = True
+SECRET_KEY = "testing-only-secret"
+LOGIN_LOCKOUT_MINUTES = 15
+# Keep CSRF on: tests exercise the real forms (core.testing fetches the token).
+WTF_CSRF_ENABLED = True

@@ -1,0 +1,258 @@
+"""The one access policy: who may see or do what with which object.
+
+Every view, API endpoint and Socket.IO event asks ``require(action, obj)`` (or ``can``).
+Rules are plain functions ``rule(principal, obj) -> bool`` keyed by action; the core
+defines its own below and plugins add theirs through ``teleconsult_register_access_rules``.
+An object the principal may not see answers 404, so its existence does not leak; a role
+that is not allowed answers 403; nobody logged in answers 401.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app, g, has_request_context
+from werkzeug.exceptions import Forbidden, NotFound, Unauthorized
+
+from core.models import Consultation, Document, Role
+
+Rule = Callable[["Principal", Any], bool]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Whoever makes the request: a staff user, a portal patient, a machine client or nobody."""
+
+    kind: str  # "staff" | "patient" | "api" | "anonymous"
+    id: int | None = None
+    name: str = ""
+    organisation_id: int | None = None
+    roles: frozenset[str] = frozenset()
+    # Registry persons a portal account acts for: the account's own and its children's.
+    patient_ids: frozenset[int] = frozenset()
+    scopes: frozenset[str] = frozenset()
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.kind != "anonymous"
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind == "staff"
+
+    @property
+    def is_patient(self) -> bool:
+        return self.kind == "patient"
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+ANONYMOUS = Principal(kind="anonymous")
+SYSTEM = Principal(kind="system", name="system")
+
+
+def principal_for_user(user) -> Principal:
+    return Principal(
+        kind="staff",
+        id=user.id,
+        name=user.full_name,
+        organisation_id=user.organisation_id,
+        roles=frozenset(role.code for role in user.roles),
+    )
+
+
+def principal_for_account(account) -> Principal:
+    import sqlalchemy as sa
+
+    from core.db import db
+    from core.models import Guardianship
+
+    patient = account.patient
+    ids: set[int] = set()
+    organisation_id = None
+    if patient is not None:
+        ids.add(patient.id)
+        organisation_id = patient.organisation_id
+        ids.update(
+            db.session.scalars(
+                sa.select(Guardianship.child_id).where(Guardianship.representative_id == patient.id)
+            )
+        )
+    return Principal(
+        kind="patient",
+        id=account.id,
+        name=account.full_name,
+        organisation_id=organisation_id,
+        patient_ids=frozenset(ids),
+    )
+
+
+def principal_for_token(token) -> Principal:
+    return Principal(
+        kind="api",
+        id=token.id,
+        name=token.name,
+        organisation_id=token.organisation_id,
+        scopes=frozenset(token.scopes.split()),
+    )
+
+
+def current_principal() -> Principal:
+    """The principal of the current request (cached on ``g``)."""
+    if not has_request_context():
+        return SYSTEM
+    if "teleconsult_principal" in g:
+        return g.teleconsult_principal
+    from flask_login import current_user
+
+    from core.models import PortalAccount, User
+
+    principal = ANONYMOUS
+    user = current_user._get_current_object() if current_user else None
+    if isinstance(user, User):
+        principal = principal_for_user(user)
+    elif isinstance(user, PortalAccount):
+        principal = principal_for_account(user)
+    g.teleconsult_principal = principal
+    return principal
+
+
+def set_principal(principal: Principal) -> None:
+    """Used by token auth (API) and Socket.IO handlers, which do not go through Flask-Login."""
+    g.teleconsult_principal = principal
+
+
+# --------------------------------------------------------------------------- core rules
+
+
+def _staff_with(*roles: str) -> Rule:
+    def rule(principal: Principal, obj: Any = None) -> bool:
+        return principal.is_staff and bool(principal.roles.intersection(roles))
+
+    return rule
+
+
+def takes_part(principal: Principal, consultation: Consultation) -> bool:
+    """Staff author, consultant or added participant; the patient or their representative."""
+    if principal.is_staff:
+        if principal.id in (consultation.author_id, consultation.consultant_id):
+            return True
+        return any(p.user_id == principal.id for p in consultation.participants)
+    if principal.is_patient:
+        return bool(
+            principal.patient_ids.intersection(
+                {consultation.patient_id, consultation.representative_id}
+            )
+        )
+    return False
+
+
+def _consultation_view(principal: Principal, consultation: Consultation) -> bool:
+    if principal.kind == "api":
+        return (
+            principal.has_scope("consultations:read")
+            and principal.organisation_id == consultation.organisation_id
+        )
+    return takes_part(principal, consultation)
+
+
+def _consultation_complete(principal: Principal, consultation: Consultation) -> bool:
+    if principal.kind == "api":
+        return (
+            principal.has_scope("consultations:write")
+            and principal.organisation_id == consultation.organisation_id
+        )
+    return principal.is_staff and principal.id == consultation.consultant_id
+
+
+def _consultation_create(principal: Principal, obj: Any = None) -> bool:
+    if principal.kind == "api":
+        return principal.has_scope("consultations:write")
+    return principal.is_staff and principal.has_role(Role.DOCTOR)
+
+
+def _registry_search(principal: Principal, obj: Any = None) -> bool:
+    if principal.kind == "api":
+        return principal.has_scope("registry:read")
+    return principal.is_staff and bool(principal.roles & {Role.DOCTOR, Role.REGISTRAR})
+
+
+def _registry_import(principal: Principal, obj: Any = None) -> bool:
+    if principal.kind == "api":
+        return principal.has_scope("registry:write")
+    return principal.is_staff and principal.has_role(Role.OPERATOR)
+
+
+def _document_view(principal: Principal, document: Document) -> bool:
+    if principal.is_staff and document.owner_user_id == principal.id:
+        return True
+    if principal.is_patient and document.owner_account_id == principal.id:
+        return True
+    if document.consultation_id is None:
+        return False
+    from core.db import db
+
+    consultation = db.session.get(Consultation, document.consultation_id)
+    return consultation is not None and _consultation_view(principal, consultation)
+
+
+CORE_RULES: dict[str, Rule] = {
+    "workplace.use": _staff_with(Role.DOCTOR, Role.REGISTRAR),
+    "admin.use": _staff_with(Role.OPERATOR),
+    "portal.use": lambda principal, obj=None: principal.is_patient,
+    "registry.search": _registry_search,
+    "registry.import": _registry_import,
+    "consultation.create": _consultation_create,
+    "consultation.view": _consultation_view,
+    "consultation.complete": _consultation_complete,
+    "document.view": _document_view,
+}
+
+def _rules() -> dict[str, Rule]:
+    return current_app.extensions["teleconsult.access_rules"]
+
+
+def can(action: str, obj: Any = None, principal: Principal | None = None) -> bool:
+    principal = principal or current_principal()
+    rule = _rules().get(action)
+    if rule is None:
+        raise LookupError(f"no access rule for action {action!r}")
+    return bool(rule(principal, obj))
+
+
+def require(action: str, obj: Any = None, principal: Principal | None = None) -> Principal:
+    """Allow or abort: 401 for nobody, 404 for a hidden object, 403 otherwise."""
+    principal = principal or current_principal()
+    if can(action, obj, principal):
+        return principal
+    if not principal.is_authenticated:
+        raise Unauthorized()
+    if obj is not None and not _visible(principal, obj):
+        raise NotFound()
+    raise Forbidden()
+
+
+def _visible(principal: Principal, obj: Any) -> bool:
+    """Whether refusing an action on ``obj`` may admit that it exists (403 vs 404)."""
+    if isinstance(obj, Consultation):
+        return can("consultation.view", obj, principal)
+    if isinstance(obj, Document):
+        return can("document.view", obj, principal)
+    return False
+
+
+def build_rules(plugin_rules: list[tuple[str, dict[str, Rule]]]) -> dict[str, Rule]:
+    rules = dict(CORE_RULES)
+    for plugin, contributed in plugin_rules:
+        for action, rule in contributed.items():
+            if action in rules:
+                raise RuntimeError(f"plugin {plugin!r} redefines access rule {action!r}")
+            rules[action] = rule
+    return rules

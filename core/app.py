@@ -1,0 +1,163 @@
+"""The app factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, abort, request
+
+from core import access, i18n, logs
+from core.extensions import SocketIO, babel, csrf, db, login_manager, migrate
+from core.plugins import build_plugin_manager, collect, switched_off
+from core.routing import build_registry
+from core.settings import check_production, load
+from core.storage import LocalStorage
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def create_app(
+    config: Mapping[str, Any] | None = None,
+    *,
+    environment: str | None = None,
+    plugins: Iterable[str] | None = None,
+    extra_plugins: Iterable[tuple[str, Any]] = (),
+) -> Flask:
+    """Build the app.
+
+    ``config``: settings that win over everything else. ``environment``: development,
+    testing or production (default: ``TELECONSULT_ENV``, else development).
+    ``plugins``: entry-point plugins to load (default: all installed, less
+    ``PLUGINS_DISABLED``); ``[]`` builds the bare core. ``extra_plugins``: ``(name,
+    plugin)`` pairs registered directly, for tests.
+    """
+    base = load(environment, config)
+    enabled = plugins if plugins is not None else base.get("PLUGINS_ENABLED")
+    pm = build_plugin_manager(enabled, base["PLUGINS_DISABLED"], extra_plugins)
+    plugin_defaults: dict[str, Any] = {}
+    for defaults in reversed(pm.hook.teleconsult_config_defaults()):
+        plugin_defaults.update(defaults or {})
+    settings = load(environment, config, plugin_defaults=plugin_defaults)
+    problems = [p for group in pm.hook.teleconsult_config_check(settings=settings) for p in group]
+    check_production(settings, problems)
+
+    Path(settings["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+    app = Flask("core", instance_path=settings["DATA_DIR"])
+    app.config.update(settings)
+    app.extensions["teleconsult.pm"] = pm
+    logs.configure(app)
+
+    _init_extensions(app)
+    _register_core(app)
+    _register_plugins(app)
+    _register_guards(app)
+    from core import errorpages
+
+    errorpages.register(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    _tune_sqlite(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, command="alembic")
+    csrf.init_app(app)
+    translations = i18n.compile_catalogues(Path(app.config["DATA_DIR"]) / "translations")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(translations)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    from core import auth
+
+    auth.init_login(app, login_manager)
+    queue = app.config["SOCKETIO_MESSAGE_QUEUE"] or None
+    SocketIO(
+        app,
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        message_queue=queue,
+        cors_allowed_origins=app.config["SOCKETIO_CORS_ALLOWED_ORIGINS"],
+        manage_session=False,
+    )
+    app.extensions["teleconsult.storage"] = LocalStorage(app.config["STORAGE_DIR"])
+
+
+def _tune_sqlite(app: Flask) -> None:
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    with app.app_context():
+        engine = db.engine
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        if ":memory:" not in app.config["SQLALCHEMY_DATABASE_URI"]:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+
+def _register_core(app: Flask) -> None:
+    from core import auth, cli, template_tools, workplace
+
+    app.register_blueprint(auth.blueprint)
+    app.register_blueprint(workplace.blueprint)
+    template_tools.register(app)
+    cli.register_app_commands(app)
+
+
+def _register_plugins(app: Flask) -> None:
+    pm = app.extensions["teleconsult.pm"]
+    owners: dict[str, str] = {}
+    for plugin, blueprint in collect(pm, "teleconsult_register_blueprints", app=app):
+        app.register_blueprint(blueprint)
+        owners[blueprint.name] = plugin
+    app.extensions["teleconsult.blueprint_owners"] = owners
+
+    for plugin, namespace in collect(pm, "teleconsult_register_socketio_namespaces"):
+        namespace.teleconsult_plugin = plugin
+        app.extensions["socketio"].on_namespace(namespace)
+
+    app.extensions["teleconsult.tasks"] = {
+        spec.name: (plugin, spec) for plugin, spec in collect(pm, "teleconsult_register_tasks")
+    }
+    app.extensions["teleconsult.routes"] = build_registry(collect(pm, "teleconsult_register_routes"))
+    rules = []
+    for impl in reversed(pm.hook.teleconsult_register_access_rules.get_hookimpls()):
+        rules.append((impl.plugin_name, impl.function() or {}))
+    app.extensions["teleconsult.access_rules"] = access.build_rules(rules)
+    app.extensions["teleconsult.migrations"] = [
+        folder for _plugin, folder in collect(pm, "teleconsult_register_migrations")
+    ]
+    for _plugin, command in collect(pm, "teleconsult_register_cli_commands"):
+        app.cli.add_command(command)
+
+
+def _register_guards(app: Flask) -> None:
+    @app.before_request
+    def _switched_off_plugin_pages_are_absent():
+        owner = app.extensions["teleconsult.blueprint_owners"].get(request.blueprint or "")
+        if owner and owner in switched_off(app):
+            abort(404)
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+@migrate.configure
+def _version_locations(config):
+    """Every plugin's Alembic branch sits beside the core's."""
+    from flask import current_app
+
+    folders = [str(MIGRATIONS_DIR / "versions"), *current_app.extensions["teleconsult.migrations"]]
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(folders))
+    return config

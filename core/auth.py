@@ -1,0 +1,146 @@
+"""Staff login and logout (SPEC D1) and the Flask-Login wiring for staff and patients.
+
+Patients log in through the ``esia`` plugin, which calls ``login_account``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, login_user, logout_user
+from flask_wtf import FlaskForm
+from werkzeug.security import check_password_hash, generate_password_hash
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from core import audit
+from core.access import current_principal, principal_for_account, principal_for_user
+from core.db import db, utcnow
+from core.models import PortalAccount, User
+
+blueprint = Blueprint("auth", __name__)
+
+# Compared against when the login does not exist, so both paths cost the same time.
+_DUMMY_HASH = generate_password_hash("no such user")
+
+
+class LoginForm(FlaskForm):
+    login = StringField(_l("Логин"), validators=[DataRequired(_l("Введите логин")), Length(max=100)])
+    password = PasswordField(
+        _l("Пароль"), validators=[DataRequired(_l("Введите пароль")), Length(max=200)]
+    )
+
+
+class LogoutForm(FlaskForm):
+    pass
+
+
+def init_login(app: Flask, manager: LoginManager) -> None:
+    manager.init_app(app)
+    manager.login_view = "auth.login"
+    manager.login_message = _l("Войдите в систему, чтобы продолжить")
+    manager.session_protection = "strong"
+
+    @manager.user_loader
+    def _load(user_id: str):
+        kind, _, raw_id = user_id.partition(":")
+        if not raw_id.isdigit():
+            return None
+        if kind == "staff":
+            user = db.session.get(User, int(raw_id))
+            return user if user is not None and user.is_active else None
+        if kind == "patient":
+            return db.session.get(PortalAccount, int(raw_id))
+        return None
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths: no open redirect through ``?next=``."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _start_session(user) -> None:
+    # A fresh session on every login: nothing from before survives (session fixation).
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    login_user(user)
+    session.permanent = True
+
+
+def login_account(account: PortalAccount) -> None:
+    """Start a patient session (used by the ESIA plugin after a verified login)."""
+    account.last_login_at = utcnow()
+    _start_session(account)
+    audit.record("auth.login", account, principal=principal_for_account(account))
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        user, error = _authenticate(form.login.data.strip(), form.password.data)
+        if user is not None:
+            _start_session(user)
+            audit.record("auth.login", user, principal=principal_for_user(user))
+            db.session.commit()
+            return redirect(_safe_next(request.args.get("next")) or url_for("home"))
+        db.session.commit()  # the failure counter and its audit event
+    status = 200 if error is None and not form.errors else 401 if error else 422
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+def _authenticate(login: str, password: str):
+    """Return ``(user, None)`` or ``(None, message)``; counts failures and locks (SPEC D1)."""
+    user = db.session.scalar(sa.select(User).where(sa.func.lower(User.login) == login.lower()))
+    now = utcnow()
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None, _l("Неверный логин или пароль")
+    if user.locked_until is not None and user.locked_until > now:
+        audit.record("auth.login_refused_locked", user, principal=principal_for_user(user))
+        return None, _l(
+            "Учётная запись временно заблокирована после нескольких неудачных попыток входа. "
+            "Попробуйте позже или обратитесь к администратору."
+        )
+    if not user.check_password(password) or not user.is_active:
+        user.failed_logins += 1
+        data = {"failed_logins": user.failed_logins}
+        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
+            user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+            user.failed_logins = 0
+            data["locked_until"] = user.locked_until.isoformat()
+            audit.record("auth.locked", user, principal=principal_for_user(user), data=data)
+        else:
+            audit.record("auth.login_failed", user, principal=principal_for_user(user), data=data)
+        return None, _l("Неверный логин или пароль")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    return user, None
+
+
+@blueprint.route("/logout", methods=["POST"])
+def logout():
+    form = LogoutForm()
+    principal = current_principal()
+    portal = principal.is_patient
+    if form.validate_on_submit() and principal.is_authenticated:
+        audit.record("auth.logout", principal=principal, object_type=principal.kind, object_id=principal.id)
+        db.session.commit()
+        logout_user()
+        session.clear()
+    if portal and "portal.index" in current_app.view_functions:
+        return redirect(url_for("portal.index"))
+    return redirect(url_for("auth.login"))

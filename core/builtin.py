@@ -1,0 +1,68 @@
+"""The core's own hook implementations: the default route, the main menu, and completion
+without conclusion. Registered first under the name ``core``; it cannot be switched off.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from core import hookimpl
+from core.lifecycle import CompletionMethod
+from core.menus import MenuItem
+from core.models import Outcome
+from core.routespec import ConsultationTypeSpec, RouteSpec
+
+DEFAULT_ROUTE = RouteSpec(
+    code="default",
+    title="Дистанционная консультация",
+    types=(
+        ConsultationTypeSpec(
+            code="remote_patient",
+            name="Дистанционная консультация пациента с врачом",
+            sort_order=10,
+        ),
+        ConsultationTypeSpec(
+            code="remote_representative",
+            name="Дистанционная консультация законного представителя пациента с врачом",
+            for_representative=True,
+            sort_order=20,
+        ),
+    ),
+)
+
+
+@hookimpl
+def teleconsult_register_routes():
+    return [DEFAULT_ROUTE]
+
+
+@hookimpl
+def teleconsult_register_menu_items(area):
+    if area != "workplace":
+        return []
+    # The main menu of the workplace, in the order of the doctor guide (seed 002 §3.2).
+    doctor = ("doctor",)
+    return [
+        MenuItem(_l("Подать заявку"), "workplace.new_application", order=10, icon="plus", roles=doctor),
+        MenuItem(_l("Заявки"), "workplace.applications", order=30, icon="list"),
+        MenuItem(_l("Входящие"), "workplace.inbox", order=40, icon="inbox"),
+        MenuItem(_l("Исходящие"), "workplace.outbox", order=50, icon="send", roles=doctor),
+        MenuItem(_l("Журнал отложенной записи"), "workplace.record_requests", order=55, icon="journal"),
+        MenuItem(_l("Пользователи"), "workplace.users", order=60, icon="users"),
+        MenuItem(_l("Расписание"), "workplace.schedule", order=70, icon="calendar"),
+        MenuItem(_l("Документы"), "workplace.documents", order=80, icon="file"),
+        MenuItem(_l("Помощь"), "workplace.help", order=90, icon="help"),
+    ]
+
+
+@hookimpl
+def teleconsult_consultation_completion_methods(consultation, principal):
+    return [
+        CompletionMethod(
+            code="no_conclusion",
+            title=_l("Завершение без заключения"),
+            endpoint="workplace.complete_without_conclusion",
+            outcome=Outcome.NO_CONCLUSION,
+            order=90,
+        )
+    ]

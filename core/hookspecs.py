@@ -1,0 +1,226 @@
+"""Hook specifications of teleconsult.
+
+A plugin is any object (usually a module) with functions named like these hooks and
+decorated with ``core.hookimpl``. It is registered through the entry-point group
+``teleconsult.plugins``; the built-in plugins are registered exactly the same way.
+
+Registration hooks (``teleconsult_register_*``) *return* things and the core registers
+them; a plugin never reaches into the app by itself. Lifecycle hooks are events fired
+inside the transaction that made the change, so whatever a plugin writes is committed
+or rolled back together with it; work that must only happen after a commit (sending an
+e-mail, emitting a Socket.IO event) goes through ``core.tx.after_commit``.
+
+Run ``teleconsult hooks`` to print this reference; docs/hooks.md is generated from it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from flask import Blueprint, Flask
+    from flask_admin import BaseView
+    from flask_socketio import Namespace
+
+    from core.access import Principal, Rule
+    from core.lifecycle import CompletionMethod
+    from core.menus import MenuItem
+    from core.models import Consultation, Participant, Slot
+    from core.routespec import RouteSpec
+    from core.tasks import TaskSpec
+
+hookspec = pluggy.HookspecMarker("teleconsult")
+
+
+# --------------------------------------------------------------------------- setup
+
+
+@hookspec
+def teleconsult_config_defaults() -> dict[str, Any]:
+    """Default settings of the plugin.
+
+    Returns a mapping of UPPERCASE keys. They sit between ``config.defaults`` and the
+    environment module, so a deployment overrides them with ``TELECONSULT_<KEY>``.
+    Fires once, while the app is being built, before anything else.
+    """
+
+
+@hookspec
+def teleconsult_config_check(settings: dict[str, Any]) -> list[str]:
+    """Problems with the final settings that must stop a production start.
+
+    ``settings``: the loaded settings. Returns a list of human-readable problems (empty
+    when all is well). Only production refuses to start on them; fires once per app.
+    """
+
+
+@hookspec
+def teleconsult_register_blueprints(app: Flask) -> list[Blueprint]:
+    """Flask blueprints of the plugin.
+
+    ``app`` is given for reading settings only. The core registers each blueprint and
+    answers 404 for its pages while the operator has the plugin switched off.
+    """
+
+
+@hookspec
+def teleconsult_register_admin_views() -> list[BaseView]:
+    """Flask-Admin views of the plugin, in an admin category named after the plugin.
+
+    The core adds them to the operator console; they are hidden and answer 404 while
+    the plugin is switched off.
+    """
+
+
+@hookspec
+def teleconsult_register_socketio_namespaces() -> list[Namespace]:
+    """Flask-SocketIO ``Namespace`` instances of the plugin (e.g. ``/chat``).
+
+    Every event handler must authorise through ``core.access``; the core refuses events
+    of a switched-off plugin.
+    """
+
+
+@hookspec
+def teleconsult_register_tasks() -> list[TaskSpec]:
+    """Background tasks of the plugin, as ``core.tasks.TaskSpec`` (name, function, options).
+
+    Names are ``<plugin>.<task>``. The core runs them in-process after commit (embedded
+    default) or as Celery tasks on a worker (production). A task must be idempotent.
+    """
+
+
+@hookspec
+def teleconsult_register_migrations() -> list[str]:
+    """Folders with Alembic revisions of the plugin's own branch (labelled with its name).
+
+    The first revision of the branch depends on the core branch. ``teleconsult db
+    upgrade`` upgrades every branch to its head.
+    """
+
+
+@hookspec
+def teleconsult_register_menu_items(area: str) -> list[MenuItem]:
+    """Menu items the plugin adds.
+
+    ``area`` is ``"workplace"`` (the doctor's main menu, SPEC D2) or ``"portal"`` (the
+    patient's left menu, SPEC P2). Items whose endpoint is not registered or whose roles
+    the viewer lacks are not shown.
+    """
+
+
+@hookspec
+def teleconsult_register_cli_commands() -> list[click.Command]:
+    """Click commands added to the ``teleconsult`` command line."""
+
+
+@hookspec
+def teleconsult_register_access_rules() -> dict[str, Rule]:
+    """Access rules for actions the plugin defines, keyed by action (``"chat.write"``).
+
+    A rule is ``rule(principal, obj) -> bool``. ``core.access`` is the only place that
+    evaluates rules; a plugin defines a rule once and every view, API endpoint and
+    Socket.IO event of it calls ``core.access.require``.
+    """
+
+
+# --------------------------------------------------------------------------- consultation
+
+
+@hookspec
+def teleconsult_consultation_validate(consultation: Consultation) -> list[str]:
+    """Objections to a consultation about to be created.
+
+    Returns messages in Russian (through Flask-Babel); any message refuses the creation
+    and nothing is written. Fires after the route's own schema and validation passed.
+    """
+
+
+@hookspec
+def teleconsult_consultation_created(consultation: Consultation, actor: Principal) -> None:
+    """A consultation (application) has just been created.
+
+    Fires inside the creating transaction, after the participants are added and flushed,
+    so ``consultation.id`` is set. The chat plugin creates the chat here.
+    """
+
+
+@hookspec
+def teleconsult_consultation_scheduled(
+    consultation: Consultation, slot: Slot, actor: Principal
+) -> None:
+    """A consultation got its slot in the consultant's schedule (booked or moved)."""
+
+
+@hookspec
+def teleconsult_consultation_started(consultation: Consultation, actor: Principal) -> None:
+    """A consultation went from scheduled to in progress (first chat message, call, ...)."""
+
+
+@hookspec
+def teleconsult_consultation_completed(
+    consultation: Consultation, outcome: str, actor: Principal
+) -> None:
+    """A consultation was closed.
+
+    ``outcome`` is one of ``core.models.Outcome``; ``consultation.outcome_reason`` is set
+    for ``no_conclusion`` and ``consultation.conclusion_document_id`` for the others.
+    The chat turns read-only from this hook.
+    """
+
+
+@hookspec
+def teleconsult_consultation_completion_methods(
+    consultation: Consultation, principal: Principal
+) -> list[CompletionMethod]:
+    """Completion methods offered on the application's right panel (SPEC D9).
+
+    Each ``core.lifecycle.CompletionMethod`` names its title, the endpoint of its form
+    and its order. The core offers «Завершение без заключения» itself.
+    """
+
+
+@hookspec
+def teleconsult_consultation_actions(
+    consultation: Consultation, principal: Principal
+) -> list[MenuItem]:
+    """Links on the application's right panel besides completion (chat, video call, ...)."""
+
+
+# --------------------------------------------------------------------------- participant
+
+
+@hookspec
+def teleconsult_participant_added(consultation: Consultation, participant: Participant) -> None:
+    """Someone was added to a consultation (in the adding transaction)."""
+
+
+@hookspec
+def teleconsult_participant_joined(
+    consultation: Consultation, participant: Participant, channel: str
+) -> None:
+    """A participant came online in a channel (``"chat"``, ``"video"``, ...)."""
+
+
+@hookspec
+def teleconsult_participant_left(
+    consultation: Consultation, participant: Participant, channel: str
+) -> None:
+    """A participant went offline in a channel."""
+
+
+# --------------------------------------------------------------------------- route
+
+
+@hookspec
+def teleconsult_register_routes() -> list[RouteSpec]:
+    """Consultation routes the plugin provides, as ``core.routespec.RouteSpec``.
+
+    A route declares its consultation types, the marshmallow schemas of its extra
+    application and conclusion fields, and optional validation. The core creates the
+    declared types on ``teleconsult db upgrade`` (the operator edits them afterwards)
+    and stores route data as validated JSON on the consultation.
+    """

@@ -1,0 +1,46 @@
+"""The core domain model. Plugins keep their own tables (prefixed with their name)."""
+
+from core.models.audit import AuditEvent
+from core.models.consent import ConsentAcceptance, ConsentVersion
+from core.models.consultations import (
+    CompletionReason,
+    Consultation,
+    ConsultationStatus,
+    Outcome,
+    Participant,
+    ParticipantRole,
+)
+from core.models.documents import Document
+from core.models.organisations import Organisation
+from core.models.plugins import PluginState
+from core.models.registry import Guardianship, Patient, PortalAccount, RecordRequest
+from core.models.routes import ConsultationType, MedicalProfile
+from core.models.schedule import ScheduleTemplate, Slot
+from core.models.users import ApiToken, FaqEntry, Role, User
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "CompletionReason",
+    "ConsentAcceptance",
+    "ConsentVersion",
+    "Consultation",
+    "ConsultationStatus",
+    "ConsultationType",
+    "Document",
+    "FaqEntry",
+    "Guardianship",
+    "MedicalProfile",
+    "Organisation",
+    "Outcome",
+    "Participant",
+    "ParticipantRole",
+    "Patient",
+    "PluginState",
+    "PortalAccount",
+    "RecordRequest",
+    "Role",
+    "ScheduleTemplate",
+    "Slot",
+    "User",
+]
