@@ -69,8 +69,13 @@ def _init_extensions(app: Flask) -> None:
     _tune_sqlite(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, command="alembic")
     csrf.init_app(app)
-    translations = i18n.compile_catalogues(Path(app.config["DATA_DIR"]) / "translations")
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(translations)
+    pm = app.extensions["teleconsult.pm"]
+    # The core's catalogue, the admin console's and each loaded plugin's own.
+    packages = ["admin"] + [info.module for name, info in pm.info.items() if name != "core"]
+    compiled = i18n.compile_catalogues(
+        Path(app.config["DATA_DIR"]) / "translations", i18n.catalogue_sources(packages)
+    )
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(p) for p in compiled)
     babel.init_app(app, locale_selector=i18n.select_locale)
     from core import auth
 

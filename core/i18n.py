@@ -16,9 +16,35 @@ from flask import current_app, has_request_context, request, session
 SOURCE = Path(__file__).parent / "translations"
 
 
-def compile_catalogues(target: Path) -> Path:
-    for po_path in SOURCE.glob("*/LC_MESSAGES/messages.po"):
-        mo_path = target / po_path.relative_to(SOURCE).with_suffix(".mo")
+def catalogue_sources(packages: list[str]) -> list[Path]:
+    """The core's catalogue and those of loaded plugins (``<package>/translations``)."""
+    import importlib
+
+    sources = [SOURCE]
+    for name in packages:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if getattr(module, "__file__", None) is None:
+            continue
+        folder = Path(module.__file__).parent / "translations"
+        if folder.is_dir() and folder not in sources:
+            sources.append(folder)
+    return sources
+
+
+def compile_catalogues(target: Path, sources: list[Path]) -> list[Path]:
+    """Compile each source's ``.po`` files into its own folder under ``target``."""
+    compiled = []
+    for index, source in enumerate(sources):
+        compiled.append(_compile(source, target / f"{index:02d}-{source.parent.name}"))
+    return compiled
+
+
+def _compile(source: Path, target: Path) -> Path:
+    for po_path in source.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = target / po_path.relative_to(source).with_suffix(".mo")
         if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
             continue
         mo_path.parent.mkdir(parents=True, exist_ok=True)

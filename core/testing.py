@@ -363,3 +363,50 @@ def live_server(app) -> Iterator[LiveServer]:
 
 def aware(day: date, at: dtime) -> datetime:
     return datetime.combine(day, at, timezone.utc)
+
+
+def login_session(client: FlaskClient, person) -> None:
+    """Log a staff ``User`` or a ``PortalAccount`` in on a test client, skipping the form
+    (patients have no password: in the real app they come through ESIA)."""
+    from flask import session
+    from flask_login import login_user
+
+    app = client.application
+    environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": f"Werkzeug/{_werkzeug_version()}"}
+    with app.test_request_context(environ_base=environ):
+        login_user(person)
+        values = dict(session)
+    with client.session_transaction() as sess:
+        sess.clear()
+        sess.update(values)
+        sess.permanent = True
+    if isinstance(client, TeleconsultClient):
+        client._csrf = None
+
+
+def _werkzeug_version() -> str:
+    import importlib.metadata
+
+    return importlib.metadata.version("werkzeug")
+
+
+def enable_test_login(app: Flask) -> None:
+    """Add ``/_test/login/<staff|patient>/<id>`` for real HTTP clients of a live server.
+
+    Only tests call this; the app itself never registers such a route.
+    """
+    from flask import Blueprint
+    from flask_login import login_user
+
+    from core.db import db
+    from core.models import PortalAccount, User
+
+    blueprint = Blueprint("_test_login", __name__)
+
+    @blueprint.route("/_test/login/<kind>/<int:person_id>")
+    def _login(kind: str, person_id: int):
+        model = {"staff": User, "patient": PortalAccount}[kind]
+        login_user(db.session.get(model, person_id))
+        return "ok"
+
+    app.register_blueprint(blueprint)

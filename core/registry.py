@@ -1,0 +1,71 @@
+"""The regional patient registry: finding people by identifier or surname (SPEC D3.3).
+
+The wizard, the REST API and the registry import share these functions. Identifiers
+are validated before any query, so a typo is reported as a typo, not as "not found".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from core.db import db
+from core.errors import InvalidInput
+from core.models import Patient
+from core.models.registry import normalize_name
+from core.validators import IdentifierKind, InvalidIdentifier, detect_identifier
+
+_COLUMN = {
+    IdentifierKind.SNILS: Patient.snils,
+    IdentifierKind.OMS: Patient.oms_policy,
+    IdentifierKind.PASSPORT: Patient.passport,
+}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    patients: list[Patient]
+    total: int  # how many matched (``patients`` may be a page of them)
+    kind: str  # "snils" | "oms" | "passport" | "surname"
+
+
+def find_by_identifier(value: str, kind: str | None = None) -> SearchResult:
+    """Exact lookup by SNILS, OMS policy or passport; ``kind`` forces the identifier type."""
+    try:
+        detected, normalized = detect_identifier(value)
+    except InvalidIdentifier as error:
+        raise InvalidInput(error.message) from None
+    if kind is not None and detected != kind:
+        raise InvalidInput(_mismatch(kind))
+    patients = list(db.session.scalars(sa.select(Patient).where(_COLUMN[detected] == normalized)))
+    return SearchResult(patients, len(patients), str(detected))
+
+
+def _mismatch(kind: str):
+    from flask_babel import lazy_gettext as _l
+
+    return {
+        IdentifierKind.SNILS: _l("СНИЛС должен состоять из 11 цифр"),
+        IdentifierKind.OMS: _l("Номер полиса ОМС должен состоять из 16 цифр"),
+        IdentifierKind.PASSPORT: _l("Серия паспорта — 4 цифры, номер — 6 цифр"),
+    }.get(kind, _l("Неизвестный вид документа"))
+
+
+def search_by_surname(text: str, limit: int = 50, offset: int = 0) -> SearchResult:
+    """Prefix search by surname (case- and «ё»-insensitive), then first name."""
+    words = normalize_name(text).split()
+    if not words:
+        return SearchResult([], 0, "surname")
+    prefix = words[0].replace("\\", "").replace("%", "").replace("_", "")
+    query = sa.select(Patient).where(Patient.last_name_norm.startswith(prefix, autoescape=True))
+    if len(words) > 1:
+        # Names are stored capitalised; SQLite's lower() does not know Cyrillic.
+        query = query.where(Patient.first_name.startswith(words[1].capitalize(), autoescape=True))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    patients = list(
+        db.session.scalars(
+            query.order_by(Patient.last_name_norm, Patient.first_name, Patient.id).limit(limit).offset(offset)
+        )
+    )
+    return SearchResult(patients, total, "surname")
