@@ -190,6 +190,26 @@ def teleconsult_consultation_actions(
     """Links on the application's right panel besides completion (chat, video call, ...)."""
 
 
+@hookspec
+def teleconsult_consultation_badges(
+    consultations: list[Consultation], principal: Principal
+) -> dict[int, int]:
+    """Numbers to show beside consultations in lists, ``{consultation id: count}``.
+
+    The chat plugin answers with unread messages (the blue circle of SPEC P3, D7). Lists
+    add up the answers of every plugin. ``consultations`` is the page being shown.
+    """
+
+
+@hookspec(firstresult=True)
+def teleconsult_consultation_link(consultation: Consultation, principal: Principal) -> str | None:
+    """Where a click on a consultation in a list leads (e.g. its chat); first answer wins.
+
+    Without an answer the workplace opens the application card and the portal shows the
+    consultation without a link.
+    """
+
+
 # --------------------------------------------------------------------------- participant
 
 

@@ -1,0 +1,49 @@
+"""The doctor's lists (SPEC D4): «Входящие», «Исходящие», «Заявки», with text search.
+
+Shared by the workplace pages, the REST API and the benchmark.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from core.models import Consultation, ConsultationStatus, Participant, Patient
+from core.models.registry import normalize_name
+
+INBOX, OUTBOX, ALL = "inbox", "outbox", "all"
+
+
+def worklist_query(kind: str, user_id: int, search: str = "", show_closed: bool = False) -> sa.Select:
+    """Consultations of a list, newest slot first.
+
+    ``inbox``: where the user is the consultant and has work to do now; ``outbox``: created
+    by the user; ``all``: where the user takes part in any role. Closed ones only with
+    ``show_closed`` (the lock toggle). ``search`` matches the patient's surname (prefix,
+    case- and «ё»-insensitive) or the application number.
+    """
+    query = sa.select(Consultation).join(Patient, Patient.id == Consultation.patient_id)
+    if kind == INBOX:
+        query = query.where(Consultation.consultant_id == user_id)
+    elif kind == OUTBOX:
+        query = query.where(Consultation.author_id == user_id)
+    elif kind == ALL:
+        takes_part = sa.select(Participant.consultation_id).where(Participant.user_id == user_id)
+        query = query.where(
+            sa.or_(
+                Consultation.consultant_id == user_id,
+                Consultation.author_id == user_id,
+                Consultation.id.in_(takes_part),
+            )
+        )
+    else:
+        raise ValueError(f"unknown worklist {kind!r}")
+    if not show_closed:
+        query = query.where(Consultation.status != ConsultationStatus.CLOSED)
+    words = normalize_name(search).split()
+    if words:
+        first = words[0].removeprefix("тмк-")
+        if first.isdigit():
+            query = query.where(Consultation.id == int(first))
+        else:
+            query = query.where(Patient.last_name_norm.startswith(first, autoescape=True))
+    return query.order_by(Consultation.scheduled_at.desc().nulls_last(), Consultation.id.desc())
