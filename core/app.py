@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, abort, request
+from flask import Flask, abort, g, request
 
 from core import access, i18n, logs
 from core.extensions import SocketIO, babel, csrf, db, login_manager, migrate
@@ -143,6 +143,13 @@ def _register_plugins(app: Flask) -> None:
 
 
 def _register_guards(app: Flask) -> None:
+    @app.before_request
+    def _fresh_request_state():
+        # A test (or a Socket.IO handler) may run requests inside one long app context,
+        # whose ``g`` outlives a request: never let one request's user leak into the next.
+        for key in ("_login_user", "csrf_token", "teleconsult_principal", "teleconsult_switched_off"):
+            g.pop(key, None)
+
     @app.before_request
     def _switched_off_plugin_pages_are_absent():
         owner = app.extensions["teleconsult.blueprint_owners"].get(request.blueprint or "")

@@ -19,6 +19,7 @@ class Namespace(_Namespace):
     teleconsult_plugin: str = ""
 
     def trigger_event(self, event, *args):
+        g.pop("_login_user", None)
         g.pop("teleconsult_principal", None)
         g.pop("teleconsult_switched_off", None)
         if self.teleconsult_plugin and not is_enabled(self.teleconsult_plugin):

@@ -1,0 +1,128 @@
+"""Staff login and logout (SPEC D1): lockout, CSRF, secure session cookie."""
+
+import sqlalchemy as sa
+
+from core.db import db
+from core.models import AuditEvent, User
+from core.testing import PASSWORD
+
+
+def _doctor(factory, login="ivanova"):
+    return factory.doctor(login=login, last_name="Иванова", first_name="Мария", middle_name="Петровна")
+
+
+def test_login_page_is_russian(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert "Логин" in page and "Пароль" in page and "Войти" in page
+
+
+def test_login_and_logout(client, factory):
+    _doctor(factory)
+    response = client.login("ivanova", PASSWORD)
+    assert response.status_code == 302
+    workplace = client.get("/workplace/")
+    assert workplace.status_code == 200
+    assert "Иванова Мария Петровна" in workplace.get_data(as_text=True)
+    assert client.logout().status_code == 302
+    assert client.get("/workplace/").status_code == 302  # back to the login page
+    actions = list(db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)))
+    assert actions == ["auth.login", "auth.logout"]
+
+
+def test_wrong_password_says_nothing_about_the_login(client, factory):
+    _doctor(factory)
+    wrong = client.login("ivanova", "wrong").get_data(as_text=True)
+    unknown = client.login("nobody", "wrong").get_data(as_text=True)
+    assert "Неверный логин или пароль" in wrong and "Неверный логин или пароль" in unknown
+
+
+def test_lockout_after_repeated_failures(client, factory, app):
+    user = _doctor(factory)
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        assert client.login("ivanova", "wrong").status_code == 401
+    response = client.login("ivanova", PASSWORD)
+    assert response.status_code == 401
+    assert "временно заблокирована" in response.get_data(as_text=True)
+    db.session.refresh(user)
+    assert user.locked_until is not None
+    actions = set(db.session.scalars(sa.select(AuditEvent.action)))
+    assert {"auth.login_failed", "auth.locked", "auth.login_refused_locked"} <= actions
+
+
+def test_lockout_ends(client, factory):
+    from datetime import timedelta
+
+    from core.db import utcnow
+
+    user = _doctor(factory)
+    user.locked_until = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert client.login("ivanova", PASSWORD).status_code == 302
+
+
+def test_login_without_csrf_token_is_refused(client, factory):
+    _doctor(factory)
+    response = client.post("/login", data={"login": "ivanova", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "Обновите страницу" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == 0
+
+
+def test_logout_needs_post_with_csrf(client, factory):
+    _doctor(factory)
+    client.login("ivanova", PASSWORD)
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout").status_code == 400
+    assert client.get("/workplace/").status_code == 200
+
+
+def test_session_cookie_flags(client, factory):
+    _doctor(factory)
+    response = client.login("ivanova", PASSWORD)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_production_cookies_are_secure():
+    from config import production
+
+    assert production.SESSION_COOKIE_SECURE and production.REMEMBER_COOKIE_SECURE
+
+
+def test_no_open_redirect_after_login(client, factory):
+    _doctor(factory)
+    token = client.csrf_token()
+    response = client.post(
+        "/login?next=https://evil.example/", data={"login": "ivanova", "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.headers["Location"] == "/"
+
+
+def test_inactive_user_cannot_log_in(client, factory):
+    user = _doctor(factory)
+    user.is_active = False
+    db.session.commit()
+    assert client.login("ivanova", PASSWORD).status_code == 401
+
+
+def test_password_is_hashed(factory):
+    user = _doctor(factory)
+    stored = db.session.scalar(sa.select(User.password_hash).where(User.id == user.id))
+    assert PASSWORD not in stored and stored.startswith(("scrypt:", "pbkdf2:"))
+
+
+def test_patient_cannot_enter_the_workplace(client, app):
+    from core.models import PortalAccount
+    from core.testing import login_session
+
+    with app.app_context():
+        account = PortalAccount(esia_oid="1", trust_level="standard", last_name="Петров", first_name="Пётр")
+        db.session.add(account)
+        db.session.commit()
+        login_session(client, account)
+    assert client.get("/workplace/").status_code == 403
+
+
+def test_english_locale(client):
+    assert "Sign in" in client.get("/login?lang=en").get_data(as_text=True)
+    assert "Sign in" in client.get("/login").get_data(as_text=True)  # remembered in the session

@@ -1,0 +1,151 @@
+"""Plugins are found through the entry point, can be disabled by settings and switched
+off live by the operator (SPEC F1)."""
+
+import sys
+import textwrap
+
+import pytest
+import sqlalchemy as sa
+
+from core.db import db
+from core.models import PluginState
+from core.plugins import hooks
+
+PLUGIN_SOURCE = '''
+"""A throwaway plugin used by the tests."""
+from flask import Blueprint
+
+from core import hookimpl
+
+CALLS = []
+blueprint = Blueprint("throwaway", __name__, url_prefix="/throwaway")
+
+
+@blueprint.route("/")
+def page():
+    return "throwaway page"
+
+
+@hookimpl
+def teleconsult_register_blueprints(app):
+    return [blueprint]
+
+
+@hookimpl
+def teleconsult_consultation_created(consultation, actor):
+    CALLS.append(consultation.id)
+'''
+
+
+@pytest.fixture
+def installed_plugin(tmp_path, monkeypatch):
+    """Install a plugin package the way pip would: a module plus dist-info with an entry point."""
+    site = tmp_path / "site"
+    (site / "throwaway_plugin").mkdir(parents=True)
+    (site / "throwaway_plugin" / "__init__.py").write_text(PLUGIN_SOURCE)
+    dist = site / "throwaway_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: throwaway-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(
+        textwrap.dedent(
+            """\
+            [teleconsult.plugins]
+            throwaway = throwaway_plugin
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(site))
+    yield sys.modules.setdefault("throwaway_plugin", __import__("throwaway_plugin"))
+    sys.modules.pop("throwaway_plugin", None)
+
+
+def test_installed_plugin_is_discovered_and_called(make_app, installed_plugin):
+    app = make_app()
+    pm = app.extensions["teleconsult.pm"]
+    assert "throwaway" in pm.info
+    assert pm.info["throwaway"].distribution == "throwaway-plugin"
+    assert not pm.info["throwaway"].builtin
+    assert app.test_client().get("/throwaway/").get_data(as_text=True) == "throwaway page"
+    with app.app_context():
+        from core.testing import Factory
+
+        consultation_id = Factory(app).consultation().id
+    assert installed_plugin.CALLS == [consultation_id]
+
+
+def test_plugin_disabled_in_settings_is_not_loaded(make_app, installed_plugin):
+    app = make_app(config={"PLUGINS_DISABLED": ["throwaway"]})
+    pm = app.extensions["teleconsult.pm"]
+    assert "throwaway" not in pm.info and pm.is_blocked("throwaway")
+    assert app.test_client().get("/throwaway/").status_code == 404
+    with app.app_context():
+        from core.testing import Factory
+
+        Factory(app).consultation()
+    assert installed_plugin.CALLS == []
+
+
+def test_operator_switch_takes_effect_without_restart(make_app, installed_plugin):
+    app = make_app()
+    client = app.test_client()
+    with app.app_context():
+        from core.testing import Factory
+
+        factory = Factory(app)
+        org = factory.organisation()
+        other = factory.organisation()
+        doctor = factory.doctor(organisation=org)
+        other_doctor = factory.doctor(organisation=other)
+
+        db.session.add(PluginState(plugin="throwaway", enabled=False))
+        db.session.commit()
+        assert client.get("/throwaway/").status_code == 404
+        factory.consultation(author=doctor)
+        assert installed_plugin.CALLS == []
+
+        # Per organisation: on for one organisation while off for the deployment.
+        db.session.add(PluginState(plugin="throwaway", organisation_id=org.id, enabled=True))
+        db.session.commit()
+        from core.testing import login_session
+
+        login_session(client, doctor)
+        assert client.get("/throwaway/").status_code == 200
+        other_client = app.test_client()
+        login_session(other_client, other_doctor)
+        assert other_client.get("/throwaway/").status_code == 404
+
+        db.session.execute(sa.update(PluginState).values(enabled=True))
+        db.session.commit()
+        assert app.test_client().get("/throwaway/").status_code == 200
+        consultation = factory.consultation(author=other_doctor)
+        assert installed_plugin.CALLS == [consultation.id]
+
+
+def test_a_misspelt_hook_fails_at_start(make_app):
+    from core import hookimpl
+
+    class Misspelt:
+        @hookimpl
+        def teleconsult_consultation_craeted(self, consultation, actor):
+            pass
+
+    from pluggy import PluginValidationError
+
+    with pytest.raises(PluginValidationError):
+        make_app(plugins=[], extra_plugins=[("misspelt", Misspelt())])
+
+
+def test_bare_core_has_only_the_core(make_app):
+    app = make_app(plugins=[])
+    assert list(app.extensions["teleconsult.pm"].info) == ["core"]
+    with app.app_context():
+        assert hooks(app).teleconsult_register_routes()  # the core's default route
+
+
+def test_built_in_plugins_come_through_the_entry_point_group():
+    import importlib.metadata
+
+    names = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="teleconsult.plugins")}
+    for name, target in names.items():
+        if target.startswith("plugins."):
+            assert target == f"plugins.{name}"
