@@ -2,15 +2,22 @@
 
 Every event (not only ``connect``) is refused while the owning plugin is switched off,
 and the principal is worked out afresh for each event, so the access policy is asked
-with what is true now. Handlers still call ``core.access.require`` for their objects.
+with what is true now. Handlers still call ``core.access.require`` for their objects;
+a refusal (or any ``UserError``) goes back as the event's acknowledgement
+``{"ok": False, "status": ..., "error": "<Russian message>"}`` instead of a crash.
 """
 
 from __future__ import annotations
 
+import functools
+
 from flask import g
 from flask_socketio import Namespace as _Namespace
 from flask_socketio import disconnect
+from werkzeug.exceptions import HTTPException
 
+from core.db import db
+from core.errors import UserError
 from core.plugins import is_enabled
 
 
@@ -19,12 +26,42 @@ class Namespace(_Namespace):
     teleconsult_plugin: str = ""
 
     def trigger_event(self, event, *args):
-        g.pop("_login_user", None)
-        g.pop("teleconsult_principal", None)
-        g.pop("teleconsult_switched_off", None)
+        handler = getattr(self, "on_" + (event or ""), None)
+        if handler is None:
+            if event != "connect":
+                return None
+            handler = _accept  # a switched-off plugin refuses connections all the same
+        guarded = functools.partial(self._guarded, event, handler)
+        # Flask-SocketIO calls the handler inside the request context of the connection.
+        return self.socketio._handle_event(guarded, event, self.namespace, *args)
+
+    def _guarded(self, event, handler, *args):
+        for key in ("_login_user", "teleconsult_principal", "teleconsult_switched_off"):
+            g.pop(key, None)
         if self.teleconsult_plugin and not is_enabled(self.teleconsult_plugin):
             if event == "connect":
                 return False
             disconnect()
-            return {"ok": False, "error": "plugin switched off"}
-        return super().trigger_event(event, *args)
+            return {"ok": False, "status": 404, "error": "plugin switched off"}
+        try:
+            return handler(*args)
+        except (HTTPException, UserError) as error:
+            db.session.rollback()
+            if event == "connect":
+                return False
+            return refusal(error)
+
+
+def _accept(*args) -> None:
+    return None
+
+
+def refusal(error: Exception) -> dict:
+    from flask_babel import gettext as _
+
+    from core.errorpages import TITLES
+
+    if isinstance(error, UserError):
+        return {"ok": False, "status": error.status, "error": str(error.message)}
+    status = getattr(error, "code", 400) or 400
+    return {"ok": False, "status": status, "error": _(TITLES.get(status, "Ошибка"))}

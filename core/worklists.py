@@ -47,3 +47,21 @@ def worklist_query(kind: str, user_id: int, search: str = "", show_closed: bool 
         else:
             query = query.where(Patient.last_name_norm.startswith(first, autoescape=True))
     return query.order_by(Consultation.scheduled_at.desc().nulls_last(), Consultation.id.desc())
+
+
+def badges(consultations: list[Consultation], principal) -> dict[int, int]:
+    """Add up what plugins show beside each consultation (unread messages, ...)."""
+    from core.plugins import hooks
+
+    totals: dict[int, int] = {}
+    for answer in hooks().teleconsult_consultation_badges(consultations=consultations, principal=principal):
+        for consultation_id, count in (answer or {}).items():
+            totals[consultation_id] = totals.get(consultation_id, 0) + count
+    return totals
+
+
+def link(consultation: Consultation, principal) -> str | None:
+    """Where a click on the consultation leads, if a plugin says (e.g. its chat)."""
+    from core.plugins import hooks
+
+    return hooks().teleconsult_consultation_link(consultation=consultation, principal=principal)

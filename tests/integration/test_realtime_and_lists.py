@@ -1,0 +1,109 @@
+"""Socket.IO namespaces of plugins, presence hooks, list badges and links."""
+
+import pytest
+from flask_socketio import emit
+
+from core import hookimpl, presence, worklists
+from core.access import principal_for_user, require
+from core.db import db
+from core.models import PluginState
+from core.realtime import Namespace
+
+
+class EchoNamespace(Namespace):
+    def on_echo(self, data):
+        require("workplace.use")
+        emit("echoed", data)
+
+
+class ListPlugin:
+    """Answers the list hooks and records presence."""
+
+    seen: list
+
+    def __init__(self):
+        self.seen = []
+
+    @hookimpl
+    def teleconsult_register_socketio_namespaces(self):
+        return [EchoNamespace("/echo")]
+
+    @hookimpl
+    def teleconsult_consultation_badges(self, consultations, principal):
+        return {c.id: 2 for c in consultations}
+
+    @hookimpl
+    def teleconsult_consultation_link(self, consultation, principal):
+        return f"/echo/{consultation.id}"
+
+    @hookimpl
+    def teleconsult_participant_joined(self, consultation, participant, channel):
+        self.seen.append(("joined", participant.role, channel))
+
+    @hookimpl
+    def teleconsult_participant_left(self, consultation, participant, channel):
+        self.seen.append(("left", participant.role, channel))
+
+
+class SecondBadge:
+    @hookimpl
+    def teleconsult_consultation_badges(self, consultations, principal):
+        return {consultations[0].id: 1}
+
+
+@pytest.fixture
+def plugin():
+    return ListPlugin()
+
+
+@pytest.fixture
+def list_app(make_app, plugin):
+    return make_app(plugins=[], extra_plugins=[("lists", plugin), ("second", SecondBadge())])
+
+
+def test_badges_add_up_and_first_link_wins(list_app, plugin):
+    from core.testing import Factory
+
+    with list_app.app_context():
+        consultation = Factory(list_app).consultation()
+        principal = principal_for_user(consultation.consultant)
+        assert worklists.badges([consultation], principal) == {consultation.id: 3}
+        assert worklists.link(consultation, principal) == f"/echo/{consultation.id}"
+
+
+def test_presence_fires_participant_hooks(list_app, plugin):
+    from core.testing import Factory
+
+    with list_app.app_context():
+        consultation = Factory(list_app).consultation()
+        principal = principal_for_user(consultation.consultant)
+        participant = presence.participant_for(consultation, principal)
+        presence.joined(consultation, participant, "chat")
+        presence.left(consultation, participant, "chat")
+        assert participant.last_joined_at is not None and participant.last_left_at is not None
+    assert plugin.seen == [("joined", "author", "chat"), ("left", "author", "chat")]
+
+
+def test_namespace_events_follow_the_policy_and_the_switch(list_app):
+    from core.testing import Factory, login_session
+
+    socketio = list_app.extensions["socketio"]
+    with list_app.app_context():
+        doctor = Factory(list_app).doctor()
+        client = list_app.test_client()
+        login_session(client, doctor)
+        sio = socketio.test_client(list_app, namespace="/echo", flask_test_client=client)
+        assert sio.is_connected("/echo")
+        sio.emit("echo", {"text": "привет"}, namespace="/echo")
+        assert sio.get_received("/echo")[0]["args"][0] == {"text": "привет"}
+
+        anonymous = socketio.test_client(list_app, namespace="/echo")
+        anonymous.emit("echo", {"text": "x"}, namespace="/echo")
+        assert anonymous.get_received("/echo") == []
+
+        db.session.add(PluginState(plugin="lists", enabled=False))
+        db.session.commit()
+        ack = sio.emit("echo", {"text": "снова"}, namespace="/echo", callback=True)
+        assert ack == {"ok": False, "status": 404, "error": "plugin switched off"}
+        assert not sio.is_connected("/echo")
+        assert not socketio.test_client(list_app, namespace="/echo", flask_test_client=client).is_connected("/echo")
