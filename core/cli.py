@@ -94,14 +94,27 @@ def hooks_command():
 
 
 def hook_reference() -> str:
+    """Markdown from the hook docstrings, in the order and groups of core/hookspecs.py."""
+    import re
+
     from core import hookspecs
 
+    source = inspect.getsource(hookspecs)
+    banners = [(m.start(), m.group(1)) for m in re.finditer(r"^# -+ (\w+)$", source, re.M)]
     lines = ["# Hook reference", "", inspect.cleandoc(hookspecs.__doc__ or ""), ""]
-    for name, func in inspect.getmembers(hookspecs, inspect.isfunction):
-        if not name.startswith("teleconsult_"):
-            continue
+    hooks = [
+        (source.index(f"def {name}("), name, func)
+        for name, func in inspect.getmembers(hookspecs, inspect.isfunction)
+        if name.startswith("teleconsult_")
+    ]
+    group = None
+    for position, name, func in sorted(hooks, key=lambda item: item[0]):
+        current = [title for start, title in banners if start < position][-1]
+        if current != group:
+            group = current
+            lines += [f"## {group.capitalize()} hooks", ""]
         signature = str(inspect.signature(func)).replace("'", "")
-        lines += [f"## `{name}{signature}`", "", inspect.cleandoc(func.__doc__ or ""), ""]
+        lines += [f"### `{name}{signature}`", "", inspect.cleandoc(func.__doc__ or ""), ""]
     return "\n".join(lines)
 
 

@@ -222,14 +222,20 @@ def teleconsult_participant_added(consultation: Consultation, participant: Parti
 def teleconsult_participant_joined(
     consultation: Consultation, participant: Participant, channel: str
 ) -> None:
-    """A participant came online in a channel (``"chat"``, ``"video"``, ...)."""
+    """A participant came online in a channel (``"chat"``, ``"video"``, ...).
+
+    Fired by ``core.presence.joined``, which also stamps ``participant.last_joined_at``.
+    """
 
 
 @hookspec
 def teleconsult_participant_left(
     consultation: Consultation, participant: Participant, channel: str
 ) -> None:
-    """A participant went offline in a channel."""
+    """A participant went offline in a channel (closed the chat, hung up the call).
+
+    Fired by ``core.presence.left``; ``channel`` is the one given to ``joined``.
+    """
 
 
 # --------------------------------------------------------------------------- route
