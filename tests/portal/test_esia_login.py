@@ -169,3 +169,8 @@ class GostSignerStub:
 
     def sign(self, data: bytes) -> bytes:
         return b"signature"
+
+
+def test_the_login_page_speaks_english_too(browser, registry):
+    page = browser.get("/esia/login?lang=en").get_data(as_text=True)
+    assert "Sign in with Gosuslugi" in page and "Standard or Confirmed" in page

@@ -315,3 +315,9 @@ def test_menu_and_logout_end_work_with_the_chat(browser, registry):
     after = browser.get("/portal/chats")
     assert after.status_code == 302 and "/esia/login" in after.location
     assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "auth.logout")).actor_type == "patient"
+
+
+def test_the_portal_menu_speaks_english_too(browser, registry):
+    enter(browser)
+    page = browser.get("/portal/?lang=en").get_data(as_text=True)
+    assert "Chat with a doctor" in page and "Access management" in page and "Request a consultation" in page
