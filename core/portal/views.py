@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -33,8 +34,6 @@ def _own_patient() -> Patient | None:
 def _children(own: Patient | None) -> list[Patient]:
     if own is None:
         return []
-    import sqlalchemy as sa
-
     return list(
         db.session.scalars(
             sa.select(Patient)

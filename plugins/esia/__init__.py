@@ -18,7 +18,7 @@ def teleconsult_config_defaults():
         "ESIA_SCOPES": DEFAULT_SCOPES,
         "ESIA_ISSUER": "http://esia.gosuslugi.ru/",
         # ESIA's public keys as a JWKS, or where to fetch them; empty: ESIA_URL/jwks.
-        "ESIA_JWKS": None,
+        "ESIA_JWKS": {},
         "ESIA_JWKS_URL": "",
         # Absolute callback address registered at ESIA; empty: derived from the request.
         "ESIA_REDIRECT_URI": "",
