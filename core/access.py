@@ -203,10 +203,18 @@ def _document_view(principal: Principal, document: Document) -> bool:
     return consultation is not None and _consultation_view(principal, consultation)
 
 
+def _portal_chat(principal: Principal, obj: Any = None) -> bool:
+    """«Чат с врачом» and everything in it: a patient who accepted the current consent (P2)."""
+    from core.portal.consent import has_accepted_current
+
+    return principal.is_patient and has_accepted_current(principal)
+
+
 CORE_RULES: dict[str, Rule] = {
     "workplace.use": _staff_with(Role.DOCTOR, Role.REGISTRAR),
     "admin.use": _staff_with(Role.OPERATOR),
     "portal.use": lambda principal, obj=None: principal.is_patient,
+    "portal.chat": _portal_chat,
     "registry.search": _registry_search,
     "registry.import": _registry_import,
     "consultation.create": _consultation_create,

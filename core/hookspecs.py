@@ -205,8 +205,8 @@ def teleconsult_consultation_badges(
 def teleconsult_consultation_link(consultation: Consultation, principal: Principal) -> str | None:
     """Where a click on a consultation in a list leads (e.g. its chat); first answer wins.
 
-    Without an answer the workplace opens the application card and the portal shows the
-    consultation without a link.
+    Without an answer the workplace opens the application card and the portal its own
+    card of the consultation.
     """
 
 
