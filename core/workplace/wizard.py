@@ -28,7 +28,13 @@ from core.models import (
 )
 from core.models.registry import normalize_name
 from core.schedule import free_slots, local_zone
-from core.validators import IdentifierKind
+from core.validators import (
+    IdentifierKind,
+    InvalidIdentifier,
+    normalize_oms,
+    normalize_passport,
+    normalize_snils,
+)
 from core.workplace.views import blueprint, doctors_of
 
 STATE = "wizard"
@@ -47,6 +53,11 @@ IDENTIFIER_KINDS = (
     (IdentifierKind.OMS, _l("Номер полиса ОМС")),
     (IdentifierKind.PASSPORT, _l("Серия и номер паспорта")),
 )
+NORMALIZERS = {
+    IdentifierKind.SNILS: normalize_snils,
+    IdentifierKind.OMS: normalize_oms,
+    IdentifierKind.PASSPORT: normalize_passport,
+}
 # What each step needs from the earlier ones.
 REQUIRES = {
     "type": (),
@@ -269,7 +280,12 @@ def _patient_step(values: dict):
         value = request.form.get("identifier", "").strip()[:40]
         if not value:
             raise InvalidInput(_l("Введите номер документа пациента"))
-        found = registry.find_by_identifier(value, kind)
+        try:
+            # Checked against the kind the doctor chose, so the message names that document.
+            normalized = NORMALIZERS[kind](value)
+        except InvalidIdentifier as problem:
+            raise InvalidInput(problem.message) from None
+        found = registry.find_by_identifier(normalized, kind)
         if not found.patients:
             return _render(
                 "patient",
@@ -298,8 +314,7 @@ def _confirm_step(values: dict):
             update_state(patient_id=child.id, representative_id=candidate.id)
         else:
             update_state(patient_id=candidate.id, representative_id=None)
-        if "email" not in state() and candidate.email:
-            update_state(email_suggestion=candidate.email)
+        update_state(email_suggestion=state().get("request_email") or candidate.email or None)
         return _go("email")
     return _render("confirm", **context)
 
@@ -402,7 +417,7 @@ HANDLERS = {
 def start_from_record_request(row: RecordRequest) -> None:
     """Prefill the wizard from a journal request: the person found by the OMS policy, the
     e-mail, the comment and the profile the patient asked for."""
-    values: dict = {"record_request_id": row.id, "email_suggestion": row.email}
+    values: dict = {"record_request_id": row.id, "request_email": row.email}
     if row.comment:
         values["comment"] = row.comment
     if row.profile_id:
