@@ -182,12 +182,13 @@ def users():
     words = normalize_name(search).split()
     if words:
         # Cyrillic case folding is not portable in SQL: match the usual capitalisation.
-        prefix = words[0].capitalize()
+        word = words[0]
+        # «е» typed for «ё»: try the word as typed, with «ё» first, and with «ё» everywhere.
+        variants = {v.capitalize() for v in (word, "ё" + word[1:] if word[0] == "е" else word, word.replace("е", "ё"))}
         query = query.where(
             sa.or_(
-                User.last_name.startswith(prefix, autoescape=True),
-                User.last_name.startswith(prefix.replace("е", "ё"), autoescape=True),
-                User.specialty.startswith(words[0], autoescape=True),
+                *(User.last_name.startswith(v, autoescape=True) for v in variants),
+                User.specialty.startswith(word, autoescape=True),
             )
         )
     if organisation_id.isdigit():
