@@ -149,6 +149,10 @@ def _register_guards(app: Flask) -> None:
         # whose ``g`` outlives a request: never let one request's user leak into the next.
         for key in ("_login_user", "csrf_token", "teleconsult_principal", "teleconsult_switched_off"):
             g.pop(key, None)
+        # Flask-Babel caches the locale on the same context: choose it again per request.
+        from flask_babel import refresh
+
+        refresh()
 
     @app.before_request
     def _switched_off_plugin_pages_are_absent():

@@ -160,3 +160,15 @@ def test_lists_show_plugin_badges_links_and_card_actions_and_paginate(make_app):
     assert "Найдено заявок: 23" in client.get("/workplace/outbox").get_data(as_text=True)
     assert "Найдено заявок: 1" in client.get(f"/workplace/inbox?q=ТМК-{first_id:06d}").get_data(as_text=True)
     assert timedelta
+
+
+def test_workplace_speaks_english_too(client, factory):
+    organisation, doctor = _login(factory, client)
+    consultation = factory.consultation(author=doctor)
+    client.get("/workplace/?lang=en")
+    wizard = client.get("/workplace/new/type").get_data(as_text=True)
+    assert "Choose the consultation type" in wizard and "General" in wizard
+    card = client.get(f"/workplace/applications/{consultation.id}").get_data(as_text=True)
+    assert "Complete with an uploaded conclusion" in card and "Application documents" in card
+    upload = client.get(f"/conclusion-upload/{consultation.id}").get_data(as_text=True)
+    assert "Add document" in upload
