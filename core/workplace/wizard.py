@@ -169,6 +169,22 @@ def _render(step: str, status: int = 200, **context):
     )
 
 
+def _still_valid(values: dict) -> dict:
+    """Forget what no longer exists (a type switched off, a doctor gone) since it was chosen."""
+    checks = {
+        "type_id": lambda v: (t := db.session.get(ConsultationType, v)) is not None and t.active,
+        "profile_id": lambda v: (p := db.session.get(MedicalProfile, v)) is not None and p.active,
+        "candidate_id": lambda v: db.session.get(Patient, v) is not None,
+        "patient_id": lambda v: db.session.get(Patient, v) is not None,
+        "consultant_id": lambda v: (u := db.session.get(User, v)) is not None and u.is_active,
+    }
+    stale = [key for key, ok in checks.items() if key in values and not ok(values[key])]
+    if stale:
+        values = {k: v for k, v in values.items() if k not in stale}
+        save_state(values)
+    return values
+
+
 def _go(step: str):
     return redirect(url_for("workplace.new_application", step=step))
 
@@ -177,7 +193,7 @@ def _go(step: str):
 @blueprint.route("/new/<any(type, profile, patient, confirm, email, consultant, slot):step>", methods=["GET", "POST"])
 def new_application(step: str | None):
     require("consultation.create")
-    values = state()
+    values = _still_valid(state())
     if step is None:
         if request.args.get("restart") == "1":
             save_state({})

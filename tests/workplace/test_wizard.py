@@ -265,3 +265,12 @@ def test_uploads_that_are_not_scans_leave_nothing(app, client, factory):
     assert "Завершить с загрузкой заключения" not in client.get(f"/workplace/applications/{consultation.id}").get_data(as_text=True)
     again = client.get(url)
     assert again.status_code == 302
+
+
+def test_a_type_switched_off_meanwhile_sends_the_doctor_back_to_the_types(client, factory):
+    organisation, doctor = _doctor(factory, client)
+    ctype = _to_patient_step(client)
+    db.session.get(ConsultationType, ctype.id).active = False
+    db.session.commit()
+    assert client.get("/workplace/new/patient").location.endswith("/workplace/new/type")
+    assert client.get("/workplace/new/type").status_code == 200
