@@ -16,7 +16,7 @@ from typing import Any
 from flask import current_app, g, has_request_context
 from werkzeug.exceptions import Forbidden, NotFound, Unauthorized
 
-from core.models import Consultation, Document, Role
+from core.models import Consultation, Document, RecordRequest, Role
 
 Rule = Callable[["Principal", Any], bool]
 
@@ -208,6 +208,16 @@ def _portal_chat(principal: Principal, obj: Any = None) -> bool:
     from core.portal.consent import has_accepted_current
 
     return principal.is_patient and has_accepted_current(principal)
+def _record_request(principal: Principal, row: Any = None) -> bool:
+    """The deferred-record journal (SPEC P7): staff of the organisation it was left with."""
+    if not (principal.is_staff and principal.roles & {Role.DOCTOR, Role.REGISTRAR}):
+        return False
+    return row is None or row.organisation_id == principal.organisation_id
+
+
+def _record_request_register(principal: Principal, row: Any = None) -> bool:
+    """Turning a journal request into an application takes a doctor (the author)."""
+    return principal.has_role(Role.DOCTOR) and _record_request(principal, row)
 
 
 CORE_RULES: dict[str, Rule] = {
@@ -221,6 +231,9 @@ CORE_RULES: dict[str, Rule] = {
     "consultation.view": _consultation_view,
     "consultation.complete": _consultation_complete,
     "document.view": _document_view,
+    "schedule.manage": _staff_with(Role.DOCTOR),
+    "record_request.view": _record_request,
+    "record_request.register": _record_request_register,
 }
 
 def _rules() -> dict[str, Rule]:
@@ -253,6 +266,8 @@ def _visible(principal: Principal, obj: Any) -> bool:
         return can("consultation.view", obj, principal)
     if isinstance(obj, Document):
         return can("document.view", obj, principal)
+    if isinstance(obj, RecordRequest):
+        return can("record_request.view", obj, principal)
     return False
 
 
