@@ -24,13 +24,13 @@ def teleconsult_config_defaults():
         # 0 turns reminders off.
         "NOTIFICATIONS_REMINDER_MINUTES": 15,
         # How often the periodic task looks for due reminders, retries and lost sends.
-        "NOTIFICATIONS_SWEEP_SECONDS": 30,
+        "NOTIFICATIONS_SWEEP_SECONDS": 30.0,
         # A worker owns a notification it is sending for this long; then another takes
         # over. Keep it well above NOTIFICATIONS_SMTP_TIMEOUT.
-        "NOTIFICATIONS_SEND_LEASE_SECONDS": 300,
+        "NOTIFICATIONS_SEND_LEASE_SECONDS": 300.0,
         "NOTIFICATIONS_MAX_ATTEMPTS": 8,
-        "NOTIFICATIONS_RETRY_BASE_SECONDS": 60,  # then 2×, 4×... up to the maximum
-        "NOTIFICATIONS_RETRY_MAX_SECONDS": 3600,
+        "NOTIFICATIONS_RETRY_BASE_SECONDS": 60.0,  # then 2×, 4×... up to the maximum
+        "NOTIFICATIONS_RETRY_MAX_SECONDS": 3600.0,
         # "outbox": .eml files in DATA_DIR/outbox (embedded default); "smtp": a mail server.
         "NOTIFICATIONS_EMAIL_TRANSPORT": "outbox",
         "NOTIFICATIONS_MAIL_FROM": "noreply@teleconsult.local",
@@ -41,7 +41,7 @@ def teleconsult_config_defaults():
         "NOTIFICATIONS_SMTP_SECURITY": "starttls",  # starttls | ssl | none
         "NOTIFICATIONS_SMTP_USERNAME": "",
         "NOTIFICATIONS_SMTP_PASSWORD": "",
-        "NOTIFICATIONS_SMTP_TIMEOUT": 30,
+        "NOTIFICATIONS_SMTP_TIMEOUT": 30.0,
         "NOTIFICATIONS_SMTP_CA_FILE": "",  # empty: the system's trusted authorities
         # Where patients log in; put in the messages when set.
         "NOTIFICATIONS_PORTAL_URL": "",

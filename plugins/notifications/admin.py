@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import lazy_gettext as _l
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -84,7 +85,12 @@ class NotificationLogView(ModelView):
         "body_text": _l("Текст"),
     }
     column_searchable_list = ("recipient", "subject", "key")
-    column_filters = ("status", "event", "channel", "created_at", "sent_at", "consultation_id")
+    column_filters = (
+        FilterEqual(Notification.status, _l("Состояние"), options=list(STATUS_TITLES.items())),
+        FilterEqual(Notification.event, _l("Событие"), options=list(EVENT_TITLES.items())),
+        FilterEqual(Notification.channel, _l("Канал"), options=list(CHANNEL_TITLES.items())),
+        FilterEqual(Notification.consultation_id, _l("Заявка")),
+    )
     column_formatters = {
         "status": _title(STATUS_TITLES),
         "event": _title(EVENT_TITLES),

@@ -89,3 +89,12 @@ def reason(code=None):
     if code:
         query = query.where(CompletionReason.code == code)
     return db.session.scalars(query).first()
+
+
+def header(message, name: str) -> str:
+    """A header as a mail client shows it (the standard parser puts a space between the
+    adjacent encoded words of a long display name, which RFC 2047 says to ignore)."""
+    from email.header import decode_header, make_header
+
+    raw = next(value for key, value in message.raw_items() if key.lower() == name.lower())
+    return str(make_header(decode_header(raw)))

@@ -1,0 +1,98 @@
+"""E-mail over SMTP with STARTTLS and a login, against a local server started by the test
+(SPEC F3: the production transport)."""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+import subprocess
+
+import pytest
+from aiosmtpd.smtp import AuthResult
+
+from core.testing import Factory, in_ci
+from plugins.notifications.models import NotificationStatus as S
+from tests.notifications.helpers import notifications, text_of
+from tests.notifications.services import SmtpServer
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    if shutil.which("openssl") is None:
+        if in_ci():
+            pytest.fail("the openssl command is needed to make a test certificate")
+        pytest.skip("no openssl command")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture
+def tls_smtp(certificate):
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    logins = []
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        ok = (auth_data.login, auth_data.password) == (b"mailer", b"s3cret")
+        logins.append((auth_data.login.decode(), ok, session.ssl is not None))
+        return AuthResult(success=ok, handled=False)
+
+    server = SmtpServer(
+        tls_context=context,
+        require_starttls=True,
+        authenticator=authenticate,
+        auth_require_tls=True,
+        # aiosmtpd's LOGIN does not take smtplib's initial response; PLAIN is enough here.
+        auth_exclude_mechanism=["LOGIN"],
+    ).start()
+    server.logins = logins
+    server.cert = cert
+    yield server
+    server.stop()
+
+
+def smtp_app(make_app, server, password="s3cret"):
+    return make_app(
+        plugins=["notifications"],
+        config={
+            "NOTIFICATIONS_EMAIL_TRANSPORT": "smtp",
+            "NOTIFICATIONS_SMTP_HOST": "127.0.0.1",
+            "NOTIFICATIONS_SMTP_PORT": server.port,
+            "NOTIFICATIONS_SMTP_SECURITY": "starttls",
+            "NOTIFICATIONS_SMTP_USERNAME": "mailer",
+            "NOTIFICATIONS_SMTP_PASSWORD": password,
+            "NOTIFICATIONS_SMTP_CA_FILE": str(server.cert),
+            "NOTIFICATIONS_SMTP_TIMEOUT": 10,
+            "NOTIFICATIONS_CHANNELS": ["email"],
+        },
+    )
+
+
+def test_mail_goes_over_starttls_with_a_login(make_app, tls_smtp):
+    app = smtp_app(make_app, tls_smtp)
+    with app.app_context():
+        Factory(app).consultation(email="ivanova@example.ru", comment="Натощак")
+        [mail] = tls_smtp.handler.messages("ivanova@example.ru")
+        assert "Комментарий врача: Натощак" in text_of(mail)
+        assert tls_smtp.logins == [("mailer", True, True)]  # the password only went over TLS
+        assert notifications(event="registered")[0].status == S.SENT
+
+
+def test_a_wrong_password_is_retried_and_shown(make_app, tls_smtp):
+    app = smtp_app(make_app, tls_smtp, password="wrong")
+    with app.app_context():
+        Factory(app).consultation(email="ivanova@example.ru")
+        [row] = notifications(event="registered")
+        assert row.status == S.PENDING and row.attempts == 1
+        assert row.last_error.startswith("TemporaryFailure: 535")
+        assert tls_smtp.handler.messages() == []
