@@ -26,6 +26,7 @@ from core.testing import free_port, in_ci
 from tests.notifications.helpers import parse
 
 REDIS_URL = os.environ.get("TELECONSULT_TEST_REDIS", "redis://127.0.0.1:6379/6")
+AMQP_URL = os.environ.get("TELECONSULT_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672//")
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -39,6 +40,26 @@ def redis_or_skip() -> str:
             pytest.fail(f"Redis at {REDIS_URL} is required in CI: {error}")
         pytest.skip(f"Redis at {REDIS_URL} is not reachable")
     return REDIS_URL
+
+
+def rabbitmq_or_skip() -> str:
+    from kombu import Connection
+
+    try:
+        with Connection(AMQP_URL, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as error:  # noqa: BLE001 - any failure to connect
+        if in_ci():
+            pytest.fail(f"RabbitMQ at {AMQP_URL} is required in CI: {error}")
+        pytest.skip(f"RabbitMQ at {AMQP_URL} is not reachable")
+    return AMQP_URL
+
+
+def delete_amqp_queue(name: str) -> None:
+    from kombu import Connection
+
+    with Connection(AMQP_URL, connect_timeout=3) as connection:
+        connection.default_channel.queue_delete(name)
 
 
 def wait_for(predicate, timeout: float = 30, message: str = "condition") -> None:

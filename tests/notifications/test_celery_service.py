@@ -16,6 +16,8 @@ from tests.notifications.services import (
     SmtpServer,
     Worker,
     celery_settings,
+    delete_amqp_queue,
+    rabbitmq_or_skip,
     redis_or_skip,
     wait_for,
     worker_env,
@@ -210,3 +212,20 @@ def test_a_failing_smtp_server_is_retried_with_backoff(celery_app, workers, smtp
         assert rows["gone@example.ru"].attempts == 1
         assert "550 5.1.1 No such mailbox" in rows["gone@example.ru"].last_error
         assert len(smtp.handler.attempts["gone@example.ru"]) == 1
+
+
+def test_rabbitmq_works_as_the_broker_too(make_app, workers, smtp):
+    url = rabbitmq_or_skip()
+    queue = f"teleconsult-test-{uuid.uuid4().hex[:10]}"
+    settings = celery_settings(url, smtp, queue, NOTIFICATIONS_REMINDER_MINUTES=0)
+    app = make_app(plugins=["notifications"], config=settings)
+    app.test_settings = settings
+    try:
+        with app.app_context():
+            factory = Factory(app)
+            factory.consultation(email="ivanova@example.ru")
+            workers(app)
+            wait_for(lambda: len(smtp.handler.messages("ivanova@example.ru")) == 1, message="the e-mail")
+            wait_for(all_sent(app, 1), message="the row marked sent")
+    finally:
+        delete_amqp_queue(queue)
