@@ -109,17 +109,17 @@ class SmtpTransport:
         return ssl.create_default_context(cafile=self.ca_file)
 
     def send(self, key: str, email: EmailMessage) -> None:
+        smtp: smtplib.SMTP | None = None
         try:
             if self.security == "ssl":
                 smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._tls())
             else:
                 smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            with smtp:
-                if self.security == "starttls":
-                    smtp.starttls(context=self._tls())
-                if self.username:
-                    smtp.login(self.username, self.password)
-                refused = smtp.send_message(email)
+            if self.security == "starttls":
+                smtp.starttls(context=self._tls())
+            if self.username:
+                smtp.login(self.username, self.password)
+            refused = smtp.send_message(email)
         except smtplib.SMTPRecipientsRefused as error:
             raise _classify(error.recipients) from error
         except smtplib.SMTPResponseException as error:
@@ -129,8 +129,20 @@ class SmtpTransport:
             raise TemporaryFailure(text) from error
         except (smtplib.SMTPException, OSError, socket.timeout) as error:
             raise TemporaryFailure(f"{type(error).__name__}: {error}") from error
+        finally:
+            if smtp is not None:
+                _hang_up(smtp)
         if refused:  # only some recipients refused; we send to one, so this is all of them
             raise _classify(refused)
+
+
+def _hang_up(smtp: smtplib.SMTP) -> None:
+    """QUIT, ignoring failures: once the server accepted the message, a connection lost
+    while saying goodbye must not count as a failed send (that would send it twice)."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
 
 
 def _decode(value: bytes | str) -> str:

@@ -5,11 +5,14 @@ a bare Flask-Admin the way the console mounts them (hook teleconsult_register_ad
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
+from core.db import db
+from core.models import AuditEvent
 from core.plugins import collect, plugin_manager
-from core.testing import login_session
+from core.testing import Factory, login_session
 from plugins.notifications.channels import PermanentFailure
 from plugins.notifications.models import NotificationStatus as S
 from tests.notifications.helpers import notifications
@@ -36,8 +39,6 @@ def test_views_are_in_the_plugin_category(console):
 
 def test_operator_sees_failed_sends_and_sends_them_again(console):
     with console.app_context():
-        from core.testing import Factory
-
         factory = Factory(console)
         operator = factory.user(roles=("operator",))
         factory.consultation(email="ivanova@example.ru", patient=factory.patient(phone="+79210001122"))
@@ -61,17 +62,11 @@ def test_operator_sees_failed_sends_and_sends_them_again(console):
         [row] = notifications(channel="sms", event="registered")
         assert row.status == S.SENT
         assert len(console.channel.delivered) == 1
-        from core.models import AuditEvent
-        import sqlalchemy as sa
-        from core.db import db
-
         assert db.session.scalar(sa.select(AuditEvent.action).where(AuditEvent.object_type == "notifications_messages")) == "notification.retried"
 
 
 def test_doctors_are_refused_and_strangers_sent_to_login(console):
     with console.app_context():
-        from core.testing import Factory
-
         doctor = Factory(console).doctor()
         client = console.test_client()
         assert client.get("/console/notifications_log/").status_code == 302

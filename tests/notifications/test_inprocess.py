@@ -12,6 +12,7 @@ from core import hookimpl, lifecycle
 from core.access import principal_for_user
 from core.db import db, utcnow
 from core.models import Outcome, PluginState
+from core.testing import Factory, login_session
 from plugins.notifications import service
 from plugins.notifications.channels import OutgoingMessage, PermanentFailure, TemporaryFailure, message_id
 from plugins.notifications.models import NotificationStatus as S
@@ -84,8 +85,6 @@ def test_reminder_is_a_row_that_goes_out_when_its_time_comes(app, factory):
 def test_reminder_lead_is_a_setting(make_app):
     app = make_app(plugins=["notifications"], config={"NOTIFICATIONS_REMINDER_MINUTES": 60})
     with app.app_context():
-        from core.testing import Factory
-
         factory = Factory(app)
         doctor = factory.doctor()
         slot = exact_slot(doctor, timedelta(hours=3))
@@ -212,8 +211,6 @@ def test_a_plugin_channel_replaces_the_built_in_sms(make_app):
     channel = Flaky([])
     app = make_app(plugins=["notifications"], extra_plugins=[sms_plugin(channel)])
     with app.app_context():
-        from core.testing import Factory
-
         factory = Factory(app)
         patient = factory.patient(phone="+7 921 000-11-22")
         consultation = factory.consultation(patient=patient)
@@ -241,8 +238,6 @@ def test_temporary_failures_retry_with_backoff_then_give_up_for_the_operator(mak
     config = {"NOTIFICATIONS_MAX_ATTEMPTS": 3, "NOTIFICATIONS_RETRY_BASE_SECONDS": 60, "NOTIFICATIONS_CHANNELS": ["sms"]}
     app = make_app(plugins=["notifications"], config=config, extra_plugins=[sms_plugin(channel)])
     with app.app_context():
-        from core.testing import Factory
-
         factory = Factory(app)
         factory.consultation(patient=factory.patient(phone="+79210001122"))
         [row] = notifications(event="registered")
@@ -274,8 +269,6 @@ def test_a_permanent_failure_is_not_retried(make_app):
     config = {"NOTIFICATIONS_CHANNELS": ["sms"]}
     app = make_app(plugins=["notifications"], config=config, extra_plugins=[sms_plugin(channel)])
     with app.app_context():
-        from core.testing import Factory
-
         factory = Factory(app)
         factory.consultation(patient=factory.patient(phone="+79210001122"))
         [row] = notifications(event="registered")
@@ -296,8 +289,6 @@ def test_an_expired_lease_is_taken_over_and_a_live_one_is_not(app, factory):
 
 
 def test_outbox_page_lists_the_messages_for_staff(app, factory):
-    from core.testing import login_session
-
     doctor = factory.doctor()
     factory.consultation(author=doctor, email="ivanova@example.ru")
     client = app.test_client()
@@ -315,8 +306,6 @@ def test_outbox_page_lists_the_messages_for_staff(app, factory):
 def test_outbox_page_does_not_exist_with_a_real_mail_server(make_app):
     app = make_app(plugins=["notifications"], config={"NOTIFICATIONS_EMAIL_TRANSPORT": "smtp"})
     with app.app_context():
-        from core.testing import Factory, login_session
-
         doctor = Factory(app).doctor()
         client = app.test_client()
         login_session(client, doctor)

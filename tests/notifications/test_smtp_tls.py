@@ -96,3 +96,34 @@ def test_a_wrong_password_is_retried_and_shown(make_app, tls_smtp):
         assert row.status == S.PENDING and row.attempts == 1
         assert row.last_error.startswith("TemporaryFailure: 535")
         assert tls_smtp.handler.messages() == []
+
+
+def test_a_connection_lost_after_the_server_accepted_is_not_a_failure(make_app, monkeypatch):
+    """Once the server said 250, losing it at QUIT must not lead to a second copy."""
+    import smtplib
+
+    server = SmtpServer().start()
+    try:
+        app = make_app(
+            plugins=["notifications"],
+            config={
+                "NOTIFICATIONS_EMAIL_TRANSPORT": "smtp",
+                "NOTIFICATIONS_SMTP_HOST": "127.0.0.1",
+                "NOTIFICATIONS_SMTP_PORT": server.port,
+                "NOTIFICATIONS_SMTP_SECURITY": "none",
+                "NOTIFICATIONS_CHANNELS": ["email"],
+            },
+        )
+
+        def vanish(self):
+            self.close()
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+        monkeypatch.setattr(smtplib.SMTP, "quit", vanish)
+        with app.app_context():
+            Factory(app).consultation(email="ivanova@example.ru")
+            [row] = notifications(event="registered")
+            assert (row.status, row.attempts) == (S.SENT, 1)
+            assert len(server.handler.messages("ivanova@example.ru")) == 1
+    finally:
+        server.stop()

@@ -9,6 +9,7 @@ import pytest
 from core.db import db, utcnow
 from core.settings import SettingsError
 from core.tasks import PeriodicRunner, periodic
+from core.testing import Factory
 from plugins.notifications.models import NotificationStatus as S
 from tests.notifications.helpers import exact_slot, notifications, outbox
 
@@ -49,8 +50,6 @@ def test_the_in_process_runner_sends_due_reminders(make_app):
     app = make_app(plugins=["notifications"], config={"NOTIFICATIONS_SWEEP_SECONDS": 5})
     assert periodic(app) == [("notifications.send_due", 5.0)]
     with app.app_context():
-        from core.testing import Factory
-
         factory = Factory(app)
         doctor = factory.doctor()
         factory.consultation(author=doctor, slot=exact_slot(doctor, timedelta(hours=2)))
