@@ -26,7 +26,7 @@ def teleconsult_config_defaults():
         # How often the periodic task looks for due reminders, retries and lost sends.
         "NOTIFICATIONS_SWEEP_SECONDS": 30.0,
         # A worker owns a notification it is sending for this long; then another takes
-        # over. Keep it well above NOTIFICATIONS_SMTP_TIMEOUT.
+        # over. More than three NOTIFICATIONS_SMTP_TIMEOUT.
         "NOTIFICATIONS_SEND_LEASE_SECONDS": 300.0,
         "NOTIFICATIONS_MAX_ATTEMPTS": 8,
         "NOTIFICATIONS_RETRY_BASE_SECONDS": 60.0,  # then 2×, 4×... up to the maximum
@@ -60,8 +60,8 @@ def teleconsult_config_check(settings):
             problems.append("NOTIFICATIONS_EMAIL_TRANSPORT must be 'smtp' in production")
         elif settings["NOTIFICATIONS_SMTP_SECURITY"] == "none":
             problems.append("NOTIFICATIONS_SMTP_SECURITY must be 'starttls' or 'ssl' in production")
-    if settings["NOTIFICATIONS_SEND_LEASE_SECONDS"] <= settings["NOTIFICATIONS_SMTP_TIMEOUT"] * 2:
-        problems.append("NOTIFICATIONS_SEND_LEASE_SECONDS must exceed twice NOTIFICATIONS_SMTP_TIMEOUT")
+    if settings["NOTIFICATIONS_SEND_LEASE_SECONDS"] <= settings["NOTIFICATIONS_SMTP_TIMEOUT"] * 3:
+        problems.append("NOTIFICATIONS_SEND_LEASE_SECONDS must exceed three times NOTIFICATIONS_SMTP_TIMEOUT")
     return problems
 
 

@@ -15,6 +15,7 @@ whether to send: the notification row (``plugins.notifications.service``) does t
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import re
@@ -22,6 +23,8 @@ import smtplib
 import socket
 import ssl
 from dataclasses import dataclass
+from datetime import datetime
+from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from pathlib import Path
@@ -51,6 +54,9 @@ class OutgoingMessage:
     subject: str
     text: str
     html: str | None = None
+    # Past this moment another worker may take the notification over: do not start
+    # handing the message to a server any more.
+    deadline: datetime | None = None
 
 
 class NotificationChannel(Protocol):
@@ -87,7 +93,7 @@ class OutboxTransport:
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
 
-    def send(self, key: str, email: EmailMessage) -> None:
+    def send(self, key: str, email: EmailMessage, deadline: datetime | None = None) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.folder / outbox_name(key)
         partial = target.with_suffix(f".{os.getpid()}.part")
@@ -108,7 +114,7 @@ class SmtpTransport:
     def _tls(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.ca_file)
 
-    def send(self, key: str, email: EmailMessage) -> None:
+    def send(self, key: str, email: EmailMessage, deadline: datetime | None = None) -> None:
         smtp: smtplib.SMTP | None = None
         try:
             if self.security == "ssl":
@@ -119,7 +125,7 @@ class SmtpTransport:
                 smtp.starttls(context=self._tls())
             if self.username:
                 smtp.login(self.username, self.password)
-            refused = smtp.send_message(email)
+            self._transaction(smtp, email, deadline)
         except smtplib.SMTPRecipientsRefused as error:
             raise _classify(error.recipients) from error
         except smtplib.SMTPResponseException as error:
@@ -132,8 +138,34 @@ class SmtpTransport:
         finally:
             if smtp is not None:
                 _hang_up(smtp)
-        if refused:  # only some recipients refused; we send to one, so this is all of them
-            raise _classify(refused)
+
+    @staticmethod
+    def _transaction(smtp: smtplib.SMTP, email: EmailMessage, deadline: datetime | None) -> None:
+        """MAIL, RCPT, then DATA only while the send lease leaves time for it to finish,
+        so a slow worker never transmits a message another worker may be sending."""
+        sender = email["From"].addresses[0].addr_spec
+        recipient = email["To"].addresses[0].addr_spec
+        data = _wire_bytes(email)
+        smtp.ehlo_or_helo_if_needed()
+        code, reply = smtp.mail(sender)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+        code, reply = smtp.rcpt(recipient)
+        if code not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+        if deadline is not None and utcnow() >= deadline:
+            smtp.rset()
+            raise TemporaryFailure("the send lease ran short before DATA; not sent")
+        code, reply = smtp.data(data)
+        if code != 250:
+            raise smtplib.SMTPDataError(code, reply)
+
+
+def _wire_bytes(email: EmailMessage) -> bytes:
+    """The message with CRLF line ends, flattened as ``smtplib.send_message`` does."""
+    with io.BytesIO() as buffer:
+        BytesGenerator(buffer).flatten(email, linesep="\r\n")
+        return buffer.getvalue()
 
 
 def _hang_up(smtp: smtplib.SMTP) -> None:
@@ -184,7 +216,7 @@ class EmailChannel:
         return email
 
     def deliver(self, message: OutgoingMessage) -> None:
-        self.transport.send(message.key, self.build(message))
+        self.transport.send(message.key, self.build(message), message.deadline)
 
 
 # --------------------------------------------------------------------------- SMS

@@ -253,6 +253,8 @@ def send(notification_id: int, now: datetime | None = None) -> str:
         subject=notification.subject,
         text=notification.body_text,
         html=notification.body_html,
+        # The lease ends at lease_until; the last exchanges with the server must fit before.
+        deadline=notification.lease_until - timedelta(seconds=2 * float(_settings()["NOTIFICATIONS_SMTP_TIMEOUT"])),
     )
     attempts = notification.attempts
     try:

@@ -201,8 +201,9 @@ def celery_settings(redis_url: str, smtp: SmtpServer, queue: str, **extra) -> di
         "NOTIFICATIONS_SMTP_HOST": "127.0.0.1",
         "NOTIFICATIONS_SMTP_PORT": smtp.port,
         "NOTIFICATIONS_SMTP_SECURITY": "none",
-        "NOTIFICATIONS_SMTP_TIMEOUT": 10,
-        "NOTIFICATIONS_SEND_LEASE_SECONDS": 3,
+        # A worker starts DATA only while two timeouts of its lease are left: here 6 s.
+        "NOTIFICATIONS_SMTP_TIMEOUT": 3,
+        "NOTIFICATIONS_SEND_LEASE_SECONDS": 12,
         "NOTIFICATIONS_SWEEP_SECONDS": 0.5,
         "NOTIFICATIONS_RETRY_BASE_SECONDS": 1,
         "NOTIFICATIONS_CHANNELS": ["email"],

@@ -127,3 +127,40 @@ def test_a_connection_lost_after_the_server_accepted_is_not_a_failure(make_app, 
             assert len(server.handler.messages("ivanova@example.ru")) == 1
     finally:
         server.stop()
+
+
+def test_a_worker_whose_lease_ran_short_does_not_start_the_transfer():
+    """A slow worker must not hand over a message that another worker may be sending."""
+    from datetime import timedelta
+
+    from core.db import utcnow
+    from plugins.notifications.channels import EmailChannel, OutgoingMessage, TemporaryFailure
+
+    server = SmtpServer().start()
+    try:
+        settings = {
+            "DATA_DIR": "/nonexistent",
+            "NOTIFICATIONS_MAIL_FROM": "noreply@teleconsult.local",
+            "NOTIFICATIONS_MAIL_FROM_NAME": "Дистанционные консультации",
+            "NOTIFICATIONS_MESSAGE_ID_DOMAIN": "",
+            "NOTIFICATIONS_EMAIL_TRANSPORT": "smtp",
+            "NOTIFICATIONS_SMTP_HOST": "127.0.0.1",
+            "NOTIFICATIONS_SMTP_PORT": server.port,
+            "NOTIFICATIONS_SMTP_SECURITY": "none",
+            "NOTIFICATIONS_SMTP_USERNAME": "",
+            "NOTIFICATIONS_SMTP_PASSWORD": "",
+            "NOTIFICATIONS_SMTP_TIMEOUT": 5,
+        }
+        channel = EmailChannel(settings)
+        message = OutgoingMessage(
+            key="registered:1:email", recipient="ivanova@example.ru", subject="Тема", text="Текст",
+            deadline=utcnow() - timedelta(seconds=1),
+        )
+        with pytest.raises(TemporaryFailure, match="lease"):
+            channel.deliver(message)
+        assert server.handler.attempts == {}  # DATA never began
+        channel.deliver(OutgoingMessage(**{**message.__dict__, "deadline": utcnow() + timedelta(seconds=30)}))
+        [mail] = server.handler.messages("ivanova@example.ru")
+        assert text_of(mail).strip() == "Текст"
+    finally:
+        server.stop()
