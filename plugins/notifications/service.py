@@ -25,18 +25,24 @@ Sending
     lost (broker unreachable at commit time).
 
 The guarantee, honestly
-    Every notification is sent; it is sent exactly once unless a worker dies (or loses
-    its database) in the window between the channel accepting the message and the
-    ``sent`` commit. No protocol can close that window with SMTP (RFC 1047): the server
-    may have taken the message when its "250 OK" never reached us. After the lease
-    expires the message is sent again, with the *same* ``Message-ID`` (derived from the
-    key), so the copy is recognisable as the same message and mail clients that
-    deduplicate by Message-ID show it once. A worker killed *before* the server
-    accepted the message (while connecting, during the transfer, while waiting for the
-    reply) causes no duplicate at all: the server discards an unfinished transaction.
-    The local outbox (embedded default) is exactly once: a repeat overwrites the same
-    file. A worker that is alive but slower than its lease could overlap with another:
-    keep the lease well above ``NOTIFICATIONS_SMTP_TIMEOUT``.
+    Every notification is sent, or ends ``failed`` in front of the operator. It is sent
+    at most once by our side: one claim at a time, the result recorded only with the
+    claim's token. What no SMTP client can rule out (RFC 1047) is a worker dying after
+    the server took the message but before the ``sent`` commit: the server's final
+    reply, or our commit, never happened. After the lease expires the message is sent
+    again, with the *same* ``Message-ID`` (derived from the key), so the copy is
+    recognisable as the same message and mail clients that deduplicate by Message-ID
+    show it once. A worker killed while connecting or transferring causes no copy (the
+    transaction is incomplete); one killed while waiting for the final reply causes none
+    with a server that drops a transaction it did not confirm (as the test server does),
+    and one copy with a server that had already queued it. The local outbox (embedded
+    default) is exactly once: a repeat overwrites the same file.
+
+    A worker that is alive but slow does not overlap with the one that takes over: it
+    begins the DATA transfer only while its lease has at least two SMTP timeouts left
+    (``OutgoingMessage.deadline``), so it finishes or gives up before the lease ends.
+    This assumes the workers' clocks agree (NTP) and a lease of more than three SMTP
+    timeouts (production refuses less).
 """
 
 from __future__ import annotations
