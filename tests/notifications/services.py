@@ -47,7 +47,8 @@ def rabbitmq_or_skip() -> str:
 
     try:
         with Connection(AMQP_URL, connect_timeout=3) as connection:
-            connection.ensure_connection(max_retries=1)
+            # In CI the server may still be starting (.ci/run starts it detached).
+            connection.ensure_connection(max_retries=10 if in_ci() else 1, interval_start=1, interval_step=1, interval_max=3)
     except Exception as error:  # noqa: BLE001 - any failure to connect
         if in_ci():
             pytest.fail(f"RabbitMQ at {AMQP_URL} is required in CI: {error}")
@@ -60,6 +61,7 @@ def delete_amqp_queue(name: str) -> None:
 
     with Connection(AMQP_URL, connect_timeout=3) as connection:
         connection.default_channel.queue_delete(name)
+        connection.default_channel.exchange_delete(name)  # Celery names it after the queue
 
 
 def wait_for(predicate, timeout: float = 30, message: str = "condition") -> None:
