@@ -48,7 +48,9 @@ def moscow(moment: datetime) -> datetime:
     return moment.astimezone(MOSCOW)
 
 
-def context_for(consultation: Consultation, starts_at: datetime | None = None) -> dict[str, Any]:
+def context_for(
+    consultation: Consultation, starts_at: datetime | None = None, sent_at: datetime | None = None
+) -> dict[str, Any]:
     person = consultation.portal_patient
     polite = " ".join(p for p in (person.first_name, person.middle_name) if p)
     consultant = consultation.consultant
@@ -62,6 +64,8 @@ def context_for(consultation: Consultation, starts_at: datetime | None = None) -
         "consultant": f"{consultant.full_name}, {specialty}" if specialty else consultant.full_name,
         "date": format_date(local.date(), "d MMMM y", locale="ru") if local else "",
         "time": local.strftime("%H:%M") if local else "",
+        # A reminder sent on the day of the consultation says «сегодня»; earlier, the date.
+        "same_day": bool(local and sent_at and moscow(sent_at).date() == local.date()),
         "comment": consultation.comment,
         "reason": reason.name if reason else "",
         "note": consultation.outcome_note,
@@ -81,11 +85,18 @@ def _template(channel: str, event: str, locale: str, suffix: str) -> str | None:
     return None
 
 
-def render(event: str, channel: str, consultation: Consultation, starts_at: datetime | None = None) -> RenderedMessage:
-    """The subject, text and HTML of ``event`` for ``channel`` (``email`` or ``sms``)."""
+def render(
+    event: str,
+    channel: str,
+    consultation: Consultation,
+    starts_at: datetime | None = None,
+    sent_at: datetime | None = None,
+) -> RenderedMessage:
+    """The subject, text and HTML of ``event`` for ``channel`` (``email`` or ``sms``);
+    ``sent_at``: when it will go out (reminders)."""
     locale = current_app.config["NOTIFICATIONS_LOCALE"]
     with force_locale(locale):
-        context = context_for(consultation, starts_at)
+        context = context_for(consultation, starts_at, sent_at)
         subject = _subject(event, context)
         context["subject"] = subject
         kind = "email" if channel == "email" else "sms"

@@ -113,7 +113,7 @@ def notify(
         full_key = f"{key}:{code}"
         if db.session.scalar(sa.select(Notification.id).where(Notification.key == full_key)):
             continue
-        message = render(event, code, consultation, starts_at)
+        message = render(event, code, consultation, starts_at, due_at or now)
         notification = Notification(
             key=full_key,
             event=event,

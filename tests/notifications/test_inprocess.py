@@ -75,9 +75,11 @@ def test_reminder_is_a_row_that_goes_out_when_its_time_comes(app, factory):
     service.send_due(now=slot.starts_at - timedelta(minutes=14))
     db.session.commit()
     [mail] = [m for m in outbox(app) if m["Subject"].startswith("Напоминание")]
-    _day, clock = moscow_text(slot.starts_at)
+    day, clock = moscow_text(slot.starts_at)
     assert mail["Subject"] == f"Напоминание: дистанционная консультация в {clock}"
-    assert f"сегодня в {clock} (время московское)" in text_of(mail)
+    reminded_on, _ = moscow_text(slot.starts_at - timedelta(minutes=15))
+    when = "сегодня" if reminded_on == day else day  # only differs just after midnight
+    assert f"Напоминаем: {when} в {clock} (время московское)" in text_of(mail)
     assert notifications(event="reminder")[0].status == S.SENT
     assert consultation.id == reminder.consultation_id
 
@@ -323,3 +325,15 @@ def test_production_refuses_the_local_outbox():
     }
     with pytest.raises(SettingsError, match="NOTIFICATIONS_EMAIL_TRANSPORT must be 'smtp'"):
         create_app(settings, environment="production", plugins=["notifications"])
+
+
+def test_a_reminder_a_day_ahead_names_the_date(make_app):
+    app = make_app(plugins=["notifications"], config={"NOTIFICATIONS_REMINDER_MINUTES": 24 * 60})
+    with app.app_context():
+        factory = Factory(app)
+        doctor = factory.doctor()
+        slot = exact_slot(doctor, timedelta(days=3))
+        factory.consultation(author=doctor, slot=slot)
+        [reminder] = notifications(event="reminder")
+        day, clock = moscow_text(slot.starts_at)
+        assert f"Напоминаем: {day} в {clock} (время московское)" in reminder.body_text
