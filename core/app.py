@@ -58,6 +58,9 @@ def create_app(
     _init_extensions(app)
     _register_core(app)
     _register_plugins(app)
+    from core.tasks import init_backend
+
+    init_backend(app)
     _register_guards(app)
     from core import errorpages
 

@@ -137,6 +137,10 @@ def run_command(host: str, port: int):
         db.session.commit()
         click.echo("demo data loaded: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     db.session.remove()
+    if "celery" not in app.extensions:
+        from core.tasks import PeriodicRunner
+
+        PeriodicRunner(app).start()  # reminders and retries without a separate beat
     url = f"http://{host}:{port}/"
     click.echo(f"\nteleconsult is ready at {url} (prepared in {time.monotonic() - started:.1f} s)")
     if app.config["DEMO_DATA"]:
@@ -150,8 +154,44 @@ def run_command(host: str, port: int):
     socketio(app).run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=True)
 
 
+_CELERY_ARGS = {"ignore_unknown_options": True, "allow_extra_args": True}
+
+
+def _script_app() -> Flask:
+    from flask.cli import ScriptInfo
+
+    return click.get_current_context().ensure_object(ScriptInfo).load_app()
+
+
+@click.command("worker", context_settings=_CELERY_ARGS)
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def worker_command(celery_args):
+    """Celery worker (TASKS_BACKEND=celery); extra arguments go to `celery worker`."""
+    from core.celery_app import celery_for
+
+    try:
+        celery = celery_for(_script_app())
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
+    celery.worker_main(["worker", "--loglevel=INFO", *celery_args])
+
+
+@click.command("beat", context_settings=_CELERY_ARGS)
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def beat_command(celery_args):
+    """Periodic tasks: Celery beat, or an in-process loop on the embedded default."""
+    app = _script_app()
+    if "celery" in app.extensions:
+        app.extensions["celery"].start(["beat", "--loglevel=INFO", *celery_args])
+        return
+    from core.tasks import PeriodicRunner, periodic
+
+    click.echo("running periodic tasks in-process: " + ", ".join(n for n, _ in periodic(app)))
+    PeriodicRunner(app).run_forever()
+
+
 def register_app_commands(app: Flask) -> None:
-    for command in (db_group, demo_data, plugins_command, hooks_command, run_command):
+    for command in (db_group, demo_data, plugins_command, hooks_command, run_command, worker_command, beat_command):
         app.cli.add_command(command)
 
 
