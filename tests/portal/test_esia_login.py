@@ -149,6 +149,8 @@ def test_production_refuses_to_start_with_the_development_idp(tmp_path):
         "ESIA_URL": "https://esia.gosuslugi.ru",
         "ESIA_SIGNER": "tests.portal.test_esia_login:GostSignerStub",
         "ESIA_JWKS_URL": "https://esia.example/jwks",
+        # What other plugins need in production, so only the IdP decides the outcome.
+        "NOTIFICATIONS_EMAIL_TRANSPORT": "smtp",
     }
     with pytest.raises(SettingsError, match="ESIA_DEV_IDP"):
         create_app({**settings, "ESIA_DEV_IDP": True}, environment="production")
