@@ -203,6 +203,48 @@ def _document_view(principal: Principal, document: Document) -> bool:
     return consultation is not None and _consultation_view(principal, consultation)
 
 
+def _registry_view_record(principal: Principal, obj: Any = None) -> bool:
+    """One registry record with its identifiers in full (lists show them masked)."""
+    return _registry_search(principal, obj)
+
+
+def _api_uses_consultations(principal: Principal) -> bool:
+    return principal.has_scope("consultations:read") or principal.has_scope("consultations:write")
+
+
+def _dictionary_view(principal: Principal, obj: Any = None) -> bool:
+    """Consultation types, profiles and completion reasons (regional dictionaries)."""
+    if principal.kind == "api":
+        return _api_uses_consultations(principal)
+    return principal.is_staff
+
+
+def _consultation_list(principal: Principal, obj: Any = None) -> bool:
+    if principal.kind == "api":
+        return principal.has_scope("consultations:read")
+    return principal.is_staff and bool(principal.roles & {Role.DOCTOR, Role.REGISTRAR})
+
+
+def _same_organisation_staff(principal: Principal, user: Any) -> bool:
+    return user is not None and principal.organisation_id is not None and (
+        getattr(user, "organisation_id", None) == principal.organisation_id
+    )
+
+
+def _schedule_free_slots(principal: Principal, doctor: Any) -> bool:
+    """Free slots of a consultant: for staff and machine clients of the doctor's organisation."""
+    if principal.kind == "api":
+        return _api_uses_consultations(principal) and _same_organisation_staff(principal, doctor)
+    return principal.is_staff and _same_organisation_staff(principal, doctor)
+
+
+def _staff_directory(principal: Principal, obj: Any = None) -> bool:
+    """The doctors of the principal's own organisation (consultant and author pickers)."""
+    if principal.kind == "api":
+        return _api_uses_consultations(principal) and principal.organisation_id is not None
+    return principal.is_staff
+
+
 CORE_RULES: dict[str, Rule] = {
     "workplace.use": _staff_with(Role.DOCTOR, Role.REGISTRAR),
     "admin.use": _staff_with(Role.OPERATOR),
@@ -213,6 +255,13 @@ CORE_RULES: dict[str, Rule] = {
     "consultation.view": _consultation_view,
     "consultation.complete": _consultation_complete,
     "document.view": _document_view,
+    "registry.view_record": _registry_view_record,
+    "dictionary.view": _dictionary_view,
+    "consultation.list": _consultation_list,
+    "schedule.free_slots": _schedule_free_slots,
+    "staff.directory": _staff_directory,
+    # The OpenAPI document describes the API; it holds no data and is public.
+    "api.docs": lambda principal, obj=None: True,
 }
 
 def _rules() -> dict[str, Rule]:
@@ -245,6 +294,11 @@ def _visible(principal: Principal, obj: Any) -> bool:
         return can("consultation.view", obj, principal)
     if isinstance(obj, Document):
         return can("document.view", obj, principal)
+    from core.models import User
+
+    if isinstance(obj, User):
+        # Staff of another organisation are not listed to a machine client or a doctor.
+        return _same_organisation_staff(principal, obj)
     return False
 
 

@@ -107,9 +107,10 @@ def _tune_sqlite(app: Flask) -> None:
 
 
 def _register_core(app: Flask) -> None:
-    from core import auth, cli, template_tools, workplace
+    from core import api, auth, cli, template_tools, workplace
 
     app.register_blueprint(auth.blueprint)
+    app.register_blueprint(api.blueprint)
     app.register_blueprint(workplace.blueprint)
     template_tools.register(app)
     cli.register_app_commands(app)
