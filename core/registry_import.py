@@ -127,7 +127,7 @@ def resolve(connection: sa.Connection, rows: Sequence[tuple[int, dict[str, Any]]
             continue
         target = snils_owner or oms_owner
         if target and row.get("snils") and target["snils"] and target["snils"] != row["snils"]:
-            plan.fail(index, "snils", _("Полис ОМС записан в регистре пациенту с другим СНИЛС"))
+            plan.fail(index, "oms_policy", _("Полис ОМС записан в регистре пациенту с другим СНИЛС"))
             continue
         passport_owner = by_passport.get(row.get("passport") or "")
         if passport_owner and (target is None or passport_owner["id"] != target["id"]):

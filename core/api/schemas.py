@@ -188,7 +188,10 @@ class PatientImportSchema(RussianSchema):
     snils = fields.String(allow_none=True, validate=_identifier(normalize_snils))
     oms_policy = fields.String(allow_none=True, validate=_identifier(normalize_oms))
     passport = fields.String(allow_none=True, validate=_identifier(normalize_passport))
-    email = fields.Email(allow_none=True, validate=_length(200))
+    email = fields.String(
+        allow_none=True,
+        validate=[_length(200), validate.Email(error=_t("Укажите корректный адрес электронной почты."))],
+    )
     phone = fields.String(allow_none=True, validate=_length(50))
 
     @validates("birth_date")

@@ -94,6 +94,11 @@ def _unauthorized(error):
     return response, status
 
 
+@blueprint.errorhandler(NotFound)
+def _not_found(error):
+    return respond(404, _("Не найдено: такого объекта нет или он недоступен вашему токену"))
+
+
 @blueprint.errorhandler(StaleDataError)
 def _stale(error):
     return respond(409, _("Заявку только что изменил кто-то другой; загрузите её заново и повторите"))
@@ -224,9 +229,9 @@ def registry_import_batch():
     rows, errors = _load_rows(s.PatientImportSchema(), batch["patients"])
     links, link_errors = _load_rows(s.GuardianshipImportSchema(), batch["guardianships"])
     connection = db.session.connection()
-    plan = registry_import.resolve(connection, rows) if not errors else None
-    if plan is not None:
-        errors.update(plan.errors)
+    # Rows that passed the schema are matched too, so the report is complete in one go.
+    plan = registry_import.resolve(connection, rows)
+    errors.update(plan.errors)
     if errors or link_errors:
         raise _batch_refused(errors, link_errors)
 
