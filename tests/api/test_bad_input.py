@@ -112,3 +112,11 @@ def test_unknown_api_routes_and_methods_answer_json(setup):
     wrong_method = api.get("/api/v1/registry/search")
     assert wrong_method.status_code == 405 and is_russian(error_of(wrong_method)["message"])
     assert db.session.scalar(sa.select(sa.func.count(Patient.id))) == 1
+
+
+def test_messages_follow_the_english_locale(setup):
+    api, good, _, _ = setup
+    response = api.post("/api/v1/consultations?lang=en", {**good, "email": None})
+    assert response.status_code == 422
+    assert error_of(response)["message"] == "Check the fields of the request"
+    assert error_of(response)["fields"]["email"] == ["The field may not be null."]
