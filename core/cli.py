@@ -218,10 +218,15 @@ def registry_group():
 @click.option("--errors", "errors_path", type=click.Path(dir_okay=False, path_type=Path), help="error report (default FILE.errors.csv)")
 @with_appcontext
 def registry_import_command(file: Path, organisation_id: int | None, batch_size: int, errors_path: Path | None):
-    """Import patients from a CSV file (columns: see `core.registry_csv`).
+    """Import patients from a CSV file into the registry.
 
-    UTF-8, `;` or `,` delimited, header line first. Idempotent: a person is matched by
-    SNILS, else by the OMS policy. Bad rows are skipped and listed in the error report.
+    UTF-8, `;` or `,` delimited, header line first, columns (English or Russian names):
+    last_name/фамилия, first_name/имя, middle_name/отчество, birth_date/дата_рождения
+    (ГГГГ-ММ-ДД or ДД.ММ.ГГГГ), sex/пол (male/female, м/ж), snils/снилс,
+    oms_policy/полис_омс, passport/паспорт, email, phone/телефон. Each row needs SNILS or
+    the OMS policy. Idempotent: a person is matched by SNILS, else by the OMS policy.
+    Bad rows are skipped and listed (line, field, message) in the error report; the
+    exit code is 1 when there is one.
     """
     from core import audit, registry_csv
     from core.access import SYSTEM
