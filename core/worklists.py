@@ -48,7 +48,11 @@ def organisation_query(organisation_id: int, search: str = "", show_closed: bool
 
 def _filtered(query: sa.Select, search: str, show_closed: bool) -> sa.Select:
     if not show_closed:
-        query = query.where(Consultation.status != ConsultationStatus.CLOSED)
+        # Inline, not a bound parameter: the planners then match the partial indexes
+        # ix_consultations_open_by_* (their predicate is this very condition).
+        query = query.where(
+            Consultation.status != sa.literal(ConsultationStatus.CLOSED.value, literal_execute=True)
+        )
     words = normalize_name(search).split()
     if words:
         first = words[0].removeprefix("тмк-")
