@@ -351,12 +351,18 @@ class ParticipantSchema(Schema):
     name = fields.String(attribute="display_name")
 
 
+class TypeRefSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+
+
 class ConsultationSchema(Schema):
     id = fields.Integer()
     number = fields.String()
     status = fields.String()
     status_title = fields.Function(lambda c: _status_title(c.status))
-    type = fields.Nested(CompletionReasonSchema)
+    type = fields.Nested(TypeRefSchema)
     profile = fields.Nested(ProfileSchema)
     organisation_id = fields.Integer()
     patient = fields.Nested(PatientRefSchema)
