@@ -111,9 +111,10 @@ def _tune_sqlite(app: Flask) -> None:
 
 
 def _register_core(app: Flask) -> None:
-    from core import auth, cli, portal, template_tools, workplace
+    from core import api, auth, cli, portal, template_tools, workplace
 
     app.register_blueprint(auth.blueprint)
+    app.register_blueprint(api.blueprint)
     app.register_blueprint(workplace.blueprint)
     app.register_blueprint(portal.blueprint)
     template_tools.register(app)
