@@ -151,6 +151,7 @@ def test_production_refuses_to_start_with_the_development_idp(tmp_path):
         "ESIA_JWKS_URL": "https://esia.example/jwks",
         # What other plugins need in production, so only the IdP decides the outcome.
         "NOTIFICATIONS_EMAIL_TRANSPORT": "smtp",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
     }
     with pytest.raises(SettingsError, match="ESIA_DEV_IDP"):
         create_app({**settings, "ESIA_DEV_IDP": True}, environment="production")
