@@ -76,7 +76,7 @@ def plugins_command():
     off = switched_off()
     blocked = [name for name, plugin in pm.list_name_plugin() if plugin is None]
     rows = []
-    for name, info in sorted(pm.info.items()):
+    for name, info in sorted(pm.info.items(), key=lambda item: (item[0] != "core", item[0])):
         origin = "core" if name == "core" else f"{info.distribution or 'direct'} {info.version or ''}".strip()
         state = "switched off by the operator" if name in off else "enabled"
         rows.append((name, origin, state, info.description))
