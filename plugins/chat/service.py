@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import NotFound
@@ -205,13 +205,13 @@ def post_text(consultation_id, principal: Principal, client_id, text) -> tuple[d
     Returns ``(message, created)``; a resend with a known ``client_id`` returns the stored
     message and stores nothing (``created`` False). Commits.
     """
+    chat, consultation = open_for(consultation_id, principal)  # access before anything else
     client_id = check_client_id(client_id)
     if not isinstance(text, str) or not text.strip():
         raise InvalidInput(_l("Введите текст сообщения"))
     text = text.strip()
     if len(text) > TEXT_MAX_LENGTH:
         raise InvalidInput(_l("Сообщение не длиннее %(n)s символов", n=TEXT_MAX_LENGTH))
-    chat, consultation = open_for(consultation_id, principal)
     existing = find_by_client_id(chat, client_id)
     if existing is not None:
         return serialize(existing, consultation), False
@@ -317,6 +317,13 @@ def close(consultation: Consultation, outcome: str, actor: Principal) -> None:
     _broadcast_after_commit(chat, consultation, [payload], closed=True)
 
 
+def _url(endpoint: str, **values) -> str:
+    # Completion may happen outside a request (a task, the API worker): build the path alone.
+    if has_request_context():
+        return url_for(endpoint, **values)
+    return current_app.url_map.bind("localhost").build(endpoint, values)
+
+
 def serialize(message: ChatMessage, consultation: Consultation, document: Document | None = None) -> dict:
     payload = {
         "chat": consultation.id,
@@ -338,10 +345,8 @@ def serialize(message: ChatMessage, consultation: Consultation, document: Docume
                 "name": document.filename,
                 "size": document.size,
                 "type": document.content_type,
-                "url": url_for("chat.download", consultation_id=consultation.id, document_id=document.id),
-                "view_url": url_for(
-                    "chat.download", consultation_id=consultation.id, document_id=document.id, inline=1
-                ),
+                "url": _url("chat.download", consultation_id=consultation.id, document_id=document.id),
+                "view_url": _url("chat.download", consultation_id=consultation.id, document_id=document.id, inline=1),
             }
     if message.kind == ChatMessage.SYSTEM:
         payload["text"] = describe_system(message.data)
@@ -397,8 +402,8 @@ def parse_seq(value, name: str = "seq") -> int | None:
 
 def mark_read(consultation_id, principal: Principal, seq) -> dict:
     """Move the principal's read mark forward (never back). Commits; broadcasts."""
-    seq = parse_seq(seq) or 0
     chat, consultation = open_for(consultation_id, principal)
+    seq = parse_seq(seq) or 0
     member = ensure_member(chat, consultation, principal)
     seq = min(seq, chat.last_seq)
     moved = seq > member.last_read_seq
