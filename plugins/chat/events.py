@@ -13,15 +13,40 @@ Every tab of a user also receives ``unread {chat, unread}`` for all their chats,
 
 from __future__ import annotations
 
+import functools
+import logging
+
 from flask import current_app, request
+from flask_babel import gettext as _
 from flask_socketio import disconnect, join_room, leave_room
-from werkzeug.exceptions import Unauthorized
+from werkzeug.exceptions import HTTPException, Unauthorized
+
+from core.errors import UserError
 
 from core.access import current_principal, require
 from core.db import db
 from core.realtime import Namespace
 from plugins.chat import service, sessions
 from plugins.chat.service import NAMESPACE
+
+log = logging.getLogger(__name__)
+
+
+def _answer_errors(handler):
+    """An unexpected failure still answers the event, so the client retries at once."""
+
+    @functools.wraps(handler)
+    def wrapper(self, *args):
+        try:
+            return handler(self, *args)
+        except (HTTPException, UserError):
+            raise  # the core turns these into a refusal with their message
+        except Exception:
+            log.exception("chat event %s failed", handler.__name__)
+            db.session.rollback()
+            return {"ok": False, "status": 500, "error": _("Не удалось выполнить действие, повторите попытку")}
+
+    return wrapper
 
 
 class ChatNamespace(Namespace):
@@ -58,6 +83,7 @@ class ChatNamespace(Namespace):
     def on_disconnect(self, reason=None):
         sessions.connections().remove(request.sid)
 
+    @_answer_errors
     def on_join(self, data=None):
         data = self._data(data)
         principal = self._principal()
@@ -86,6 +112,7 @@ class ChatNamespace(Namespace):
         db.session.commit()
         return state
 
+    @_answer_errors
     def on_leave(self, data=None):
         data = self._data(data)
         principal = self._principal()
@@ -96,12 +123,14 @@ class ChatNamespace(Namespace):
             connection.chats.discard(consultation.id)
         return {"ok": True}
 
+    @_answer_errors
     def on_send(self, data=None):
         data = self._data(data)
         principal = self._principal()
         message, created = service.post_text(data.get("chat"), principal, data.get("client_id"), data.get("text"))
         return {"ok": True, "message": message, "duplicate": not created}
 
+    @_answer_errors
     def on_history(self, data=None):
         data = self._data(data)
         principal = self._principal()
@@ -112,6 +141,7 @@ class ChatNamespace(Namespace):
         db.session.rollback()
         return {"ok": True, "messages": messages, "more": more}
 
+    @_answer_errors
     def on_read(self, data=None):
         data = self._data(data)
         principal = self._principal()

@@ -8,7 +8,9 @@ a client that asks for "everything after N" after a reconnect misses nothing.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -81,7 +83,8 @@ def load(consultation_id) -> tuple[Chat, Consultation]:
         consultation_id = int(consultation_id)
     except (TypeError, ValueError):
         raise NotFound() from None
-    consultation = db.session.get(Consultation, consultation_id)
+    # Only what the access rule needs is loaded now; the rest lazily, when a page wants it.
+    consultation = db.session.get(Consultation, consultation_id, options=[sa.orm.lazyload("*")])
     if consultation is None:
         raise NotFound()
     chat = db.session.scalar(sa.select(Chat).where(Chat.consultation_id == consultation.id))
@@ -98,10 +101,15 @@ def open_for(consultation_id, principal: Principal, action: str = "chat.view") -
 
 def open_for_writing(consultation_id, principal: Principal) -> tuple[Chat, Consultation]:
     chat, consultation = open_for(consultation_id, principal)
+    check_writable(chat, consultation, principal)
+    return chat, consultation
+
+
+def check_writable(chat: Chat, consultation: Consultation, principal: Principal) -> None:
+    """Closed: refused with the reason, whatever the client sends (SPEC P3, D9)."""
     if chat.is_closed or consultation.is_closed:
         raise Conflict(READ_ONLY)
     require("chat.write", consultation, principal)
-    return chat, consultation
 
 
 def member_for(chat: Chat, principal: Principal) -> ChatMember | None:
@@ -166,6 +174,22 @@ def add_member(consultation: Consultation, participant) -> None:
 # --------------------------------------------------------------------------- messages
 
 
+_NO_LOCK = contextlib.nullcontext()
+
+
+def writing():
+    """On SQLite, this process's chat writers take turns on a lock: SQLite admits one
+    writer at a time and makes the others poll with growing sleeps, which under a burst
+    of messages costs far more than waiting in line. PostgreSQL needs no such thing."""
+    app = current_app._get_current_object()
+    lock = app.extensions.get("chat.sqlite_writer")
+    if lock is None:
+        if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+            return _NO_LOCK
+        lock = app.extensions.setdefault("chat.sqlite_writer", threading.Lock())
+    return lock
+
+
 def _next_seq(chat: Chat) -> int:
     # An UPDATE first: it takes the row lock (PostgreSQL) or the write lock (SQLite)
     # before the number is read, so two senders never get the same one.
@@ -205,6 +229,20 @@ def post_text(consultation_id, principal: Principal, client_id, text) -> tuple[d
     Returns ``(message, created)``; a resend with a known ``client_id`` returns the stored
     message and stores nothing (``created`` False). Commits.
     """
+    for attempt in range(3):
+        try:
+            with writing():
+                return _post_text(consultation_id, principal, client_id, text)
+        except sa.orm.exc.StaleDataError:
+            # Both sides wrote the first message at once and both started the
+            # consultation; the loser starts over and finds it started.
+            db.session.rollback()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _post_text(consultation_id, principal: Principal, client_id, text) -> tuple[dict, bool]:
     chat, consultation = open_for(consultation_id, principal)  # access before anything else
     client_id = check_client_id(client_id)
     if not isinstance(text, str) or not text.strip():
@@ -215,7 +253,7 @@ def post_text(consultation_id, principal: Principal, client_id, text) -> tuple[d
     existing = find_by_client_id(chat, client_id)
     if existing is not None:
         return serialize(existing, consultation), False
-    chat, consultation = open_for_writing(consultation_id, principal)
+    check_writable(chat, consultation, principal)
     member = ensure_member(chat, consultation, principal)
     message = ChatMessage(
         chat_id=chat.id, seq=_next_seq(chat), kind=ChatMessage.TEXT, client_id=client_id, text=text,
@@ -243,6 +281,11 @@ def post_text(consultation_id, principal: Principal, client_id, text) -> tuple[d
 
 def post_files(consultation_id, principal: Principal, files: list[tuple[str, bytes]], client_id=None) -> list[dict]:
     """Store several files at once, each as a message; all or nothing. Commits."""
+    with writing():
+        return _post_files(consultation_id, principal, files, client_id)
+
+
+def _post_files(consultation_id, principal: Principal, files: list[tuple[str, bytes]], client_id=None) -> list[dict]:
     chat, consultation = open_for_writing(consultation_id, principal)
     if not files:
         raise InvalidInput(_l("Выберите файлы для загрузки"))
@@ -402,6 +445,11 @@ def parse_seq(value, name: str = "seq") -> int | None:
 
 def mark_read(consultation_id, principal: Principal, seq) -> dict:
     """Move the principal's read mark forward (never back). Commits; broadcasts."""
+    with writing():
+        return _mark_read(consultation_id, principal, seq)
+
+
+def _mark_read(consultation_id, principal: Principal, seq) -> dict:
     chat, consultation = open_for(consultation_id, principal)
     seq = parse_seq(seq) or 0
     member = ensure_member(chat, consultation, principal)
