@@ -200,8 +200,7 @@ def _next_seq(chat: Chat) -> int:
         .returning(Chat.last_seq)
         .execution_options(synchronize_session=False)
     ).scalar_one()
-    chat.last_seq = seq
-    db.session.flush()
+    sa.orm.attributes.set_committed_value(chat, "last_seq", seq)  # already in the row
     return seq
 
 
