@@ -5,10 +5,13 @@ Every view asks ``core.access``; the same service functions serve the Socket.IO 
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file, send_from_directory
+from flask import (
+    Blueprint, abort, current_app, jsonify, redirect, render_template, request, send_file, send_from_directory, url_for,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import user_logged_out
 
@@ -76,8 +79,6 @@ def window(consultation_id: int):
     messages, more = service.history(chat, consultation)
     card_url = None
     if principal.is_staff and "workplace.application" in current_app.view_functions:
-        from flask import url_for
-
         card_url = url_for("workplace.application", consultation_id=consultation.id)
     first_unread = next(
         (m["seq"] for m in messages if m["seq"] > member.last_read_seq and m["member"] != member.id), None
@@ -96,6 +97,7 @@ def window(consultation_id: int):
         read=service.read_marks(chat),
         max_files=service.FILES_PER_UPLOAD,
         max_size_mb=round(current_app.config["DOCUMENT_MAX_SIZE"] / 1024 / 1024),
+        new_client_id=lambda: uuid.uuid4().hex,
     )
 
 
@@ -116,6 +118,8 @@ def send(consultation_id: int):
     principal = require("chat.connect")
     payload = request.get_json(silent=True) or request.form
     message, created = service.post_text(consultation_id, principal, payload.get("client_id"), payload.get("text"))
+    if not request.is_json and "application/json" not in request.headers.get("Accept", ""):
+        return redirect(url_for("chat.window", consultation_id=consultation_id))  # the page without script
     return jsonify({"message": message, "duplicate": not created}), 201 if created else 200
 
 
