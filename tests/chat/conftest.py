@@ -15,7 +15,9 @@ import requests
 import socketio
 
 from core.db import db
-from core.models import PortalAccount
+import sqlalchemy as sa
+
+from core.models import ConsentAcceptance, ConsentVersion, PortalAccount
 from core.testing import Factory, LiveServer, enable_test_login
 
 _CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
@@ -134,7 +136,7 @@ class Cast:
     organisation_id: int
 
 
-def make_account(factory: Factory, patient) -> PortalAccount:
+def make_account(factory: Factory, patient, consent: bool = True) -> PortalAccount:
     n = next(_ids)
     account = PortalAccount(
         esia_oid=f"oid-{uuid.uuid4().hex[:10]}-{n}", trust_level="confirmed",
@@ -143,6 +145,9 @@ def make_account(factory: Factory, patient) -> PortalAccount:
     factory.commit(account)
     patient.portal_account_id = account.id
     factory.commit(patient)
+    if consent:  # the informed consent of SPEC P2, accepted as the portal asks
+        version = db.session.scalar(sa.select(ConsentVersion).order_by(ConsentVersion.version.desc()))
+        factory.commit(ConsentAcceptance(account_id=account.id, version_id=version.id))
     return account
 
 

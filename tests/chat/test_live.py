@@ -156,3 +156,26 @@ def test_attachments_upload_and_download(app, server, factory, sockets):
     import pathlib
 
     assert len([p for p in pathlib.Path(storage_dir).rglob("*") if p.is_file()]) == files_before
+
+
+def test_a_patient_sees_no_chat_before_accepting_the_consent(app, server, factory):
+    from tests.chat.conftest import make_account
+
+    cast = make_cast(factory)
+    newcomer = make_account(factory, factory.patient(), consent=False)
+    browser = Browser(server.url, "patient", newcomer.id)
+    for path in ("/chat/", f"/chat/{cast.consultation_id}"):
+        response = browser.get(path, allow_redirects=False)
+        assert response.status_code in (302, 403)
+
+
+def test_the_page_works_without_script(app, server, factory):
+    cast = make_cast(factory)
+    patient = Browser(server.url, "patient", cast.account_id)
+    response = patient.http.post(
+        f"{server.url}/chat/{cast.consultation_id}/messages",
+        data={"csrf_token": patient.csrf(), "client_id": uuid.uuid4().hex, "text": "Без скриптов"},
+        allow_redirects=False,
+    )
+    assert response.status_code == 302
+    assert "Без скриптов" in patient.get(f"/chat/{cast.consultation_id}").text
