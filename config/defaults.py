@@ -53,8 +53,14 @@ SOCKETIO_CORS_ALLOWED_ORIGINS: list[str] | None = None  # None: same origin only
 # Background tasks: "inprocess" runs them after commit in the web process;
 # "celery" sends them to a worker through CELERY_BROKER_URL.
 TASKS_BACKEND = "inprocess"
-CELERY_BROKER_URL = ""
-CELERY_RESULT_BACKEND = ""
+CELERY_BROKER_URL = ""  # redis://127.0.0.1:6379/0 or amqp://guest@127.0.0.1:5672//
+CELERY_RESULT_BACKEND = ""  # results are not needed: tasks write to the database
+CELERY_TASK_DEFAULT_QUEUE = "teleconsult"
+# Redis: a task not acknowledged within this many seconds is delivered again (tasks are
+# acknowledged after they finish). Longer than the slowest task; short in tests.
+CELERY_VISIBILITY_TIMEOUT = 3600
+# Extra Celery settings (lowercase Celery names), e.g. {"worker_concurrency": 4}.
+CELERY_OPTIONS: dict = {}
 
 # Slots are generated this many days ahead of today.
 SCHEDULE_DAYS_AHEAD = 28

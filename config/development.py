@@ -2,3 +2,5 @@
 
 DEMO_DATA = True
 SECRET_KEY = "development-only-secret"
+# The development ESIA identity provider (plugins.esia): the portal works with nothing outside.
+ESIA_DEV_IDP = True

@@ -16,7 +16,7 @@ from typing import Any
 from flask import current_app, g, has_request_context
 from werkzeug.exceptions import Forbidden, NotFound, Unauthorized
 
-from core.models import Consultation, Document, Role
+from core.models import Consultation, Document, RecordRequest, Role
 
 Rule = Callable[["Principal", Any], bool]
 
@@ -203,17 +203,90 @@ def _document_view(principal: Principal, document: Document) -> bool:
     return consultation is not None and _consultation_view(principal, consultation)
 
 
+def _portal_chat(principal: Principal, obj: Any = None) -> bool:
+    """«Чат с врачом» and everything in it: a patient who accepted the current consent (P2)."""
+    from core.portal.consent import has_accepted_current
+
+    return principal.is_patient and has_accepted_current(principal)
+
+
+def _record_request(principal: Principal, row: Any = None) -> bool:
+    """The deferred-record journal (SPEC P7): staff of the organisation it was left with."""
+    if not (principal.is_staff and principal.roles & {Role.DOCTOR, Role.REGISTRAR}):
+        return False
+    return row is None or row.organisation_id == principal.organisation_id
+
+
+def _record_request_register(principal: Principal, row: Any = None) -> bool:
+    """Turning a journal request into an application takes a doctor (the author)."""
+    return principal.has_role(Role.DOCTOR) and _record_request(principal, row)
+
+
+def _registry_view_record(principal: Principal, obj: Any = None) -> bool:
+    """One registry record with its identifiers in full (lists show them masked)."""
+    return _registry_search(principal, obj)
+
+
+def _api_uses_consultations(principal: Principal) -> bool:
+    return principal.has_scope("consultations:read") or principal.has_scope("consultations:write")
+
+
+def _dictionary_view(principal: Principal, obj: Any = None) -> bool:
+    """Consultation types, profiles and completion reasons (regional dictionaries)."""
+    if principal.kind == "api":
+        return _api_uses_consultations(principal)
+    return principal.is_staff
+
+
+def _consultation_list(principal: Principal, obj: Any = None) -> bool:
+    if principal.kind == "api":
+        return principal.has_scope("consultations:read")
+    return principal.is_staff and bool(principal.roles & {Role.DOCTOR, Role.REGISTRAR})
+
+
+def _same_organisation_staff(principal: Principal, user: Any) -> bool:
+    return user is not None and principal.organisation_id is not None and (
+        getattr(user, "organisation_id", None) == principal.organisation_id
+    )
+
+
+def _schedule_free_slots(principal: Principal, doctor: Any) -> bool:
+    """Free slots of a consultant: for staff and machine clients of the doctor's organisation."""
+    if principal.kind == "api":
+        return _api_uses_consultations(principal) and _same_organisation_staff(principal, doctor)
+    return principal.is_staff and _same_organisation_staff(principal, doctor)
+
+
+def _staff_directory(principal: Principal, obj: Any = None) -> bool:
+    """The doctors of the principal's own organisation (consultant and author pickers)."""
+    if principal.kind == "api":
+        return _api_uses_consultations(principal) and principal.organisation_id is not None
+    return principal.is_staff
+
+
 CORE_RULES: dict[str, Rule] = {
     "workplace.use": _staff_with(Role.DOCTOR, Role.REGISTRAR),
     "admin.use": _staff_with(Role.OPERATOR),
     "portal.use": lambda principal, obj=None: principal.is_patient,
+    "portal.chat": _portal_chat,
     "registry.search": _registry_search,
     "registry.import": _registry_import,
     "consultation.create": _consultation_create,
     "consultation.view": _consultation_view,
     "consultation.complete": _consultation_complete,
     "document.view": _document_view,
+    "schedule.manage": _staff_with(Role.DOCTOR),
+    "record_request.view": _record_request,
+    "record_request.register": _record_request_register,
+    "registry.view_record": _registry_view_record,
+    "dictionary.view": _dictionary_view,
+    "consultation.list": _consultation_list,
+    "schedule.free_slots": _schedule_free_slots,
+    "staff.directory": _staff_directory,
+    # The OpenAPI document describes the API; it holds no data and is public.
+    "api.docs": lambda principal, obj=None: True,
 }
+
 
 def _rules() -> dict[str, Rule]:
     return current_app.extensions["teleconsult.access_rules"]
@@ -245,6 +318,13 @@ def _visible(principal: Principal, obj: Any) -> bool:
         return can("consultation.view", obj, principal)
     if isinstance(obj, Document):
         return can("document.view", obj, principal)
+    if isinstance(obj, RecordRequest):
+        return can("record_request.view", obj, principal)
+    from core.models import User
+
+    if isinstance(obj, User):
+        # Staff of another organisation are not listed to a machine client or a doctor.
+        return _same_organisation_staff(principal, obj)
     return False
 
 

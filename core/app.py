@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, abort, g, request
+from flask_babel import refresh as babel_refresh
 
 from core import access, i18n, logs
 from core.extensions import SocketIO, babel, csrf, db, login_manager, migrate
@@ -57,6 +58,9 @@ def create_app(
     _init_extensions(app)
     _register_core(app)
     _register_plugins(app)
+    from core.tasks import init_backend
+
+    init_backend(app)
     _register_guards(app)
     from core import errorpages
 
@@ -110,10 +114,12 @@ def _tune_sqlite(app: Flask) -> None:
 
 
 def _register_core(app: Flask) -> None:
-    from core import auth, cli, template_tools, workplace
+    from core import api, auth, cli, portal, template_tools, workplace
 
     app.register_blueprint(auth.blueprint)
+    app.register_blueprint(api.blueprint)
     app.register_blueprint(workplace.blueprint)
+    app.register_blueprint(portal.blueprint)
     template_tools.register(app)
     cli.register_app_commands(app)
 
@@ -152,6 +158,7 @@ def _register_guards(app: Flask) -> None:
         # whose ``g`` outlives a request: never let one request's user leak into the next.
         for key in ("_login_user", "csrf_token", "teleconsult_principal", "teleconsult_switched_off"):
             g.pop(key, None)
+        babel_refresh()  # the locale Flask-Babel cached for the previous request
 
     @app.before_request
     def _switched_off_plugin_pages_are_absent():

@@ -38,6 +38,13 @@ def teleconsult_register_routes():
 
 @hookimpl
 def teleconsult_register_menu_items(area):
+    if area == "portal":
+        # The patient's left menu (seed 000 §4.2, §4.3, §3).
+        return [
+            MenuItem(_l("Чат с врачом"), "portal.chats_list", order=10, icon="chat"),
+            MenuItem(_l("Записаться на консультацию"), "portal.requests_list", order=20, icon="journal"),
+            MenuItem(_l("Управление доступом"), "portal.access", order=30, icon="shield"),
+        ]
     if area != "workplace":
         return []
     # The main menu of the workplace, in the order of the doctor guide (seed 002 §3.2).

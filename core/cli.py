@@ -6,6 +6,7 @@ import inspect
 import os
 import sys
 import time
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -76,6 +77,7 @@ def plugins_command():
     off = switched_off()
     blocked = [name for name, plugin in pm.list_name_plugin() if plugin is None]
     rows = []
+    # The core first, then the plugins by name.
     for name, info in sorted(pm.info.items(), key=lambda item: (item[0] != "core", item[0])):
         origin = "core" if name == "core" else f"{info.distribution or 'direct'} {info.version or ''}".strip()
         state = "switched off by the operator" if name in off else "enabled"
@@ -136,6 +138,10 @@ def run_command(host: str, port: int):
         db.session.commit()
         click.echo("demo data loaded: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     db.session.remove()
+    if "celery" not in app.extensions:
+        from core.tasks import PeriodicRunner
+
+        PeriodicRunner(app).start()  # reminders and retries without a separate beat
     url = f"http://{host}:{port}/"
     click.echo(f"\nteleconsult is ready at {url} (prepared in {time.monotonic() - started:.1f} s)")
     if app.config["DEMO_DATA"]:
@@ -149,8 +155,169 @@ def run_command(host: str, port: int):
     socketio(app).run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=True)
 
 
+_CELERY_ARGS = {"ignore_unknown_options": True, "allow_extra_args": True}
+
+
+def _script_app() -> Flask:
+    from flask.cli import ScriptInfo
+
+    return click.get_current_context().ensure_object(ScriptInfo).load_app()
+
+
+@click.command("worker", context_settings=_CELERY_ARGS)
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def worker_command(celery_args):
+    """Celery worker (TASKS_BACKEND=celery); extra arguments go to `celery worker`."""
+    from core.celery_app import celery_for
+
+    try:
+        celery = celery_for(_script_app())
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
+    celery.worker_main(["worker", "--loglevel=INFO", *celery_args])
+
+
+@click.command("beat", context_settings=_CELERY_ARGS)
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def beat_command(celery_args):
+    """Periodic tasks: Celery beat, or an in-process loop on the embedded default."""
+    app = _script_app()
+    if "celery" in app.extensions:
+        app.extensions["celery"].start(["beat", "--loglevel=INFO", *celery_args])
+        return
+    from core.tasks import PeriodicRunner, periodic
+
+    click.echo("running periodic tasks in-process: " + ", ".join(n for n, _ in periodic(app)))
+    PeriodicRunner(app).run_forever()
+
+
+@click.group("api-token")
+def api_token_group():
+    """Bearer tokens of machine clients (medical information systems) for /api/v1."""
+
+
+@api_token_group.command("create")
+@click.option("--name", required=True, help="who uses it, e.g. the MIS and its installation")
+@click.option("--organisation-id", required=True, type=int, help="the medical organisation it acts for")
+@click.option(
+    "--scopes",
+    required=True,
+    help="space- or comma-separated: registry:read registry:write consultations:read consultations:write",
+)
+@with_appcontext
+def api_token_create(name: str, organisation_id: int, scopes: str):
+    """Create a token and print it once: only its SHA-256 is stored."""
+    from core import audit
+    from core.access import SYSTEM
+    from core.api.auth import create_token
+    from core.db import db
+    from core.models import Organisation
+
+    if db.session.get(Organisation, organisation_id) is None:
+        raise click.ClickException(f"no organisation with id {organisation_id}")
+    try:
+        token, value = create_token(name, organisation_id, scopes.replace(",", " ").split())
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    audit.record("api_token.created", token, principal=SYSTEM, data={"name": name, "scopes": token.scopes})
+    db.session.commit()
+    click.echo(f"token {token.id} for {name!r}, scopes: {token.scopes}", err=True)
+    click.echo("store it now, it is not shown again:", err=True)
+    click.echo(value)
+
+
+@api_token_group.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def api_token_revoke(token_id: int):
+    """Revoke a token by its id: its requests get 401 from now on."""
+    from core import audit
+    from core.access import SYSTEM
+    from core.db import db
+    from core.models import ApiToken
+
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise click.ClickException(f"no token with id {token_id}")
+    token.revoked = True
+    audit.record("api_token.revoked", token, principal=SYSTEM, data={"name": token.name})
+    db.session.commit()
+    click.echo(f"token {token_id} ({token.name}) revoked")
+
+
+@api_token_group.command("list")
+@with_appcontext
+def api_token_list():
+    """Tokens: id, organisation, scopes, state, last use (never the token itself)."""
+    import sqlalchemy as sa
+
+    from core.db import db
+    from core.models import ApiToken
+
+    for token in db.session.scalars(sa.select(ApiToken).order_by(ApiToken.id)):
+        state = "revoked" if token.revoked else "active"
+        used = token.last_used_at.isoformat(timespec="seconds") if token.last_used_at else "never"
+        click.echo(f"{token.id}\t{token.organisation_id}\t{state}\t{token.scopes}\tlast used {used}\t{token.name}")
+
+
+@click.group("registry")
+def registry_group():
+    """The regional patient registry."""
+
+
+@registry_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--organisation-id", type=int, help="attach new patients to this organisation")
+@click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(100, 100_000))
+@click.option("--errors", "errors_path", type=click.Path(dir_okay=False, path_type=Path), help="error report (default FILE.errors.csv)")
+@with_appcontext
+def registry_import_command(file: Path, organisation_id: int | None, batch_size: int, errors_path: Path | None):
+    """Import patients from a CSV file into the registry.
+
+    UTF-8, `;` or `,` delimited, header line first, columns (English or Russian names):
+    last_name/фамилия, first_name/имя, middle_name/отчество, birth_date/дата_рождения
+    (ГГГГ-ММ-ДД or ДД.ММ.ГГГГ), sex/пол (male/female, м/ж), snils/снилс,
+    oms_policy/полис_омс, passport/паспорт, email, phone/телефон. Each row needs SNILS or
+    the OMS policy. Idempotent: a person is matched by SNILS, else by the OMS policy.
+    Bad rows are skipped and listed (line, field, message) in the error report; the
+    exit code is 1 when there is one.
+    """
+    from core import audit, registry_csv
+    from core.access import SYSTEM
+    from core.db import db
+
+    started = time.monotonic()
+    total = registry_csv.count_rows(file)
+    try:
+        with click.progressbar(length=total, label="registry import", show_pos=True, file=sys.stderr) as bar:
+            result = registry_csv.import_csv(
+                db.engine,
+                file,
+                organisation_id=organisation_id,
+                batch_size=batch_size,
+                errors_path=errors_path,
+                progress=bar.update,
+            )
+    except registry_csv.CsvFormatError as error:
+        raise click.ClickException(str(error)) from None
+    counts = result.counts
+    audit.record("registry.imported", principal=SYSTEM, object_type="patients", data={"file": file.name} | counts.as_dict())
+    db.session.commit()
+    elapsed = time.monotonic() - started
+    click.echo(
+        f"rows {result.rows}: created {counts.created}, updated {counts.updated}, "
+        f"unchanged {counts.unchanged}, failed {counts.failed} in {elapsed:.1f} s"
+    )
+    if result.errors_path:
+        click.echo(f"error report: {result.errors_path}")
+        sys.exit(1)
+
+
 def register_app_commands(app: Flask) -> None:
-    for command in (db_group, demo_data, plugins_command, hooks_command, run_command):
+    for command in (
+        db_group, demo_data, plugins_command, hooks_command, run_command,
+        worker_command, beat_command, api_token_group, registry_group,
+    ):
         app.cli.add_command(command)
 
 

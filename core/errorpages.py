@@ -10,17 +10,22 @@ from werkzeug.exceptions import HTTPException
 from core.db import db
 from core.errors import UserError
 
+def N_(text: str) -> str:
+    """Marks a text for the catalogue; it is translated where it is shown."""
+    return text
+
+
 TITLES = {
-    400: "Некорректный запрос",
-    401: "Требуется вход в систему",
-    403: "Доступ запрещён",
-    404: "Страница не найдена",
-    405: "Метод не поддерживается",
-    409: "Конфликт",
-    413: "Слишком большой файл",
-    422: "Проверьте введённые данные",
-    429: "Слишком много запросов",
-    500: "Внутренняя ошибка",
+    400: N_("Некорректный запрос"),
+    401: N_("Требуется вход в систему"),
+    403: N_("Доступ запрещён"),
+    404: N_("Страница не найдена"),
+    405: N_("Метод не поддерживается"),
+    409: N_("Конфликт"),
+    413: N_("Слишком большой файл"),
+    422: N_("Проверьте введённые данные"),
+    429: N_("Слишком много запросов"),
+    500: N_("Внутренняя ошибка"),
 }
 
 
@@ -38,7 +43,7 @@ def respond(status: int, message: str, field_errors: dict | None = None):
         if field_errors:
             payload["error"]["fields"] = {k: [str(m) for m in v] if isinstance(v, list) else v for k, v in field_errors.items()}
         return jsonify(payload), status
-    title = _(TITLES.get(status, "Ошибка"))
+    title = _(TITLES.get(status, N_("Ошибка")))
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
@@ -62,7 +67,7 @@ def register(app: Flask) -> None:
             return redirect(url_for(target, next=request.full_path if request.method == "GET" else None))
         if status == 413:
             return respond(413, _("Файл слишком большой"))
-        return respond(status, _(TITLES.get(status, "Ошибка")))
+        return respond(status, _(TITLES.get(status, N_("Ошибка"))))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from core.models import Consultation, Participant, Slot
     from core.routespec import RouteSpec
     from core.tasks import TaskSpec
+    from plugins.notifications.channels import NotificationChannel
 
 hookspec = pluggy.HookspecMarker("teleconsult")
 
@@ -205,8 +206,8 @@ def teleconsult_consultation_badges(
 def teleconsult_consultation_link(consultation: Consultation, principal: Principal) -> str | None:
     """Where a click on a consultation in a list leads (e.g. its chat); first answer wins.
 
-    Without an answer the workplace opens the application card and the portal shows the
-    consultation without a link.
+    Without an answer the workplace opens the application card and the portal its own
+    card of the consultation.
     """
 
 
@@ -249,4 +250,22 @@ def teleconsult_register_routes() -> list[RouteSpec]:
     application and conclusion fields, and optional validation. The core creates the
     declared types on ``teleconsult db upgrade`` (the operator edits them afterwards)
     and stores route data as validated JSON on the consultation.
+    """
+
+
+# --------------------------------------------------------------------------- notification
+
+
+@hookspec
+def teleconsult_notification_channels(app: Flask) -> list[NotificationChannel]:
+    """Channels that deliver notifications to patients (SPEC F3): e-mail, SMS, ...
+
+    ``app`` is given for reading settings only. Returns objects with the interface of
+    ``plugins.notifications.channels.NotificationChannel``: a ``code`` (``"email"``,
+    ``"sms"``), ``address_for(consultation)`` (the recipient's address, or None when the
+    channel cannot reach them) and ``deliver(message)``, which raises
+    ``TemporaryFailure`` (retried with backoff) or ``PermanentFailure`` (shown to the
+    operator at once). A later plugin's channel with the same code replaces an earlier
+    one, so a real SMS provider replaces the built-in log channel. Called once per send
+    by the notifications plugin; ``NOTIFICATIONS_CHANNELS`` lists the codes in use.
     """

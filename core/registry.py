@@ -59,6 +59,11 @@ def search_by_surname(text: str, limit: int = 50, offset: int = 0) -> SearchResu
         return SearchResult([], 0, "surname")
     prefix = words[0].replace("\\", "").replace("%", "").replace("_", "")
     query = sa.select(Patient).where(Patient.last_name_norm.startswith(prefix, autoescape=True))
+    if prefix:
+        # The same prefix as a range of the byte-ordered index (see Patient.last_name_norm):
+        # SQLite's LIKE never uses an index, PostgreSQL's only with a constant pattern.
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        query = query.where(Patient.last_name_norm >= prefix, Patient.last_name_norm < upper)
     if len(words) > 1:
         # Names are stored capitalised; SQLite's lower() does not know Cyrillic.
         query = query.where(Patient.first_name.startswith(words[1].capitalize(), autoescape=True))

@@ -2,7 +2,13 @@
 
 ``enqueue`` never sends anything before the transaction commits. In the embedded default
 (``TASKS_BACKEND = "inprocess"``) the task runs right after the commit in the same process;
-with ``"celery"`` it is sent to the broker and a worker runs it inside an app context.
+with ``"celery"`` it is sent to the broker and a worker runs it inside an app context
+(``core.celery_app``; ``teleconsult worker`` and ``teleconsult beat``).
+
+Periodic tasks (``TaskSpec.every``) are run by Celery beat, or in the embedded default by
+``PeriodicRunner``, a thread that ``teleconsult run`` and ``teleconsult beat`` start.
+Whatever must happen at a time in the future is a database row that a periodic task
+picks up, never a far-future ETA message (a broker redelivers those in loops).
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+import threading
+import time
 from typing import Any
 
 from flask import Flask, current_app
@@ -24,6 +32,14 @@ class TaskSpec:
     name: str  # "<plugin>.<task>"
     func: Callable[..., Any]
     options: dict[str, Any] = field(default_factory=dict)  # Celery task options
+    # Run periodically: every N seconds, or the name of a setting holding N. None: on demand.
+    every: float | str | None = None
+
+    def interval(self, app: Flask) -> float | None:
+        if self.every is None:
+            return None
+        value = app.config[self.every] if isinstance(self.every, str) else self.every
+        return float(value)
 
 
 def registry(app: Flask | None = None) -> dict[str, tuple[str, TaskSpec]]:
@@ -64,3 +80,67 @@ def run_inprocess(app: Flask, name: str, kwargs: dict[str, Any]) -> Any:
             db.session.rollback()
             log.exception("task %s failed", name)
             raise
+
+
+def init_backend(app: Flask) -> None:
+    """Bind the configured backend: nothing for ``inprocess``, a Celery app for ``celery``."""
+    backend = app.config.get("TASKS_BACKEND", "inprocess")
+    if backend == "inprocess":
+        return
+    if backend == "celery":
+        from core.celery_app import bind
+
+        bind(app)
+        return
+    from core.settings import SettingsError
+
+    raise SettingsError(f"unknown TASKS_BACKEND {backend!r}; expected 'inprocess' or 'celery'")
+
+
+def periodic(app: Flask) -> list[tuple[str, float]]:
+    """``[(task name, interval in seconds), ...]`` of the registered periodic tasks."""
+    result = []
+    for name, (_plugin, spec) in sorted(registry(app).items()):
+        interval = spec.interval(app)
+        if interval:
+            result.append((name, interval))
+    return result
+
+
+class PeriodicRunner:
+    """Runs the periodic tasks in-process (the embedded default has no Celery beat)."""
+
+    def __init__(self, app: Flask, tick: float = 1.0) -> None:
+        self.app = app
+        self.tick = tick
+        self._stop = threading.Event()
+        self._next: dict[str, float] = {}
+        self._thread: threading.Thread | None = None
+
+    def run_due(self, now: float | None = None) -> list[str]:
+        now = time.monotonic() if now is None else now
+        ran = []
+        for name, interval in periodic(self.app):
+            if self._next.get(name, 0.0) <= now:
+                self._next[name] = now + interval
+                try:
+                    run_inprocess(self.app, name, {})
+                except Exception:  # logged by run_inprocess; try again next time
+                    pass
+                ran.append(name)
+        return ran
+
+    def run_forever(self) -> None:
+        while not self._stop.is_set():
+            self.run_due()
+            self._stop.wait(self.tick)
+
+    def start(self) -> PeriodicRunner:
+        self._thread = threading.Thread(target=self.run_forever, name="teleconsult-periodic", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -37,8 +37,22 @@ def worklist_query(kind: str, user_id: int, search: str = "", show_closed: bool 
         )
     else:
         raise ValueError(f"unknown worklist {kind!r}")
+    return _filtered(query, search, show_closed)
+
+
+def organisation_query(organisation_id: int, search: str = "", show_closed: bool = False) -> sa.Select:
+    """Every consultation of an organisation (a machine client's view), same search and order."""
+    query = sa.select(Consultation).join(Patient, Patient.id == Consultation.patient_id)
+    return _filtered(query.where(Consultation.organisation_id == organisation_id), search, show_closed)
+
+
+def _filtered(query: sa.Select, search: str, show_closed: bool) -> sa.Select:
     if not show_closed:
-        query = query.where(Consultation.status != ConsultationStatus.CLOSED)
+        # Inline, not a bound parameter: the planners then match the partial indexes
+        # ix_consultations_open_by_* (their predicate is this very condition).
+        query = query.where(
+            Consultation.status != sa.literal(ConsultationStatus.CLOSED.value, literal_execute=True)
+        )
     words = normalize_name(search).split()
     if words:
         first = words[0].removeprefix("тмк-")

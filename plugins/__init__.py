@@ -1,0 +1,1 @@
+"""Built-in teleconsult plugins, each registered through the ``teleconsult.plugins`` entry points."""

@@ -472,11 +472,13 @@ def _mark_read(consultation_id, principal: Principal, seq) -> dict:
     return result
 
 
+# Unread: messages of the other members after the read mark. System notices (NULL sender,
+# never equal to anything) are not counted: the circle counts the doctor's messages (P3).
 def _unread_query():
     return (
         sa.select(sa.func.count(ChatMessage.id))
         .where(ChatMessage.chat_id == ChatMember.chat_id, ChatMessage.seq > ChatMember.last_read_seq)
-        .where(sa.or_(ChatMessage.sender_member_id.is_(None), ChatMessage.sender_member_id != ChatMember.id))
+        .where(ChatMessage.sender_member_id != ChatMember.id)
     )
 
 
@@ -485,7 +487,7 @@ def _unread_of(member: ChatMember) -> int:
         sa.select(sa.func.count(ChatMessage.id)).where(
             ChatMessage.chat_id == member.chat_id,
             ChatMessage.seq > member.last_read_seq,
-            sa.or_(ChatMessage.sender_member_id.is_(None), ChatMessage.sender_member_id != member.id),
+            ChatMessage.sender_member_id != member.id,
         )
     )
 
@@ -510,7 +512,7 @@ def unread_counts(consultation_ids: list[int], principal: Principal) -> dict[int
             sa.and_(
                 ChatMessage.chat_id == Chat.id,
                 ChatMessage.seq > ChatMember.last_read_seq,
-                sa.or_(ChatMessage.sender_member_id.is_(None), ChatMessage.sender_member_id != ChatMember.id),
+                ChatMessage.sender_member_id != ChatMember.id,
             ),
         )
         .where(Chat.consultation_id.in_(consultation_ids), _member_filter(principal))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import random
 import re
-import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -147,14 +146,11 @@ def test_zero_and_negative_counts():
         generate_people(-1)
 
 
-def test_hundred_thousand_people_fast_enough_for_a_million_in_30_seconds():
-    # 1,000,000 people must take under ~30 s; 100,000 here with a generous
-    # margin catches any per-item retry or quadratic behaviour.
-    started = time.perf_counter()
+def test_hundred_thousand_people_have_unique_identifiers():
+    # Speed is measured by bench/registry_bench.py, not here.
     people = generate_people(100_000, seed=9)
-    elapsed = time.perf_counter() - started
-    assert len({p["snils"] for p in people}) == 100_000
-    assert elapsed < 6.0, f"{elapsed:.1f} s for 100,000 people"
+    for key in ("snils", "oms_policy", "email"):
+        assert len({p[key] for p in people}) == 100_000
 
 
 # --- name lists and grammar --------------------------------------------------

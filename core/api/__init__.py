@@ -1,0 +1,13 @@
+"""The REST API at ``/api/v1`` for medical information systems (SPEC F4).
+
+Machine clients authenticate with a bearer token (``ApiToken``: only its SHA-256 is
+stored); a session cookie is never enough here, so CSRF does not apply to this one
+blueprint. Every endpoint asks ``core.access`` with the token's principal. Errors are
+``{"error": {"status", "message", "fields"}}`` with a Russian message.
+"""
+
+from __future__ import annotations
+
+from core.api.views import blueprint
+
+__all__ = ["blueprint"]

@@ -1,0 +1,479 @@
+"""Endpoints of ``/api/v1``. Each asks ``core.access.require`` before touching data.
+
+``@operation`` records what the OpenAPI document says of a view (schemas, scope, answers);
+``core.api.openapi`` builds the document from these and the URL map, so a route cannot
+exist without being described.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify, request
+from flask_babel import gettext as _
+from marshmallow import Schema, ValidationError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import BadRequest, NotFound, Unauthorized
+
+from core import audit, lifecycle, registry_import
+from core.access import require
+from core.api import schemas as s
+from core.api.auth import authenticate
+from core.consultations import ConsultationDraft, create_consultation
+from core.db import db
+from core.errorpages import respond
+from core.errors import InvalidInput, UserError
+from core.extensions import csrf
+from core.models import (
+    CompletionReason,
+    Consultation,
+    ConsultationType,
+    Guardianship,
+    MedicalProfile,
+    Outcome,
+    Patient,
+    Role,
+    User,
+)
+from core.registry import find_by_identifier, search_by_surname
+from core.schedule import free_slots
+from core.worklists import organisation_query, worklist_query
+
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+# Machine clients send a bearer token, not a cookie: there is no cross-site form to forge.
+csrf.exempt(blueprint)
+
+DEFAULT_IMPORT_MAX_ROWS = 1000
+
+
+def operation(
+    summary: str,
+    *,
+    action: str,
+    body: type[Schema] | None = None,
+    query: type[Schema] | None = None,
+    response: type[Schema] | None = None,
+    many: bool = False,
+    status: int = 200,
+    errors: tuple[int, ...] = (),
+    description: str = "",
+) -> Callable:
+    """Describe a view for the OpenAPI document; ``action`` is its ``core.access`` rule."""
+
+    def decorate(view):
+        docs = getattr(view, "api_docs", {})
+        docs.update(
+            summary=summary,
+            action=action,
+            body=body,
+            query=query,
+            response=response,
+            many=many,
+            status=status,
+            errors=errors,
+            description=description,
+        )
+        view.api_docs = docs
+        return view
+
+    return decorate
+
+
+@blueprint.before_request
+def _token_only():
+    # A staff session cookie does not authenticate here: only the bearer token does.
+    authenticate()
+
+
+@blueprint.errorhandler(Unauthorized)
+def _unauthorized(error):
+    response, status = respond(401, _("Нужен действующий токен доступа: заголовок Authorization: Bearer <токен>"))
+    response.headers["WWW-Authenticate"] = 'Bearer realm="teleconsult"'
+    return response, status
+
+
+@blueprint.errorhandler(NotFound)
+def _not_found(error):
+    return respond(404, _("Не найдено: такого объекта нет или он недоступен вашему токену"))
+
+
+@blueprint.errorhandler(StaleDataError)
+def _stale(error):
+    return respond(409, _("Заявку только что изменил кто-то другой; загрузите её заново и повторите"))
+
+
+@blueprint.errorhandler(sa.exc.IntegrityError)
+def _integrity(error):
+    # Two clients writing the same record at once: the loser retries, nothing is half-saved.
+    return respond(409, _("Данные изменились одновременно с вашим запросом; повторите его"))
+
+
+def json_body() -> dict:
+    """The request's JSON object, or a 4xx with a Russian message."""
+    if not request.is_json:
+        raise UserError(_("Тело запроса должно быть в формате JSON (Content-Type: application/json)"), status=415)
+    try:
+        data = request.get_json()
+    except BadRequest:
+        raise UserError(_("Тело запроса не является корректным JSON"), status=400) from None
+    if not isinstance(data, dict):
+        raise UserError(_("Тело запроса должно быть JSON-объектом"), status=400)
+    return data
+
+
+def load(schema: Schema, data) -> dict:
+    try:
+        return schema.load(data)
+    except ValidationError as error:
+        raise InvalidInput(_("Проверьте поля запроса"), field_errors=_plain(error.messages)) from None
+
+
+def _plain(messages):
+    """marshmallow's error dict with every message a plain string (lazy ones rendered)."""
+    if isinstance(messages, dict):
+        return {str(k): _plain(v) for k, v in messages.items()}
+    if isinstance(messages, list | tuple):
+        return [_plain(m) for m in messages]
+    return str(messages)
+
+
+def _query_args(schema: Schema) -> dict:
+    return load(schema, request.args.to_dict())
+
+
+def _get_or_404(model, object_id: int):
+    obj = db.session.get(model, object_id)
+    if obj is None:
+        raise NotFound()
+    return obj
+
+
+# --------------------------------------------------------------------------- documentation
+
+
+@blueprint.get("/openapi.json")
+@operation("Этот документ OpenAPI 3", action="api.docs")
+def openapi():
+    require("api.docs")
+    from core.api.openapi import openapi_document
+
+    return jsonify(openapi_document(current_app))
+
+
+# --------------------------------------------------------------------------- registry
+
+
+@blueprint.post("/registry/search")
+@operation(
+    "Поиск пациента в регистре",
+    action="registry.search",
+    body=s.RegistrySearchSchema,
+    response=s.RegistrySearchResultSchema,
+    errors=(401, 403, 422),
+    description="По СНИЛС, полису ОМС или серии и номеру паспорта (точно) либо по фамилии (начало). "
+    "Идентификаторы передаются только в теле запроса; в списке они замаскированы.",
+)
+def registry_search():
+    require("registry.search")
+    args = load(s.RegistrySearchSchema(), json_body())
+    if args.get("identifier"):
+        result = find_by_identifier(args["identifier"], args.get("kind"))
+    else:
+        result = search_by_surname(args["surname"], limit=args["limit"], offset=args["offset"])
+    return jsonify(s.RegistrySearchResultSchema().dump(result))
+
+
+@blueprint.get("/registry/patients/<int:patient_id>")
+@operation(
+    "Запись регистра целиком",
+    action="registry.view_record",
+    response=s.PatientRecordSchema,
+    errors=(401, 403, 404),
+    description="Одна запись с полными СНИЛС, полисом и паспортом, её законные представители и дети.",
+)
+def registry_patient(patient_id: int):
+    require("registry.view_record")
+    patient = _get_or_404(Patient, patient_id)
+    links = db.session.scalars(
+        sa.select(Guardianship).where(
+            sa.or_(Guardianship.representative_id == patient.id, Guardianship.child_id == patient.id)
+        )
+    ).all()
+    data = s.PatientRecordSchema().dump(patient)
+    data["representatives"] = s.GuardianshipOutSchema(many=True).dump([g for g in links if g.child_id == patient.id])
+    data["children"] = s.GuardianshipOutSchema(many=True).dump([g for g in links if g.representative_id == patient.id])
+    return jsonify(data)
+
+
+@blueprint.post("/registry/import")
+@operation(
+    "Загрузка пациентов в регистр (пакет)",
+    action="registry.import",
+    body=s.RegistryImportDocSchema,
+    response=s.RegistryImportResultSchema,
+    errors=(401, 403, 409, 413, 422),
+    description="Идемпотентно: запись находится по СНИЛС, иначе по полису ОМС. Пакет принимается целиком "
+    "или не принимается вовсе: при любой ошибке ответ 422 с ошибками по номерам записей, ничего не записано.",
+)
+def registry_import_batch():
+    principal = require("registry.import")
+    batch = load(s.RegistryImportSchema(), json_body())
+    limit = current_app.config.get("API_IMPORT_MAX_ROWS", DEFAULT_IMPORT_MAX_ROWS)
+    if len(batch["patients"]) + len(batch["guardianships"]) > limit:
+        raise UserError(_("Слишком большой пакет: не больше %(n)s записей в одном запросе", n=limit), status=413)
+    if not batch["patients"] and not batch["guardianships"]:
+        raise InvalidInput(_("Пакет пуст: передайте patients и/или guardianships"))
+
+    rows, errors = _load_rows(s.PatientImportSchema(), batch["patients"])
+    links, link_errors = _load_rows(s.GuardianshipImportSchema(), batch["guardianships"])
+    connection = db.session.connection()
+    # Rows that passed the schema are matched too, so the report is complete in one go.
+    plan = registry_import.resolve(connection, rows)
+    errors.update(plan.errors)
+    if errors or link_errors:
+        raise _batch_refused(errors, link_errors)
+
+    counts = registry_import.write(
+        connection, plan, organisation_id=principal.organisation_id, source=principal.name[:100], want_ids=True
+    )
+    link_plan = registry_import.resolve_guardianships(connection, [link for _, link in links])
+    if link_plan.errors:
+        raise _batch_refused({}, link_plan.errors)  # the handler rolls the patients back too
+    registry_import.write_guardianships(connection, link_plan)
+    audit.record(
+        "registry.imported",
+        principal=principal,
+        object_type="patients",
+        data=counts.as_dict() | {"guardianships": len(link_plan.inserts)},
+    )
+    db.session.commit()
+    return jsonify(
+        {
+            "created": counts.created,
+            "updated": counts.updated,
+            "unchanged": counts.unchanged,
+            "patients": [
+                {"index": index, "status": outcome.status, "id": outcome.patient_id}
+                for index, outcome in sorted(plan.outcomes.items())
+            ],
+            "guardianships": [
+                {"index": index, "status": status} for index, status in sorted(link_plan.outcomes.items())
+            ],
+        }
+    )
+
+
+def _load_rows(schema: Schema, raw_rows: list) -> tuple[list[tuple[int, dict]], dict[int, dict]]:
+    rows, errors = [], {}
+    for index, raw in enumerate(raw_rows):
+        try:
+            rows.append((index, schema.load(raw)))
+        except ValidationError as error:
+            errors[index] = _plain(error.messages)
+    return rows, errors
+
+
+def _batch_refused(patient_errors: dict, link_errors: dict) -> InvalidInput:
+    fields_: dict = {}
+    if patient_errors:
+        fields_["patients"] = {str(k): v for k, v in sorted(patient_errors.items())}
+    if link_errors:
+        fields_["guardianships"] = {str(k): v for k, v in sorted(link_errors.items())}
+    count = len(patient_errors) + len(link_errors)
+    return InvalidInput(
+        _("Пакет не принят: ошибок в записях — %(n)s. Ничего не записано; исправьте записи и отправьте пакет снова.", n=count),
+        field_errors=fields_,
+    )
+
+
+# --------------------------------------------------------------------------- dictionaries
+
+
+@blueprint.get("/consultation-types")
+@operation(
+    "Типы консультаций и их профили",
+    action="dictionary.view",
+    response=s.ConsultationTypeSchema,
+    many=True,
+    errors=(401, 403),
+)
+def consultation_types():
+    require("dictionary.view")
+    types = db.session.scalars(
+        sa.select(ConsultationType).where(ConsultationType.active.is_(True)).order_by(ConsultationType.sort_order, ConsultationType.name)
+    ).all()
+    data = s.ConsultationTypeSchema(many=True).dump(types)
+    for item, ctype in zip(data, types, strict=True):
+        item["profiles"] = s.ProfileSchema(many=True).dump([p for p in ctype.profiles if p.active])
+    return jsonify(data)
+
+
+@blueprint.get("/profiles")
+@operation("Профили медицинской помощи", action="dictionary.view", response=s.ProfileSchema, many=True, errors=(401, 403))
+def profiles():
+    require("dictionary.view")
+    rows = db.session.scalars(
+        sa.select(MedicalProfile).where(MedicalProfile.active.is_(True)).order_by(MedicalProfile.name)
+    ).all()
+    return jsonify(s.ProfileSchema(many=True).dump(rows))
+
+
+@blueprint.get("/completion-reasons")
+@operation(
+    "Причины завершения без заключения",
+    action="dictionary.view",
+    response=s.CompletionReasonSchema,
+    many=True,
+    errors=(401, 403),
+)
+def completion_reasons():
+    require("dictionary.view")
+    rows = db.session.scalars(
+        sa.select(CompletionReason).where(CompletionReason.active.is_(True)).order_by(CompletionReason.sort_order)
+    ).all()
+    return jsonify(s.CompletionReasonSchema(many=True).dump(rows))
+
+
+@blueprint.get("/doctors")
+@operation(
+    "Врачи вашей организации",
+    action="staff.directory",
+    response=s.DoctorSchema,
+    many=True,
+    errors=(401, 403),
+    description="Кандидаты в авторы и консультанты заявок.",
+)
+def doctors():
+    principal = require("staff.directory")
+    rows = db.session.scalars(
+        sa.select(User)
+        .where(
+            User.organisation_id == principal.organisation_id,
+            User.is_active.is_(True),
+            User.roles.any(Role.code == Role.DOCTOR),
+        )
+        .order_by(User.last_name, User.first_name)
+    ).all()
+    return jsonify(s.DoctorSchema(many=True).dump(rows))
+
+
+@blueprint.get("/doctors/<int:doctor_id>/free-slots")
+@operation(
+    "Свободные слоты врача-консультанта",
+    action="schedule.free_slots",
+    query=s.SlotQuerySchema,
+    response=s.SlotSchema,
+    many=True,
+    errors=(401, 403, 404, 422),
+)
+def doctor_free_slots(doctor_id: int):
+    doctor = db.session.get(User, doctor_id)
+    if doctor is None or not doctor.has_role(Role.DOCTOR):
+        require("staff.directory")
+        raise NotFound()
+    require("schedule.free_slots", doctor)
+    args = _query_args(s.SlotQuerySchema())
+    after = args.get("after") or datetime.now(timezone.utc)
+    return jsonify(s.SlotSchema(many=True).dump(free_slots(doctor.id, after, limit=args["limit"])))
+
+
+# --------------------------------------------------------------------------- consultations
+
+
+@blueprint.post("/consultations")
+@operation(
+    "Подать заявку",
+    action="consultation.create",
+    body=s.ConsultationCreateSchema,
+    response=s.ConsultationSchema,
+    status=201,
+    errors=(401, 403, 409, 422),
+    description="Те же правила, что в мастере «Подать заявку»: тип, профиль, пациент, e-mail, консультант "
+    "из организации автора, свободный слот в будущем.",
+)
+def consultation_create():
+    principal = require("consultation.create")
+    data = load(s.ConsultationCreateSchema(), json_body())
+    consultation = create_consultation(ConsultationDraft(**data), principal)
+    db.session.commit()
+    return jsonify(s.ConsultationSchema().dump(consultation)), 201
+
+
+@blueprint.get("/consultations")
+@operation(
+    "Заявки организации или списки врача",
+    action="consultation.list",
+    query=s.ConsultationListQuerySchema,
+    response=s.ConsultationPageSchema,
+    errors=(401, 403, 404, 422),
+    description="Без worklist — все заявки вашей организации; с worklist=inbox|outbox|all и user_id — "
+    "«Входящие», «Исходящие», «Заявки» врача. Поиск по началу фамилии пациента или номеру заявки.",
+)
+def consultation_list():
+    principal = require("consultation.list")
+    args = _query_args(s.ConsultationListQuerySchema())
+    if args.get("worklist"):
+        doctor = db.session.get(User, args["user_id"])
+        if doctor is None or doctor.organisation_id != principal.organisation_id:
+            raise NotFound()
+        query = worklist_query(args["worklist"], doctor.id, args["search"], args["show_closed"])
+    else:
+        query = organisation_query(principal.organisation_id, args["search"], args["show_closed"])
+    # worklist_query already limits to the doctor's lists; organisation scoping keeps
+    # a doctor's consultations held elsewhere out of a machine client's view.
+    query = _organisation_only(query, principal.organisation_id)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    page, per_page = args["page"], args["per_page"]
+    items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).unique().all()
+    return jsonify(
+        {"total": total, "page": page, "per_page": per_page, "items": s.ConsultationSchema(many=True).dump(items)}
+    )
+
+
+def _consultation_or_404(consultation_id: int) -> Consultation:
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None:
+        require("consultation.list")  # nobody, or no scope: 401/403 before admitting 404
+        raise NotFound()
+    return consultation
+
+
+def _organisation_only(query: sa.Select, organisation_id: int | None) -> sa.Select:
+    return query.where(Consultation.organisation_id == organisation_id)
+
+
+@blueprint.get("/consultations/<int:consultation_id>")
+@operation(
+    "Заявка",
+    action="consultation.view",
+    response=s.ConsultationSchema,
+    errors=(401, 403, 404),
+)
+def consultation_read(consultation_id: int):
+    consultation = _consultation_or_404(consultation_id)
+    require("consultation.view", consultation)
+    return jsonify(s.ConsultationSchema().dump(consultation))
+
+
+@blueprint.post("/consultations/<int:consultation_id>/complete")
+@operation(
+    "Завершение без заключения",
+    action="consultation.complete",
+    body=s.CompleteSchema,
+    response=s.ConsultationSchema,
+    errors=(401, 403, 404, 409, 422),
+    description="Причина — из справочника completion-reasons. Заявка закрывается, чат становится только для чтения.",
+)
+def consultation_complete(consultation_id: int):
+    consultation = _consultation_or_404(consultation_id)
+    principal = require("consultation.complete", consultation)
+    data = load(s.CompleteSchema(), json_body())
+    reason = db.session.get(CompletionReason, data["reason_id"])
+    if reason is None or not reason.active:
+        raise InvalidInput(_("Выберите причину из списка"), field_errors={"reason_id": [_("Выберите причину из списка")]})
+    lifecycle.complete(consultation, Outcome.NO_CONCLUSION, principal, reason=reason, note=data.get("note"))
+    db.session.commit()
+    return jsonify(s.ConsultationSchema().dump(consultation))
+

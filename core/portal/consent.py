@@ -1,0 +1,81 @@
+"""Informed voluntary consent to remote consultations (SPEC P2).
+
+The current consent is the newest published ``ConsentVersion``. «Чат с врачом» and
+everything in it is served only to a patient who accepted exactly that version; a newer
+version asks again. Access rule ``portal.chat`` (core.access) says so for any view,
+including the chat plugin's.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import request
+from flask_babel import lazy_gettext as _l
+
+from core import audit
+from core.access import Principal
+from core.db import db, utcnow
+from core.errors import Conflict
+from core.models import ConsentAcceptance, ConsentVersion
+
+
+def current_version() -> ConsentVersion | None:
+    return db.session.scalar(
+        sa.select(ConsentVersion)
+        .where(ConsentVersion.published_at.is_not(None), ConsentVersion.published_at <= utcnow())
+        .order_by(ConsentVersion.version.desc())
+        .limit(1)
+    )
+
+
+def acceptance_of(account_id: int, version: ConsentVersion | None) -> ConsentAcceptance | None:
+    if version is None:
+        return None
+    return db.session.scalar(
+        sa.select(ConsentAcceptance).where(
+            ConsentAcceptance.account_id == account_id, ConsentAcceptance.version_id == version.id
+        )
+    )
+
+
+def has_accepted_current(principal: Principal) -> bool:
+    if not principal.is_patient:
+        return False
+    return acceptance_of(principal.id, current_version()) is not None
+
+
+def acceptances(account_id: int) -> list[ConsentAcceptance]:
+    """Everything the account accepted, newest first («Управление доступом»)."""
+    return list(
+        db.session.scalars(
+            sa.select(ConsentAcceptance)
+            .where(ConsentAcceptance.account_id == account_id)
+            .order_by(ConsentAcceptance.accepted_at.desc(), ConsentAcceptance.id.desc())
+        )
+    )
+
+
+def accept(principal: Principal, version_id: int) -> ConsentAcceptance:
+    """Record that the patient accepted ``version_id``, which must be the current version."""
+    version = current_version()
+    if version is None or version.id != version_id:
+        raise Conflict(_l("Текст согласия обновился. Прочитайте новую редакцию и примите её."))
+    existing = acceptance_of(principal.id, version)
+    if existing is not None:
+        return existing
+    accepted = ConsentAcceptance(
+        account_id=principal.id,
+        version_id=version.id,
+        accepted_at=utcnow(),
+        client_address=(request.remote_addr or "")[:64] or None,
+        user_agent=(request.user_agent.string or "")[:300] or None,
+    )
+    db.session.add(accepted)
+    db.session.flush()
+    audit.record(
+        "consent.accepted",
+        accepted,
+        principal=principal,
+        data={"version": version.version, "client_address": accepted.client_address},
+    )
+    return accepted

@@ -1,0 +1,450 @@
+"""«Подать заявку», tab «Общие» (SPEC D3, D5; seed 002 §4.1-4.5, §5.1-5.5).
+
+The wizard's state lives in the server-signed session under ``wizard``: database ids and
+what the doctor typed, never a patient identifier, and nothing in URLs. Every step may be
+revisited; nothing is written to the database before the last «Сохранить».
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from core import audit, registry
+from core.access import current_principal, require
+from core.consultations import COMMENT_MAX_LENGTH, ConsultationDraft, create_consultation, normalize_email
+from core.db import db, utcnow
+from core.errors import Conflict, InvalidInput, UserError
+from core.models import (
+    ConsultationType,
+    Guardianship,
+    MedicalProfile,
+    Patient,
+    RecordRequest,
+    Slot,
+    User,
+)
+from core.models.registry import normalize_name
+from core.schedule import free_slots, local_zone
+from core.validators import (
+    IdentifierKind,
+    InvalidIdentifier,
+    normalize_oms,
+    normalize_passport,
+    normalize_snils,
+)
+from core.workplace.views import blueprint, doctors_of
+
+STATE = "wizard"
+STEPS = ("type", "profile", "patient", "confirm", "email", "consultant", "slot")
+STEP_TITLES = {
+    "type": _l("Тип консультации"),
+    "profile": _l("Профиль"),
+    "patient": _l("Поиск пациента"),
+    "confirm": _l("Проверка ФИО"),
+    "email": _l("Электронная почта"),
+    "consultant": _l("Врач-консультант"),
+    "slot": _l("Время консультации"),
+}
+IDENTIFIER_KINDS = (
+    (IdentifierKind.SNILS, _l("СНИЛС")),
+    (IdentifierKind.OMS, _l("Номер полиса ОМС")),
+    (IdentifierKind.PASSPORT, _l("Серия и номер паспорта")),
+)
+NORMALIZERS = {
+    IdentifierKind.SNILS: normalize_snils,
+    IdentifierKind.OMS: normalize_oms,
+    IdentifierKind.PASSPORT: normalize_passport,
+}
+# What each step needs from the earlier ones.
+REQUIRES = {
+    "type": (),
+    "profile": ("type_id",),
+    "patient": ("type_id", "profile_id"),
+    "confirm": ("type_id", "profile_id", "candidate_id"),
+    "email": ("type_id", "profile_id", "patient_id"),
+    "consultant": ("type_id", "profile_id", "patient_id", "email"),
+    "slot": ("type_id", "profile_id", "patient_id", "email", "consultant_id"),
+}
+
+
+def state() -> dict:
+    return session.get(STATE) or {}
+
+
+def save_state(values: dict) -> None:
+    session[STATE] = values
+    session.modified = True
+
+
+def update_state(**changes) -> dict:
+    values = dict(state())
+    for key, value in changes.items():
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value
+    save_state(values)
+    return values
+
+
+def first_missing_step(values: dict, wanted: str) -> str:
+    for step in STEPS[: STEPS.index(wanted) + 1]:
+        if any(key not in values for key in REQUIRES[step]):
+            return STEPS[max(STEPS.index(step) - 1, 0)]
+    return wanted
+
+
+def fold(text: str) -> str:
+    return normalize_name(text)
+
+
+def matching_types(search: str) -> list[ConsultationType]:
+    """Active types whose name or one of whose profiles matches (case-insensitive, «ё» = «е»).
+
+    Folding is done in Python: the list is short and SQLite's lower() ignores Cyrillic.
+    """
+    types = db.session.scalars(
+        sa.select(ConsultationType)
+        .where(ConsultationType.active.is_(True))
+        .order_by(ConsultationType.sort_order, ConsultationType.name)
+    ).all()
+    words = fold(search).split()
+    if not words:
+        return list(types)
+
+    def matches(ctype: ConsultationType) -> bool:
+        haystack = " ".join(
+            [fold(ctype.name)]
+            + [fold(p.name) + " " + fold(p.specialty) for p in ctype.profiles if p.active]
+        )
+        return all(word in haystack for word in words)
+
+    return [t for t in types if matches(t)]
+
+
+def type_profiles(ctype: ConsultationType, search: str = "") -> list[MedicalProfile]:
+    profiles = [p for p in ctype.profiles if p.active] or list(
+        db.session.scalars(sa.select(MedicalProfile).where(MedicalProfile.active.is_(True)).order_by(MedicalProfile.name))
+    )
+    words = fold(search).split()
+    if words and not all(w in fold(ctype.name) for w in words):
+        chosen = [p for p in profiles if all(w in fold(p.name) + " " + fold(p.specialty) for w in words)]
+        return chosen or profiles
+    return profiles
+
+
+def _render(step: str, status: int = 200, **context):
+    values = state()
+    ctype = db.session.get(ConsultationType, values["type_id"]) if "type_id" in values else None
+    profile = db.session.get(MedicalProfile, values["profile_id"]) if "profile_id" in values else None
+    patient = db.session.get(Patient, values["patient_id"]) if "patient_id" in values else None
+    representative = (
+        db.session.get(Patient, values["representative_id"]) if "representative_id" in values else None
+    )
+    consultant = db.session.get(User, values["consultant_id"]) if "consultant_id" in values else None
+    request_row = (
+        db.session.get(RecordRequest, values["record_request_id"]) if "record_request_id" in values else None
+    )
+    reachable = [s for s in STEPS if first_missing_step(values, s) == s]
+    return (
+        render_template(
+            f"workplace/wizard/{step}.html",
+            step=step,
+            steps=STEPS,
+            step_titles=STEP_TITLES,
+            reachable=reachable,
+            values=values,
+            ctype=ctype,
+            profile=profile,
+            patient=patient,
+            representative=representative,
+            consultant=consultant,
+            record_request=request_row,
+            **context,
+        ),
+        status,
+    )
+
+
+def _still_valid(values: dict) -> dict:
+    """Forget what no longer exists (a type switched off, a doctor gone) since it was chosen."""
+    checks = {
+        "type_id": lambda v: (t := db.session.get(ConsultationType, v)) is not None and t.active,
+        "profile_id": lambda v: (p := db.session.get(MedicalProfile, v)) is not None and p.active,
+        "candidate_id": lambda v: db.session.get(Patient, v) is not None,
+        "patient_id": lambda v: db.session.get(Patient, v) is not None,
+        "consultant_id": lambda v: (u := db.session.get(User, v)) is not None and u.is_active,
+    }
+    stale = [key for key, ok in checks.items() if key in values and not ok(values[key])]
+    if stale:
+        values = {k: v for k, v in values.items() if k not in stale}
+        save_state(values)
+    return values
+
+
+def _go(step: str):
+    return redirect(url_for("workplace.new_application", step=step))
+
+
+@blueprint.route("/new", defaults={"step": None}, methods=["GET"])
+@blueprint.route("/new/<any(type, profile, patient, confirm, email, consultant, slot):step>", methods=["GET", "POST"])
+def new_application(step: str | None):
+    require("consultation.create")
+    values = _still_valid(state())
+    if step is None:
+        if request.args.get("restart") == "1":
+            save_state({})
+            values = {}
+        # Resume where the doctor left off (a half-filled wizard is kept, never saved).
+        step = next((s for s in reversed(STEPS) if first_missing_step(values, s) == s), "type")
+        return _go(step)
+    allowed = first_missing_step(values, step)
+    if allowed != step:
+        return _go(allowed)
+    handler = HANDLERS[step]
+    try:
+        return handler(values)
+    except UserError as error:
+        db.session.rollback()
+        return _render(step, error.status, error=str(error.message), **_context(step, values))
+
+
+@blueprint.route("/new/restart", methods=["POST"])
+def restart_application():
+    require("consultation.create")
+    save_state({})
+    return _go("type")
+
+
+def _context(step: str, values: dict) -> dict:
+    """What a step's template needs besides the common state."""
+    if step == "type":
+        search = request.values.get("q", values.get("search", ""))[:100]
+        types = matching_types(search)
+        return {"types": types, "search": search, "attention": [t for t in types if t.attention_text]}
+    if step == "profile":
+        ctype = db.session.get(ConsultationType, values["type_id"])
+        return {"profiles": type_profiles(ctype, values.get("search", ""))}
+    if step == "patient":
+        return {"kinds": IDENTIFIER_KINDS, "kind": request.form.get("kind", IdentifierKind.SNILS)}
+    if step == "confirm":
+        candidate = db.session.get(Patient, values["candidate_id"])
+        ctype = db.session.get(ConsultationType, values["type_id"])
+        children = []
+        if ctype.for_representative and candidate is not None:
+            children = list(
+                db.session.scalars(
+                    sa.select(Patient)
+                    .join(Guardianship, Guardianship.child_id == Patient.id)
+                    .where(Guardianship.representative_id == candidate.id)
+                    .order_by(Patient.birth_date.desc(), Patient.id)
+                )
+            )
+        return {"candidate": candidate, "children": children}
+    if step == "consultant":
+        return {"doctors": doctors_of(current_principal().organisation_id)}
+    if step == "slot":
+        slots = free_slots(values["consultant_id"], utcnow(), limit=300)
+        days: dict = {}
+        for slot in slots:
+            days.setdefault(slot.starts_at.astimezone(local_zone()).date(), []).append(slot)
+        return {"days": days}
+    return {}
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def _type_step(values: dict):
+    if request.method == "POST":
+        raw = request.form.get("type_id", "")
+        ctype = db.session.get(ConsultationType, int(raw)) if raw.isdigit() else None
+        if ctype is None or not ctype.active:
+            raise InvalidInput(_l("Выберите тип консультации из списка"))
+        changes = {"type_id": ctype.id, "search": request.form.get("q", "")[:100]}
+        if values.get("type_id") != ctype.id:
+            # Another type: the profile and (for a representative's type) the person change too.
+            changes.update(profile_id=None, candidate_id=None, patient_id=None, representative_id=None)
+            person = values.get("request_adult_id") if ctype.for_representative else values.get("request_person_id")
+            if person is not None:
+                changes["candidate_id"] = person
+        update_state(**changes)
+        return _go("profile")
+    return _render("type", **_context("type", values))
+
+
+def _profile_step(values: dict):
+    if request.method == "POST":
+        ctype = db.session.get(ConsultationType, values["type_id"])
+        raw = request.form.get("profile_id", "")
+        profile = db.session.get(MedicalProfile, int(raw)) if raw.isdigit() else None
+        if profile is None or profile not in type_profiles(ctype):
+            raise InvalidInput(_l("Выберите профиль медицинской помощи"))
+        update_state(profile_id=profile.id)
+        return _go("confirm" if "candidate_id" in state() else "patient")
+    return _render("profile", **_context("profile", values))
+
+
+def _patient_step(values: dict):
+    if request.method == "POST":
+        kind = request.form.get("kind", "")
+        if kind not in {k for k, _title in IDENTIFIER_KINDS}:
+            raise InvalidInput(_l("Выберите, по какому документу искать пациента"))
+        value = request.form.get("identifier", "").strip()[:40]
+        if not value:
+            raise InvalidInput(_l("Введите номер документа пациента"))
+        try:
+            # Checked against the kind the doctor chose, so the message names that document.
+            normalized = NORMALIZERS[kind](value)
+        except InvalidIdentifier as problem:
+            raise InvalidInput(problem.message) from None
+        found = registry.find_by_identifier(normalized, kind)
+        if not found.patients:
+            return _render(
+                "patient",
+                404,
+                error=_("Пациент не найден в регистре. Проверьте номер или попробуйте другой документ."),
+                **_context("patient", values),
+            )
+        update_state(candidate_id=found.patients[0].id, patient_id=None, representative_id=None)
+        return _go("confirm")
+    return _render("patient", **_context("patient", values))
+
+
+def _confirm_step(values: dict):
+    context = _context("confirm", values)
+    candidate = context["candidate"]
+    if candidate is None:
+        update_state(candidate_id=None)
+        return _go("patient")
+    if request.method == "POST":
+        ctype = db.session.get(ConsultationType, values["type_id"])
+        if ctype.for_representative:
+            raw = request.form.get("child_id", "")
+            child = next((c for c in context["children"] if str(c.id) == raw), None)
+            if child is None:
+                raise InvalidInput(_l("Выберите ребёнка, для которого проводится консультация"))
+            update_state(patient_id=child.id, representative_id=candidate.id)
+        else:
+            update_state(patient_id=candidate.id, representative_id=None)
+        update_state(email_suggestion=state().get("request_email") or candidate.email or None)
+        return _go("email")
+    return _render("confirm", **context)
+
+
+def _email_step(values: dict):
+    if request.method == "POST":
+        email = request.form.get("email", "").strip()[:200]
+        comment = request.form.get("comment", "").strip()
+        update_state(email_typed=email, comment=comment[:COMMENT_MAX_LENGTH] or None)
+        if len(comment) > COMMENT_MAX_LENGTH:
+            raise InvalidInput(_l("Комментарий не длиннее %(n)s символов", n=COMMENT_MAX_LENGTH))
+        update_state(email=normalize_email(email), email_typed=None)
+        return _go("consultant")
+    return _render("email", **_context("email", values))
+
+
+def _consultant_step(values: dict):
+    if request.method == "POST":
+        raw = request.form.get("consultant_id", "")
+        doctors = _context("consultant", values)["doctors"]
+        doctor = next((d for d in doctors if str(d.id) == raw), None)
+        if doctor is None:
+            raise InvalidInput(_l("Выберите врача-консультанта из списка"))
+        update_state(consultant_id=doctor.id)
+        return _go("slot")
+    return _render("consultant", **_context("consultant", values))
+
+
+def _slot_step(values: dict):
+    if request.method == "POST":
+        raw = request.form.get("slot_id", "")
+        slot = db.session.get(Slot, int(raw)) if raw.isdigit() else None
+        if slot is None or slot.doctor_id != values["consultant_id"]:
+            raise InvalidInput(_l("Выбранный слот не найден"))
+        if slot.starts_at <= utcnow():
+            raise InvalidInput(_l("Нельзя записать на прошедшее время"))
+        principal = current_principal()
+        draft = ConsultationDraft(
+            type_id=values["type_id"],
+            profile_id=values["profile_id"],
+            patient_id=values["patient_id"],
+            representative_id=values.get("representative_id"),
+            consultant_id=values["consultant_id"],
+            email=values["email"],
+            comment=values.get("comment"),
+            slot_id=slot.id,
+        )
+        try:
+            consultation = create_consultation(draft, principal)
+            _mark_record_request(values.get("record_request_id"), consultation, principal)
+            db.session.commit()
+        except sa.exc.IntegrityError:
+            # The unique slot constraint met at commit time: someone was faster.
+            db.session.rollback()
+            raise Conflict(_l("Слот уже занят")) from None
+        save_state({})
+        flash(
+            _(
+                "Заявка %(number)s создана и поставлена в расписание на %(when)s",
+                number=consultation.number,
+                when=slot.starts_at.astimezone(local_zone()).strftime("%d.%m.%Y %H:%M"),
+            ),
+            "success",
+        )
+        return redirect(url_for("workplace.application", consultation_id=consultation.id))
+    return _render("slot", **_context("slot", values))
+
+
+def _mark_record_request(request_id: int | None, consultation, principal) -> None:
+    """A request of the deferred-record journal becomes «оформлена» with its application (P7)."""
+    if request_id is None:
+        return
+    row = db.session.get(RecordRequest, request_id)
+    if row is None or row.status != RecordRequest.NEW or row.organisation_id != principal.organisation_id:
+        raise Conflict(_l("Заявка из журнала отложенной записи уже оформлена или недоступна"))
+    row.status = RecordRequest.REGISTERED
+    row.consultation_id = consultation.id
+    row.handled_by_id = principal.id
+    row.handled_at = utcnow()
+    audit.record(
+        "record_request.registered",
+        row,
+        principal=principal,
+        consultation_id=consultation.id,
+        data={"consultation_id": consultation.id},
+    )
+
+
+HANDLERS = {
+    "type": _type_step,
+    "profile": _profile_step,
+    "patient": _patient_step,
+    "confirm": _confirm_step,
+    "email": _email_step,
+    "consultant": _consultant_step,
+    "slot": _slot_step,
+}
+
+
+def start_from_record_request(row: RecordRequest) -> None:
+    """Prefill the wizard from a journal request: the person found by the OMS policy, the
+    e-mail, the comment and the profile the patient asked for."""
+    values: dict = {"record_request_id": row.id, "request_email": row.email}
+    if row.comment:
+        values["comment"] = row.comment
+    if row.profile_id:
+        values["wanted_profile_id"] = row.profile_id
+    policy = row.child_oms_policy if row.for_child and row.child_oms_policy else row.oms_policy
+    person = db.session.scalar(sa.select(Patient).where(Patient.oms_policy == policy)) if policy else None
+    if person is not None:
+        values["request_person_id"] = values["candidate_id"] = person.id
+    if row.for_child:
+        adult = db.session.scalar(sa.select(Patient).where(Patient.oms_policy == row.oms_policy))
+        if adult is not None:
+            values["request_adult_id"] = adult.id
+    save_state(values)
+

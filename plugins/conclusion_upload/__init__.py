@@ -1,0 +1,35 @@
+"""Completion with a scanned, hand-signed conclusion («Завершить с загрузкой заключения», SPEC D9)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from core import hookimpl
+from core.lifecycle import CompletionMethod
+from core.models import Outcome
+
+
+@hookimpl
+def teleconsult_config_defaults():
+    # A scan of a few pages; the core's DOCUMENT_MAX_SIZE still caps any single file.
+    return {"CONCLUSION_UPLOAD_MAX_SIZE": 10 * 1024 * 1024}
+
+
+@hookimpl
+def teleconsult_register_blueprints(app):
+    from plugins.conclusion_upload.views import blueprint
+
+    return [blueprint]
+
+
+@hookimpl
+def teleconsult_consultation_completion_methods(consultation, principal):
+    return [
+        CompletionMethod(
+            code="uploaded_conclusion",
+            title=_l("Завершить с загрузкой заключения"),
+            endpoint="conclusion_upload.upload",
+            outcome=Outcome.UPLOADED_CONCLUSION,
+            order=50,
+        )
+    ]

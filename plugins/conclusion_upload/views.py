@@ -1,0 +1,95 @@
+"""«Завершить с загрузкой заключения» → «Добавить документ» → «Далее» (seed 002 §7.3)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from core import audit, lifecycle
+from core.access import require
+from core.db import db
+from core.errors import InvalidInput
+from core.models import Consultation, Document, Outcome
+from core.storage import check_file, store_document
+
+blueprint = Blueprint("conclusion_upload", __name__, url_prefix="/conclusion-upload", template_folder="templates")
+
+# A scan is a PDF or a picture; the type is read from the content, never from the name.
+SCAN_TYPES = ("application/pdf", "image/jpeg", "image/png")
+
+
+def _consultation(consultation_id: int, action: str) -> Consultation:
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None:
+        abort(404)
+    require(action, consultation)
+    return consultation
+
+
+@blueprint.route("/<int:consultation_id>", methods=["GET", "POST"])
+def upload(consultation_id: int):
+    consultation = _consultation(consultation_id, "consultation.complete")
+    principal = require("consultation.complete", consultation)
+    if consultation.is_closed:
+        flash(_("Заявка уже закрыта"), "error")
+        return redirect(url_for("workplace.application", consultation_id=consultation.id))
+    max_size = min(current_app.config["CONCLUSION_UPLOAD_MAX_SIZE"], current_app.config["DOCUMENT_MAX_SIZE"])
+    error = None
+    if request.method == "POST":
+        try:
+            document = _store_scan(consultation, principal, max_size)
+        except InvalidInput as problem:
+            db.session.rollback()  # removes nothing: nothing was written before the check
+            error = str(problem.message)
+        else:
+            lifecycle.complete(consultation, Outcome.UPLOADED_CONCLUSION, principal, document=document)
+            db.session.commit()
+            flash(_("Консультация завершена: заключение «%(name)s» загружено", name=document.filename), "success")
+            return redirect(url_for("workplace.application", consultation_id=consultation.id))
+    return (
+        render_template(
+            "conclusion_upload/upload.html",
+            c=consultation,
+            error=error,
+            max_mb=round(max_size / 1024 / 1024, 1),
+        ),
+        422 if error else 200,
+    )
+
+
+def _store_scan(consultation: Consultation, principal, max_size: int) -> Document:
+    upload = request.files.get("document")
+    if upload is None or not upload.filename:
+        raise InvalidInput(_l("Добавьте документ: скан подписанного заключения (PDF, JPEG или PNG)"))
+    data = upload.read(max_size + 1)
+    content_type = check_file(upload.filename, data, SCAN_TYPES, max_size=max_size)
+    document = store_document(
+        upload.filename,
+        data,
+        kind="conclusion_scan",
+        consultation_id=consultation.id,
+        owner_user_id=principal.id,
+        folder="Заключение",
+        content_type=content_type,
+    )
+    db.session.flush()
+    audit.record(
+        "document.uploaded",
+        document,
+        principal=principal,
+        data={"kind": document.kind, "content_type": content_type, "size": document.size},
+    )
+    return document
+
+
+@blueprint.route("/documents/<int:document_id>")
+def download(document_id: int):
+    """The conclusion scan, for whoever may view the consultation (the patient too)."""
+    from core.workplace.views import send_document
+
+    document = db.session.get(Document, document_id)
+    if document is None or document.kind != "conclusion_scan":
+        abort(404)
+    require("document.view", document)
+    return send_document(document)

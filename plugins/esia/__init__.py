@@ -1,0 +1,76 @@
+"""Patient login through ESIA (Госуслуги), with a development identity provider."""
+
+from __future__ import annotations
+
+from core import hookimpl
+from plugins.esia.client import DEFAULT_SCOPES
+from plugins.esia.signing import DEVELOPMENT_SIGNER
+
+
+@hookimpl
+def teleconsult_config_defaults():
+    return {
+        # ESIA's address (browser and server). Empty: the development IdP of this app.
+        "ESIA_URL": "",
+        # Where the server reaches ESIA when not at ESIA_URL (a proxy; tests).
+        "ESIA_BACKCHANNEL_URL": "",
+        "ESIA_CLIENT_ID": "TELECONSULT",
+        "ESIA_SCOPES": DEFAULT_SCOPES,
+        "ESIA_ISSUER": "http://esia.gosuslugi.ru/",
+        # ESIA's public keys as a JWKS, or where to fetch them; empty: ESIA_URL/jwks.
+        "ESIA_JWKS": {},
+        "ESIA_JWKS_URL": "",
+        # Absolute callback address registered at ESIA; empty: derived from the request.
+        "ESIA_REDIRECT_URI": "",
+        # The client_secret signer, "package.module:Class" (a GOST signer in production).
+        "ESIA_SIGNER": DEVELOPMENT_SIGNER,
+        "ESIA_TIMEOUT": 10,
+        # The development identity provider: only the development and testing settings enable it.
+        "ESIA_DEV_IDP": False,
+        "ESIA_REGISTRATION_URL": "https://esia.gosuslugi.ru/registration/",
+        "ESIA_UPGRADE_URL": "https://lk.gosuslugi.ru/profile/personal",
+        "ESIA_INSTRUCTION_URL": "https://gu.spb.ru/upload/instructions/registracia_esia_fl.pdf",
+    }
+
+
+@hookimpl
+def teleconsult_config_check(settings):
+    if settings["ENV"] != "production":
+        return []
+    problems = []
+    if settings.get("ESIA_DEV_IDP"):
+        problems.append("TELECONSULT_ESIA_DEV_IDP: the development identity provider must be off in production")
+    if not settings.get("ESIA_URL"):
+        problems.append("TELECONSULT_ESIA_URL must point to ESIA in production")
+    if (settings.get("ESIA_SIGNER") or DEVELOPMENT_SIGNER) == DEVELOPMENT_SIGNER:
+        problems.append("TELECONSULT_ESIA_SIGNER must name a GOST signer in production, not the development one")
+    if not settings.get("ESIA_JWKS") and not settings.get("ESIA_JWKS_URL"):
+        problems.append("TELECONSULT_ESIA_JWKS (or ESIA_JWKS_URL) must hold ESIA's public keys in production")
+    return problems
+
+
+def _dev_idp_on(settings) -> bool:
+    return bool(settings.get("ESIA_DEV_IDP")) and settings.get("ENV") != "production"
+
+
+@hookimpl
+def teleconsult_register_blueprints(app):
+    from plugins.esia.views import blueprint
+
+    blueprints = [blueprint]
+    if _dev_idp_on(app.config):
+        from plugins.esia.devidp import blueprint as dev_blueprint
+
+        blueprints.append(dev_blueprint)
+    return blueprints
+
+
+@hookimpl
+def teleconsult_register_access_rules():
+    from flask import current_app
+
+    return {
+        # The landing page, the redirect to ESIA and the callback: for whoever is not staff.
+        "esia.login": lambda principal, obj=None: principal.kind in ("anonymous", "patient"),
+        "esia_dev.use": lambda principal, obj=None: _dev_idp_on(current_app.config),
+    }

@@ -1,0 +1,145 @@
+"""The operator's view of notifications in the admin console (category «Уведомления»).
+
+«Журнал уведомлений» lists every notification with its state; «Ошибки отправки» only
+those that gave up. The operator reads the error and sends a failed one again.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, request, url_for
+from flask_admin.actions import action
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from core.access import can, current_principal
+from core.db import db
+from core.plugins import is_enabled
+from plugins.notifications import service
+from plugins.notifications.models import Notification, NotificationStatus as S
+
+CATEGORY = _l("Уведомления")
+
+STATUS_TITLES = {
+    S.PENDING: _l("Ожидает отправки"),
+    S.SENDING: _l("Отправляется"),
+    S.SENT: _l("Отправлено"),
+    S.FAILED: _l("Ошибка"),
+    S.CANCELLED: _l("Отменено"),
+}
+EVENT_TITLES = {
+    "registered": _l("Заявка зарегистрирована"),
+    "rescheduled": _l("Время изменено"),
+    "reminder": _l("Напоминание"),
+    "conclusion_ready": _l("Заключение готово"),
+    "completed_without_conclusion": _l("Завершена без заключения"),
+}
+CHANNEL_TITLES = {"email": _l("Электронная почта"), "sms": _l("SMS")}
+
+
+def _title(titles):
+    def formatter(view, context, model, name):
+        value = getattr(model, name)
+        return titles.get(value, value)
+
+    return formatter
+
+
+class NotificationLogView(ModelView):
+    can_create = False
+    can_edit = False
+    can_delete = False
+    can_view_details = True
+    can_export = True
+    page_size = 50
+    column_default_sort = ("created_at", True)
+    column_list = (
+        "created_at",
+        "event",
+        "channel",
+        "recipient",
+        "subject",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+    )
+    column_details_list = (*column_list, "key", "consultation_id", "body_text")
+    column_labels = {
+        "created_at": _l("Создано"),
+        "event": _l("Событие"),
+        "channel": _l("Канал"),
+        "recipient": _l("Получатель"),
+        "subject": _l("Тема"),
+        "status": _l("Состояние"),
+        "attempts": _l("Попыток"),
+        "next_attempt_at": _l("Следующая попытка"),
+        "sent_at": _l("Отправлено"),
+        "last_error": _l("Последняя ошибка"),
+        "key": _l("Ключ идемпотентности"),
+        "consultation_id": _l("Заявка"),
+        "body_text": _l("Текст"),
+    }
+    column_searchable_list = ("recipient", "subject", "key")
+    column_filters = (
+        FilterEqual(Notification.status, _l("Состояние"), options=list(STATUS_TITLES.items())),
+        FilterEqual(Notification.event, _l("Событие"), options=list(EVENT_TITLES.items())),
+        FilterEqual(Notification.channel, _l("Канал"), options=list(CHANNEL_TITLES.items())),
+        FilterEqual(Notification.consultation_id, _l("Заявка")),
+    )
+    column_formatters = {
+        "status": _title(STATUS_TITLES),
+        "event": _title(EVENT_TITLES),
+        "channel": _title(CHANNEL_TITLES),
+        "body_text": lambda v, c, m, n: Markup("<pre>{}</pre>").format(m.body_text),
+    }
+
+    def is_accessible(self) -> bool:
+        return is_enabled("notifications") and can("notifications.manage")
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_principal().is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        abort(403)
+
+    @action(
+        "retry",
+        _l("Отправить повторно"),
+        _l("Отправить выбранные уведомления с ошибкой повторно?"),
+    )
+    def action_retry(self, ids):
+        rows = db.session.scalars(sa.select(Notification).where(Notification.id.in_([int(i) for i in ids])))
+        count = sum(1 for row in rows if service.retry_now(row))
+        db.session.commit()
+        flash(_("Поставлено в очередь на отправку: %(num)s", num=count), "success")
+
+
+class FailedNotificationView(NotificationLogView):
+    def get_query(self):
+        return super().get_query().filter(Notification.status == S.FAILED)
+
+    def get_count_query(self):
+        return super().get_count_query().filter(Notification.status == S.FAILED)
+
+
+def admin_views() -> list:
+    return [
+        NotificationLogView(
+            Notification,
+            db,
+            name=_l("Журнал уведомлений"),
+            category=CATEGORY,
+            endpoint="notifications_log",
+        ),
+        FailedNotificationView(
+            Notification,
+            db,
+            name=_l("Ошибки отправки"),
+            category=CATEGORY,
+            endpoint="notifications_failed",
+        ),
+    ]

@@ -1,0 +1,125 @@
+"""The doctor guide's flow (seed 002 §4.1–4.7, §7.3) through the REST API (SPEC D3, D4, D9, F4)."""
+
+import sqlalchemy as sa
+
+from core.db import db
+from core.models import AuditEvent, CompletionReason, Consultation, ConsultationStatus, ConsultationType
+from tests.api.conftest import error_of
+
+
+def test_search_create_with_slot_list_read_and_complete_without_conclusion(factory, api_for):
+    organisation = factory.organisation()
+    author = factory.doctor(organisation=organisation, last_name="Терапевтов")
+    consultant = factory.doctor(organisation=organisation, last_name="Кардиологов", specialty="кардиолог")
+    patient = factory.patient(organisation=organisation, last_name="Ёлкина", first_name="Анна", sex="female")
+    slot = factory.slot(consultant)
+    api = api_for(organisation)
+
+    # §4.1: the consultation type and its profile.
+    types = api.get("/api/v1/consultation-types").get_json()
+    ctype = next(t for t in types if t["code"] == "remote_patient")
+    assert ctype["profiles"], "a type lists the profiles it serves"
+    profile = ctype["profiles"][0]
+
+    # §4.2: the patient by SNILS (POSTed, never in the URL), masked in the list.
+    found = api.post("/api/v1/registry/search", {"identifier": patient.snils}).get_json()
+    assert found["kind"] == "snils" and found["total"] == 1
+    person = found["patients"][0]
+    assert person["id"] == patient.id and person["last_name"] == "Ёлкина"
+    assert person["snils_masked"].startswith("***-***-") and patient.snils not in str(found)
+    by_surname = api.post("/api/v1/registry/search", {"surname": "елкина"}).get_json()
+    assert [p["id"] for p in by_surname["patients"]] == [patient.id]
+
+    # §4.3–4.5: consultant among the organisation's doctors, a free slot of theirs.
+    doctors = {d["id"] for d in api.get("/api/v1/doctors").get_json()}
+    assert {author.id, consultant.id} <= doctors
+    slots = api.get(f"/api/v1/doctors/{consultant.id}/free-slots").get_json()
+    assert slot.id in [s["id"] for s in slots]
+
+    created = api.post(
+        "/api/v1/consultations",
+        {
+            "type_id": ctype["id"],
+            "profile_id": profile["id"],
+            "patient_id": patient.id,
+            "consultant_id": consultant.id,
+            "author_id": author.id,
+            "slot_id": slot.id,
+            "email": "anna.elkina@example.ru",
+            "comment": "Подготовьте последние анализы",
+        },
+    )
+    assert created.status_code == 201, created.get_data(as_text=True)
+    consultation = created.get_json()
+    assert consultation["status"] == "scheduled" and consultation["status_title"] == "В работе"
+    assert consultation["number"].startswith("ТМК-")
+    assert sorted(p["role"] for p in consultation["participants"]) == ["author", "consultant", "patient"]
+    # The slot is taken now.
+    assert slot.id not in [s["id"] for s in api.get(f"/api/v1/doctors/{consultant.id}/free-slots").get_json()]
+
+    # §4.7: the consultant's «Входящие», searched by the patient's surname.
+    inbox = api.get(f"/api/v1/consultations?worklist=inbox&user_id={consultant.id}&search=Елк").get_json()
+    assert [c["id"] for c in inbox["items"]] == [consultation["id"]] and inbox["total"] == 1
+    everything = api.get("/api/v1/consultations").get_json()
+    assert [c["id"] for c in everything["items"]] == [consultation["id"]]
+    read = api.get(f"/api/v1/consultations/{consultation['id']}").get_json()
+    assert read["patient"]["full_name"] == "Ёлкина Анна Ильич" and read["comment"] == "Подготовьте последние анализы"
+
+    # §7.3: «Завершение без заключения» with a reason from the dictionary.
+    reasons = api.get("/api/v1/completion-reasons").get_json()
+    reason = next(r for r in reasons if r["name"] == "Пациент не вышел на связь")
+    closed = api.post(f"/api/v1/consultations/{consultation['id']}/complete", {"reason_id": reason["id"]})
+    assert closed.status_code == 200, closed.get_data(as_text=True)
+    assert closed.get_json()["status"] == "closed"
+    assert closed.get_json()["outcome_reason"]["name"] == "Пациент не вышел на связь"
+    # Closed ones leave the list unless the lock toggle asks for them.
+    assert api.get("/api/v1/consultations").get_json()["total"] == 0
+    assert api.get("/api/v1/consultations?show_closed=true").get_json()["total"] == 1
+    again = api.post(f"/api/v1/consultations/{consultation['id']}/complete", {"reason_id": reason["id"]})
+    assert again.status_code == 409 and error_of(again)["message"] == "Заявка уже закрыта"
+
+    db.session.expire_all()
+    stored = db.session.get(Consultation, consultation["id"])
+    assert stored.status == ConsultationStatus.CLOSED
+    actions = db.session.scalars(
+        sa.select(AuditEvent.actor_type).where(AuditEvent.consultation_id == stored.id)
+    ).all()
+    assert set(actions) == {"api"}, "the machine client is the recorded actor"
+
+
+def test_slot_taken_by_another_consultation_is_a_conflict(factory, api_for):
+    organisation = factory.organisation()
+    doctor = factory.doctor(organisation=organisation)
+    first = factory.consultation(author=doctor)
+    other_patient = factory.patient(organisation=organisation)
+    ctype = db.session.scalar(sa.select(ConsultationType).where(ConsultationType.code == "remote_patient"))
+    response = api_for(organisation).post(
+        "/api/v1/consultations",
+        {
+            "type_id": ctype.id,
+            "profile_id": ctype.profiles[0].id,
+            "patient_id": other_patient.id,
+            "consultant_id": doctor.id,
+            "author_id": doctor.id,
+            "slot_id": first.slot_id,
+            "email": "p@example.ru",
+        },
+    )
+    assert response.status_code == 409
+    assert error_of(response)["message"] == "Слот уже занят"
+    assert db.session.scalar(sa.select(sa.func.count(Consultation.id))) == 1
+
+
+def test_completion_reason_must_be_from_the_dictionary(factory, api_for):
+    consultation = factory.consultation()
+    organisation = consultation.author.organisation
+    inactive = db.session.scalar(sa.select(CompletionReason).where(CompletionReason.code == "duplicate"))
+    inactive.active = False
+    db.session.commit()
+    api = api_for(organisation)
+    for body in ({}, {"reason_id": 999999}, {"reason_id": inactive.id}, {"reason_id": "1"}):
+        response = api.post(f"/api/v1/consultations/{consultation.id}/complete", body)
+        assert response.status_code == 422, body
+        assert "reason_id" in error_of(response)["fields"]
+    db.session.expire_all()
+    assert db.session.get(Consultation, consultation.id).status == ConsultationStatus.SCHEDULED

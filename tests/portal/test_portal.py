@@ -1,0 +1,324 @@
+"""The patient guide (seed 000) walked through the portal: consent (P2), «Чат с врачом»
+(P3), requests to the deferred-record journal (P7), leaving (P8)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from core import hookimpl
+from core.access import principal_for_user
+from core.db import db
+from core.models import AuditEvent, ConsentAcceptance, ConsentVersion, Outcome, RecordRequest
+from tests.portal.conftest import PARENT, STANDARD, login, page_csrf
+
+CONSENT_TITLE = "Информированное добровольное согласие на дистанционное консультирование"
+
+
+def enter(browser, oid=STANDARD):
+    response = login(browser, oid)
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def accept_consent(browser):
+    page = browser.get("/portal/chats").get_data(as_text=True)
+    version_id = page.split('name="version_id" value="')[1].split('"')[0]
+    response = browser.post_form("/portal/consent", {"version_id": version_id, "agree": "yes"})
+    assert response.status_code == 302 and response.location.endswith("/portal/chats")
+
+
+@pytest.fixture
+def doctors(factory, registry):
+    org = registry.organisation
+    return {
+        "кардиолог": factory.doctor(organisation=org, specialty="кардиолог", last_name="Морозов"),
+        "терапевт": factory.doctor(organisation=org, specialty="терапевт", last_name="Соколова"),
+        "педиатр": factory.doctor(organisation=org, specialty="педиатр", last_name="Новикова"),
+    }
+
+
+def close(consultation):
+    from core import lifecycle
+    from core.models import CompletionReason
+
+    reason = db.session.scalar(sa.select(CompletionReason).where(CompletionReason.code == "no_show"))
+    lifecycle.complete(consultation, Outcome.NO_CONCLUSION, principal_for_user(consultation.consultant), reason=reason)
+    db.session.commit()
+
+
+# --------------------------------------------------------------------------- consent (P2)
+
+
+def test_consent_modal_blocks_the_section_until_accepted(browser, registry, doctors, factory):
+    consultation = factory.consultation(author=doctors["кардиолог"], consultant=doctors["кардиолог"], patient=registry.patients[STANDARD])
+    enter(browser)
+    for url in ("/portal/chats", f"/portal/chats/{consultation.id}", "/portal/chats?q=кардиолог"):
+        page = browser.get(url).get_data(as_text=True)
+        assert 'id="consent-modal"' in page and CONSENT_TITLE in page
+        assert consultation.title not in page and "Морозов" not in page  # nothing of the section
+
+    # Accepting without the tick is refused and changes nothing.
+    version_id = db.session.scalar(sa.select(ConsentVersion.id))
+    refused = browser.post_form("/portal/consent", {"version_id": version_id})
+    assert refused.status_code == 422 and "поставьте галочку" in refused.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(ConsentAcceptance.id))) == 0
+
+    browser.environ_base["HTTP_USER_AGENT"] = "Mozilla/5.0 (Android 14; Mobile)"
+    accept_consent(browser)
+    page = browser.get("/portal/chats").get_data(as_text=True)
+    assert 'id="consent-modal"' not in page and consultation.title in page
+    accepted = db.session.scalar(sa.select(ConsentAcceptance))
+    assert accepted.version.version == 1 and accepted.accepted_at is not None
+    assert accepted.client_address == "127.0.0.1" and accepted.user_agent == "Mozilla/5.0 (Android 14; Mobile)"
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "consent.accepted"))
+    assert event.actor_type == "patient" and event.data["version"] == 1
+
+
+def test_access_management_shows_the_accepted_version_and_a_new_version_asks_again(browser, registry):
+    enter(browser)
+    assert "Вы ещё не принимали согласие" in browser.get("/portal/access").get_data(as_text=True)
+    accept_consent(browser)
+    page = browser.get("/portal/access").get_data(as_text=True)
+    assert CONSENT_TITLE in page and "№ 1" in page and "323-ФЗ" in page
+    accepted_at = db.session.scalar(sa.select(ConsentAcceptance.accepted_at))
+    from core.template_tools import local_datetime
+
+    with browser.application.test_request_context():
+        assert local_datetime(accepted_at) in page
+
+    db.session.add(ConsentVersion(
+        version=2, title=CONSENT_TITLE, text="Новая редакция: консультации записываются.",
+        published_at=datetime.now(timezone.utc) - timedelta(minutes=1),
+    ))
+    # A version published for later does not count yet.
+    db.session.add(ConsentVersion(
+        version=3, title=CONSENT_TITLE, text="Будущая редакция", published_at=datetime.now(timezone.utc) + timedelta(days=3),
+    ))
+    db.session.commit()
+    page = browser.get("/portal/chats").get_data(as_text=True)
+    assert 'id="consent-modal"' in page and "Текст согласия обновлён" in page
+    assert "Новая редакция: консультации записываются." in page and "Будущая редакция" not in page
+    assert "Опубликована новая редакция" in browser.get("/portal/access").get_data(as_text=True)
+
+    # An acceptance of the old version no longer opens the section.
+    old = db.session.scalar(sa.select(ConsentVersion.id).where(ConsentVersion.version == 1))
+    stale = browser.post_form("/portal/consent", {"version_id": old, "agree": "yes"})
+    assert stale.status_code == 409
+    accept_consent(browser)
+    page = browser.get("/portal/access").get_data(as_text=True)
+    assert "№ 2" in page and "Новая редакция: консультации записываются." in page
+    assert "Ранее принятые редакции" in page and "Редакция № 1" in page
+
+
+# --------------------------------------------------------------------------- chat list (P3)
+
+
+class FakeChat:
+    """Stands for the chat plugin: unread counters and the chat window's address."""
+
+    @hookimpl
+    def teleconsult_consultation_badges(self, consultations, principal):
+        return {c.id: 3 for c in consultations if not c.is_closed}
+
+    @hookimpl
+    def teleconsult_consultation_link(self, consultation, principal):
+        return f"/chat/{consultation.id}"
+
+
+def test_chat_list_greys_closed_chats_and_searches_titles(browser, registry, doctors, factory, app):
+    patient = registry.patients[STANDARD]
+    cardio = factory.consultation(author=doctors["кардиолог"], consultant=doctors["кардиолог"], patient=patient)
+    therapy = factory.consultation(author=doctors["терапевт"], consultant=doctors["терапевт"], patient=patient)
+    finished = factory.consultation(author=doctors["кардиолог"], consultant=doctors["кардиолог"], patient=patient)
+    close(finished)
+    someone_else = factory.consultation(author=doctors["педиатр"], consultant=doctors["педиатр"])
+    enter(browser)
+    accept_consent(browser)
+
+    page = browser.get("/portal/chats").get_data(as_text=True)
+    for c in (cardio, therapy, finished):
+        assert f'data-consultation="{c.id}"' in page
+    assert f'data-consultation="{someone_else.id}"' not in page
+    assert f'<li class="chat-item closed" data-consultation="{finished.id}">' in page
+    assert f'<li class="chat-item" data-consultation="{cardio.id}">' in page
+    assert "Писать врачу в этом чате нельзя" in page
+    # Open chats first.
+    assert page.index(f'data-consultation="{finished.id}"') > page.index(f'data-consultation="{cardio.id}"')
+    # Without a chat plugin the item opens the portal's own card; with it, the chat.
+    own_card = "chat" not in browser.application.extensions["teleconsult.pm"].info
+    assert (f'href="/portal/chats/{cardio.id}"' if own_card else f'href="/chat/{cardio.id}"') in page
+
+    def found(q):
+        text = browser.get("/portal/chats", query_string={"q": q}).get_data(as_text=True)
+        return {c.id for c in (cardio, therapy, finished) if f'data-consultation="{c.id}"' in text}, text
+
+    assert found("кардиолог")[0] == {cardio.id, finished.id}
+    assert found("ТЕРАПЕВТ")[0] == {therapy.id}
+    assert found("  дистанционная   Кардиолог ")[0] == {cardio.id, finished.id}
+    nothing, text = found("педиатр")
+    assert nothing == set() and "Ничего не найдено" in text
+
+    # The chat plugin's counters (blue circle) and links come through the hooks.
+    app.extensions["teleconsult.pm"].register(FakeChat(), name="fakechat")
+    page = browser.get("/portal/chats").get_data(as_text=True)
+    assert f'href="/chat/{cardio.id}"' in page
+    assert 'class="badge unread" aria-label="Непрочитанных сообщений: 3">3</span>' in page
+    assert page.count('class="badge unread"') == 2  # not on the closed one
+
+
+def test_search_treats_yo_as_ye(browser, registry, factory):
+    doctor = factory.doctor(organisation=registry.organisation, specialty="детский хирург (приём)")
+    consultation = factory.consultation(author=doctor, consultant=doctor, patient=registry.patients[STANDARD])
+    enter(browser)
+    accept_consent(browser)
+    for q in ("прием", "ПРИЁМ", "хирург"):
+        page = browser.get("/portal/chats", query_string={"q": q}).get_data(as_text=True)
+        assert f'data-consultation="{consultation.id}"' in page, q
+
+
+def test_parent_sees_the_child_consultation_and_another_patient_sees_nothing(app, registry, doctors, factory):
+    child = registry.patients[PARENT + ":child"]
+    parent = registry.patients[PARENT]
+    consultation = factory.consultation(
+        author=doctors["педиатр"], consultant=doctors["педиатр"], patient=child, representative_id=parent.id, type_code="remote_representative"
+    )
+    parent_browser = app.test_client()
+    enter(parent_browser, PARENT)
+    accept_consent(parent_browser)
+    page = parent_browser.get("/portal/chats").get_data(as_text=True)
+    assert f'data-consultation="{consultation.id}"' in page and "Пациент: Петрова Анна Сергеевна" in page
+    card = parent_browser.get(f"/portal/chats/{consultation.id}")
+    assert card.status_code == 200 and "Новикова" in card.get_data(as_text=True)
+    assert parent_browser.get("/portal/chats", query_string={"q": "педиатр"}).get_data(as_text=True).count(
+        'class="chat-item'
+    ) == 1
+
+    other = app.test_client()
+    enter(other, STANDARD)
+    accept_consent(other)
+    assert f'data-consultation="{consultation.id}"' not in other.get("/portal/chats").get_data(as_text=True)
+    assert other.get(f"/portal/chats/{consultation.id}").status_code == 404
+    assert other.get("/portal/chats/999999").status_code == 404
+
+
+def test_patients_and_staff_stay_in_their_own_parts(app, registry, doctors):
+    from core.testing import login_session
+
+    patient = app.test_client()
+    enter(patient)
+    assert patient.get("/workplace/").status_code == 403
+    staff = app.test_client()
+    login_session(staff, doctors["терапевт"])
+    for url in ("/portal/", "/portal/chats", "/portal/access", "/portal/requests", "/portal/requests/new"):
+        assert staff.get(url).status_code == 403, url
+    assert staff.post_form("/portal/consent", {"version_id": 1, "agree": "yes"}).status_code == 403
+
+
+# --------------------------------------------------------------------------- requests (P7)
+
+
+def request_form(browser, url="/portal/requests/new"):
+    page = browser.get(url)
+    assert page.status_code == 200
+    return page.get_data(as_text=True)
+
+
+VALID = {
+    "who": "self",
+    "last_name": "Смирнова",
+    "first_name": "Ольга",
+    "middle_name": "Викторовна",
+    "birth_date": "1990-11-05",
+    "phone": "8 (921) 555-01-03",
+    "email": "smirnova.olga@example.ru",
+    "profile_id": "0",
+    "comment": "Повышенное давление по утрам",
+}
+
+
+def test_a_request_is_stored_for_the_patient_organisation_and_its_status_shown(browser, registry):
+    patient = registry.patients[STANDARD]
+    enter(browser)
+    page = request_form(browser)
+    assert 'value="Смирнова"' in page and f'value="{patient.oms_policy}"' in page  # prefilled
+    assert patient.oms_policy not in browser.get("/portal/requests/new").request.url
+
+    bad = dict(VALID, oms_policy="1234567890123456", email="не-почта", phone="12")
+    response = browser.post_form("/portal/requests/new", bad)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "контрольная цифра" in text and "Проверьте адрес электронной почты" in text and "10 цифр" in text
+    assert db.session.scalar(sa.select(sa.func.count(RecordRequest.id))) == 0
+
+    response = browser.post_form("/portal/requests/new", dict(VALID, oms_policy=patient.oms_policy))
+    assert response.status_code == 302
+    record = db.session.scalar(sa.select(RecordRequest))
+    assert record.organisation_id == registry.organisation.id
+    assert (record.last_name, record.phone, record.oms_policy) == ("Смирнова", "+79215550103", patient.oms_policy)
+    assert record.status == RecordRequest.NEW and not record.for_child
+    page = browser.get("/portal/requests").get_data(as_text=True)
+    assert "Принята, ожидает обработки" in page
+    assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "record_request.created")) is not None
+
+    again = browser.post_form("/portal/requests/new", dict(VALID, oms_policy=patient.oms_policy))
+    assert again.status_code == 409 and "уже есть" in again.get_data(as_text=True)
+
+    # Staff turn it into an application in the workplace; the patient sees it registered.
+    record.status = RecordRequest.REGISTERED
+    db.session.commit()
+    assert "Зарегистрирована" in browser.get("/portal/requests").get_data(as_text=True)
+
+
+def test_a_parent_requests_a_consultation_for_the_child(browser, registry, factory):
+    child = registry.patients[PARENT + ":child"]
+    child_org = factory.organisation("Детская поликлиника № 7")
+    child.organisation_id = child_org.id
+    db.session.commit()
+    parent = registry.patients[PARENT]
+    enter(browser, PARENT)
+    assert "Анна Петрова" in request_form(browser)
+    page = request_form(browser, f"/portal/requests/new?child={child.id}")
+    assert 'value="Анна"' in page and f'value="{child.oms_policy}"' in page
+
+    missing = dict(VALID, who="child", last_name="Петров", first_name="Сергей", middle_name="Иванович",
+                   birth_date="1984-03-12", oms_policy=parent.oms_policy)
+    response = browser.post_form("/portal/requests/new", missing)
+    assert response.status_code == 422 and "Заполните это поле" in response.get_data(as_text=True)
+
+    grown_up = dict(missing, child_last_name="Петрова", child_first_name="Анна", child_birth_date="1990-01-01",
+                    child_oms_policy=child.oms_policy)
+    assert "меньше 18 лет" in browser.post_form("/portal/requests/new", grown_up).get_data(as_text=True)
+
+    response = browser.post_form("/portal/requests/new", dict(grown_up, child_birth_date="2019-06-02"))
+    assert response.status_code == 302
+    record = db.session.scalar(sa.select(RecordRequest))
+    assert record.for_child and record.child_first_name == "Анна" and record.child_oms_policy == child.oms_policy
+    assert record.organisation_id == child_org.id  # where the child is attached
+    assert "Для ребёнка: Петрова Анна" in browser.get("/portal/requests").get_data(as_text=True)
+    # Another person's child cannot be picked for prefill.
+    assert browser.get(f"/portal/requests/new?child={registry.patients[STANDARD].id}").status_code == 404
+
+
+# --------------------------------------------------------------------------- leaving (P8)
+
+
+def test_menu_and_logout_end_work_with_the_chat(browser, registry):
+    enter(browser)
+    accept_consent(browser)
+    page = browser.get("/portal/chats").get_data(as_text=True)
+    for label, url in (("Записаться на консультацию", "/portal/requests"), ("Управление доступом", "/portal/access")):
+        assert f'href="{url}"' in page and label in page
+    csrf = page_csrf(page)
+    response = browser.post("/logout", data={"csrf_token": csrf})
+    assert response.status_code == 302
+    after = browser.get("/portal/chats")
+    assert after.status_code == 302 and "/esia/login" in after.location
+    assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "auth.logout")).actor_type == "patient"
+
+
+def test_the_portal_menu_speaks_english_too(browser, registry):
+    enter(browser)
+    page = browser.get("/portal/?lang=en").get_data(as_text=True)
+    assert "Chat with a doctor" in page and "Access management" in page and "Request a consultation" in page

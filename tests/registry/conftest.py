@@ -1,0 +1,3 @@
+"""The API fixtures serve the registry tests too."""
+
+from tests.api.conftest import api_for, make_token  # noqa: F401
