@@ -327,6 +327,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _no_delay_handler():
+    from werkzeug.serving import WSGIRequestHandler
+
+    class NoDelay(WSGIRequestHandler):
+        """Small Socket.IO frames go out at once (no Nagle delay against delayed ACKs)."""
+
+        def setup(self):
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    return NoDelay
+
+
+_NoDelayRequestHandler = _no_delay_handler()
+
+
 class LiveServer:
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -337,7 +353,9 @@ class LiveServer:
     def start(self) -> LiveServer:
         from werkzeug.serving import make_server
 
-        self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self.server = make_server(
+            "127.0.0.1", self.port, self.app, threaded=True, request_handler=_NoDelayRequestHandler
+        )
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 10

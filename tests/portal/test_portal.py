@@ -146,8 +146,9 @@ def test_chat_list_greys_closed_chats_and_searches_titles(browser, registry, doc
     assert "Писать врачу в этом чате нельзя" in page
     # Open chats first.
     assert page.index(f'data-consultation="{finished.id}"') > page.index(f'data-consultation="{cardio.id}"')
-    # Without a chat plugin the item opens the portal's own card.
-    assert f'href="/portal/chats/{cardio.id}"' in page
+    # Without a chat plugin the item opens the portal's own card; with it, the chat.
+    own_card = "chat" not in browser.application.extensions["teleconsult.pm"].info
+    assert (f'href="/portal/chats/{cardio.id}"' if own_card else f'href="/chat/{cardio.id}"') in page
 
     def found(q):
         text = browser.get("/portal/chats", query_string={"q": q}).get_data(as_text=True)

@@ -1,0 +1,117 @@
+"""Chat: a real-time chat per consultation for the doctor and the patient (SPEC D7, P3, P4, P6)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+
+from core import hookimpl
+from core.access import takes_part
+from core.menus import MenuItem
+
+MIGRATIONS = str(Path(__file__).parent / "migrations" / "versions")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@hookimpl
+def teleconsult_config_defaults():
+    return {
+        # Each web process re-checks its sockets' logins and access this often (seconds).
+        "CHAT_RECHECK_SECONDS": 2.0,
+        # Events re-read the list of ended logins at most this often (seconds).
+        "CHAT_REVOKED_REFRESH_SECONDS": 1.0,
+        # Where `npm ci` put socket.io-client.
+        "CHAT_NODE_MODULES": str(REPO_ROOT / "node_modules"),
+    }
+
+
+@hookimpl
+def teleconsult_register_blueprints(app):
+    from plugins.chat.views import blueprint
+
+    return [blueprint]
+
+
+@hookimpl
+def teleconsult_register_socketio_namespaces():
+    from plugins.chat.events import namespace
+
+    return [namespace()]
+
+
+@hookimpl
+def teleconsult_register_migrations():
+    return [MIGRATIONS]
+
+
+@hookimpl
+def teleconsult_register_menu_items(area):
+    if area != "workplace":
+        return []
+    return [MenuItem(_l("Сообщения"), "chat.index", order=20, icon="chat")]
+
+
+def _may_use_chat(principal, obj=None) -> bool:
+    return principal.is_staff or principal.is_patient
+
+
+def _may_view(principal, consultation) -> bool:
+    return (principal.is_staff or principal.is_patient) and takes_part(principal, consultation)
+
+
+def _may_write(principal, consultation) -> bool:
+    return _may_view(principal, consultation) and not consultation.is_closed
+
+
+@hookimpl
+def teleconsult_register_access_rules():
+    return {"chat.connect": _may_use_chat, "chat.view": _may_view, "chat.write": _may_write}
+
+
+@hookimpl
+def teleconsult_consultation_created(consultation, actor):
+    from plugins.chat.service import create_chat
+
+    create_chat(consultation)
+
+
+@hookimpl
+def teleconsult_participant_added(consultation, participant):
+    from plugins.chat.service import add_member
+
+    add_member(consultation, participant)
+
+
+@hookimpl
+def teleconsult_consultation_completed(consultation, outcome, actor):
+    from plugins.chat.service import close
+
+    close(consultation, outcome, actor)
+
+
+@hookimpl
+def teleconsult_consultation_badges(consultations, principal):
+    from plugins.chat.service import unread_counts
+
+    return unread_counts([c.id for c in consultations], principal)
+
+
+@hookimpl
+def teleconsult_consultation_link(consultation, principal):
+    from flask import url_for
+
+    from core.access import can
+
+    # Patients open the chat from «Чат с врачом»; staff lists keep opening the card.
+    if not principal.is_patient or not can("chat.view", consultation, principal):
+        return None
+    return url_for("chat.window", consultation_id=consultation.id)
+
+
+@hookimpl
+def teleconsult_consultation_actions(consultation, principal):
+    if not principal.is_staff:
+        return []
+    return [MenuItem(_l("Чат с пациентом"), "chat.window", order=10, icon="chat",
+                     url_values={"consultation_id": consultation.id})]

@@ -1,0 +1,569 @@
+"""What the chat does, shared by the pages, the Socket.IO namespace and the hooks.
+
+Messages are stored first and broadcast after the commit (``core.tx.after_commit``), so a
+client never sees a message that is not in the database. Each message takes the chat's
+next sequence number under a row lock: within a chat, commit order is sequence order, and
+a client that asks for "everything after N" after a reconnect misses nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app, has_request_context, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import NotFound
+
+from core import audit, lifecycle
+from core.access import Principal, require
+from core.db import db
+from core.errors import Conflict, InvalidInput
+from core.models import Consultation, Document, Outcome, ParticipantRole
+from core.storage import store_document
+from core.tx import after_commit
+from plugins.chat.models import Chat, ChatMember, ChatMessage
+
+NAMESPACE = "/chat"
+TEXT_MAX_LENGTH = 4000
+PAGE_SIZE = 50
+REPLAY_LIMIT = 500
+FILES_PER_UPLOAD = 10
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+READ_ONLY = _l("Консультация завершена: чат доступен только для чтения, новые сообщения и файлы не принимаются")
+
+
+# --------------------------------------------------------------------------- rooms
+
+
+def chat_room(consultation_id: int) -> str:
+    return f"chat:{consultation_id}"
+
+
+def staff_room(user_id: int) -> str:
+    return f"staff:{user_id}"
+
+
+def person_room(patient_id: int) -> str:
+    return f"person:{patient_id}"
+
+
+def login_room(token: str) -> str:
+    return f"login:{token}"
+
+
+def personal_rooms(principal: Principal) -> list[str]:
+    """Rooms every tab of a user joins: unread counters and read marks reach them all."""
+    if principal.is_staff:
+        return [staff_room(principal.id)]
+    if principal.is_patient:
+        return [person_room(pid) for pid in sorted(principal.patient_ids)]
+    return []
+
+
+def member_room(member: ChatMember) -> str:
+    return staff_room(member.user_id) if member.user_id is not None else person_room(member.patient_id)
+
+
+def emit(event: str, data, room: str) -> None:
+    current_app.extensions["socketio"].emit(event, data, to=room, namespace=NAMESPACE)
+
+
+# --------------------------------------------------------------------------- lookup
+
+
+def load(consultation_id) -> tuple[Chat, Consultation]:
+    """The chat of a consultation, or 404 (also for a malformed id)."""
+    try:
+        consultation_id = int(consultation_id)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    # Only what the access rule needs is loaded now; the rest lazily, when a page wants it.
+    consultation = db.session.get(Consultation, consultation_id, options=[sa.orm.lazyload("*")])
+    if consultation is None:
+        raise NotFound()
+    chat = db.session.scalar(sa.select(Chat).where(Chat.consultation_id == consultation.id))
+    if chat is None:
+        raise NotFound()
+    return chat, consultation
+
+
+def open_for(consultation_id, principal: Principal, action: str = "chat.view") -> tuple[Chat, Consultation]:
+    chat, consultation = load(consultation_id)
+    require(action, consultation, principal)
+    return chat, consultation
+
+
+def open_for_writing(consultation_id, principal: Principal) -> tuple[Chat, Consultation]:
+    chat, consultation = open_for(consultation_id, principal)
+    check_writable(chat, consultation, principal)
+    return chat, consultation
+
+
+def check_writable(chat: Chat, consultation: Consultation, principal: Principal) -> None:
+    """Closed: refused with the reason, whatever the client sends (SPEC P3, D9)."""
+    if chat.is_closed or consultation.is_closed:
+        raise Conflict(READ_ONLY)
+    require("chat.write", consultation, principal)
+
+
+def member_for(chat: Chat, principal: Principal) -> ChatMember | None:
+    for member in chat.members:
+        if principal.is_staff and member.user_id == principal.id:
+            return member
+        if principal.is_patient and member.patient_id in principal.patient_ids:
+            return member
+    return None
+
+
+def ensure_member(chat: Chat, consultation: Consultation, principal: Principal) -> ChatMember:
+    """The principal's member row; someone who takes part but has none gets one."""
+    member = member_for(chat, principal)
+    if member is not None:
+        return member
+    if principal.is_staff:
+        member = ChatMember(chat=chat, user_id=principal.id, role=ParticipantRole.OBSERVER)
+    else:
+        patient_id = consultation.portal_patient.id
+        if patient_id not in principal.patient_ids:
+            patient_id = consultation.patient_id
+        member = ChatMember(chat=chat, patient_id=patient_id, role=ParticipantRole.PATIENT)
+    db.session.add(member)
+    db.session.flush()
+    return member
+
+
+# --------------------------------------------------------------------------- creation
+
+
+def create_chat(consultation: Consultation) -> Chat:
+    """The chat of a new consultation: author, consultant, patient or representative."""
+    chat = Chat(consultation_id=consultation.id)
+    db.session.add(chat)
+    seen: set[tuple] = set()
+    for participant in consultation.participants:
+        key = (participant.user_id, participant.patient_id)
+        if key in seen or participant.role == ParticipantRole.OBSERVER:
+            continue
+        seen.add(key)
+        chat.members.append(
+            ChatMember(user_id=participant.user_id, patient_id=participant.patient_id, role=participant.role)
+        )
+    db.session.flush()
+    return chat
+
+
+def add_member(consultation: Consultation, participant) -> None:
+    chat = db.session.scalar(sa.select(Chat).where(Chat.consultation_id == consultation.id))
+    if chat is None:  # participants of a new consultation arrive before the chat
+        return
+    for member in chat.members:
+        if (member.user_id, member.patient_id) == (participant.user_id, participant.patient_id):
+            return
+    chat.members.append(
+        ChatMember(user_id=participant.user_id, patient_id=participant.patient_id, role=participant.role)
+    )
+    db.session.flush()
+
+
+# --------------------------------------------------------------------------- messages
+
+
+_NO_LOCK = contextlib.nullcontext()
+
+
+def writing():
+    """On SQLite, this process's chat writers take turns on a lock: SQLite admits one
+    writer at a time and makes the others poll with growing sleeps, which under a burst
+    of messages costs far more than waiting in line. PostgreSQL needs no such thing."""
+    app = current_app._get_current_object()
+    lock = app.extensions.get("chat.sqlite_writer")
+    if lock is None:
+        if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+            return _NO_LOCK
+        lock = app.extensions.setdefault("chat.sqlite_writer", threading.Lock())
+    return lock
+
+
+def _next_seq(chat: Chat) -> int:
+    # An UPDATE first: it takes the row lock (PostgreSQL) or the write lock (SQLite)
+    # before the number is read, so two senders never get the same one.
+    seq = db.session.execute(
+        sa.update(Chat)
+        .where(Chat.id == chat.id)
+        .values(last_seq=Chat.last_seq + 1)
+        .returning(Chat.last_seq)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    sa.orm.attributes.set_committed_value(chat, "last_seq", seq)  # already in the row
+    return seq
+
+
+def _sender(member: ChatMember | None, principal: Principal) -> dict:
+    if member is None:
+        return {"sender_member_id": None, "sender_side": "system", "sender_name": ""}
+    return {"sender_member_id": member.id, "sender_side": member.side, "sender_name": principal.name}
+
+
+def check_client_id(client_id) -> str:
+    if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id):
+        raise InvalidInput(_l("Сообщение без идентификатора: обновите страницу и повторите"))
+    return client_id
+
+
+def find_by_client_id(chat: Chat, client_id: str) -> ChatMessage | None:
+    return db.session.scalar(
+        sa.select(ChatMessage).where(ChatMessage.chat_id == chat.id, ChatMessage.client_id == client_id)
+    )
+
+
+def post_text(consultation_id, principal: Principal, client_id, text) -> tuple[dict, bool]:
+    """Store a text message and broadcast it after the commit.
+
+    Returns ``(message, created)``; a resend with a known ``client_id`` returns the stored
+    message and stores nothing (``created`` False). Commits.
+    """
+    for attempt in range(3):
+        try:
+            with writing():
+                return _post_text(consultation_id, principal, client_id, text)
+        except sa.orm.exc.StaleDataError:
+            # Both sides wrote the first message at once and both started the
+            # consultation; the loser starts over and finds it started.
+            db.session.rollback()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _post_text(consultation_id, principal: Principal, client_id, text) -> tuple[dict, bool]:
+    chat, consultation = open_for(consultation_id, principal)  # access before anything else
+    client_id = check_client_id(client_id)
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput(_l("Введите текст сообщения"))
+    text = text.strip()
+    if len(text) > TEXT_MAX_LENGTH:
+        raise InvalidInput(_l("Сообщение не длиннее %(n)s символов", n=TEXT_MAX_LENGTH))
+    existing = find_by_client_id(chat, client_id)
+    if existing is not None:
+        return serialize(existing, consultation), False
+    check_writable(chat, consultation, principal)
+    member = ensure_member(chat, consultation, principal)
+    message = ChatMessage(
+        chat_id=chat.id, seq=_next_seq(chat), kind=ChatMessage.TEXT, client_id=client_id, text=text,
+        **_sender(member, principal),
+    )
+    db.session.add(message)
+    # Writing counts as reading everything before (the sender has seen the chat).
+    member.last_read_seq = message.seq
+    lifecycle.start_if_scheduled(consultation, principal)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        # The same resend arrived twice at once (two tabs, two processes): one stored it.
+        db.session.rollback()
+        chat, consultation = open_for(consultation_id, principal)
+        existing = find_by_client_id(chat, client_id)
+        if existing is None:
+            raise
+        return serialize(existing, consultation), False
+    payload = serialize(message, consultation)
+    _broadcast_after_commit(chat, consultation, [payload])
+    db.session.commit()
+    return payload, True
+
+
+def post_files(consultation_id, principal: Principal, files: list[tuple[str, bytes]], client_id=None) -> list[dict]:
+    """Store several files at once, each as a message; all or nothing. Commits."""
+    with writing():
+        return _post_files(consultation_id, principal, files, client_id)
+
+
+def _post_files(consultation_id, principal: Principal, files: list[tuple[str, bytes]], client_id=None) -> list[dict]:
+    chat, consultation = open_for_writing(consultation_id, principal)
+    if not files:
+        raise InvalidInput(_l("Выберите файлы для загрузки"))
+    if len(files) > FILES_PER_UPLOAD:
+        raise InvalidInput(_l("Не больше %(n)s файлов за один раз", n=FILES_PER_UPLOAD))
+    if client_id is not None:
+        client_id = check_client_id(client_id)
+        existing = find_by_client_id(chat, f"{client_id}:0")
+        if existing is not None:
+            stored = db.session.scalars(
+                sa.select(ChatMessage)
+                .where(ChatMessage.chat_id == chat.id, ChatMessage.client_id.startswith(f"{client_id}:"))
+                .order_by(ChatMessage.seq)
+            )
+            return [serialize(m, consultation) for m in stored]
+    member = ensure_member(chat, consultation, principal)
+    owner = {"owner_user_id": principal.id} if principal.is_staff else {"owner_account_id": principal.id}
+    payloads = []
+    # store_document validates each file by content before writing it; a refusal raises,
+    # the caller rolls back, and files already written for this request are removed.
+    for index, (filename, data) in enumerate(files):
+        document = store_document(
+            filename, data, kind="chat_attachment", consultation_id=consultation.id, folder="chat", **owner
+        )
+        db.session.flush()
+        audit.record(
+            "document.uploaded", document, consultation_id=consultation.id, principal=principal,
+            data={"channel": "chat", "filename": document.filename, "size": document.size},
+        )
+        message = ChatMessage(
+            chat_id=chat.id, seq=_next_seq(chat), kind=ChatMessage.FILE, document_id=document.id,
+            client_id=f"{client_id}:{index}" if client_id else None, text="",
+            **_sender(member, principal),
+        )
+        db.session.add(message)
+        db.session.flush()
+        member.last_read_seq = message.seq
+        payloads.append(serialize(message, consultation, document))
+    lifecycle.start_if_scheduled(consultation, principal)
+    _broadcast_after_commit(chat, consultation, payloads)
+    db.session.commit()
+    return payloads
+
+
+def post_system(chat: Chat, consultation: Consultation, data: dict) -> ChatMessage:
+    """A notice from the system (in the caller's transaction, broadcast after its commit)."""
+    message = ChatMessage(
+        chat_id=chat.id, seq=_next_seq(chat), kind=ChatMessage.SYSTEM, data=data, text="",
+        document_id=data.get("document_id"), **_sender(None, None),
+    )
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def close(consultation: Consultation, outcome: str, actor: Principal) -> None:
+    """The consultation was completed: read-only chat and a notice of how it ended (P6, D9)."""
+    chat = db.session.scalar(sa.select(Chat).where(Chat.consultation_id == consultation.id))
+    if chat is None or chat.is_closed:
+        return
+    from core.db import utcnow
+
+    chat.closed_at = utcnow()
+    data: dict = {"event": "completed", "outcome": outcome}
+    if outcome == Outcome.NO_CONCLUSION:
+        reason = consultation.outcome_reason
+        data["reason"] = reason.name if reason else ""
+    else:
+        data["document_id"] = consultation.conclusion_document_id
+    message = post_system(chat, consultation, data)
+    payload = serialize(message, consultation)
+    _broadcast_after_commit(chat, consultation, [payload], closed=True)
+
+
+def _url(endpoint: str, **values) -> str:
+    # Completion may happen outside a request (a task, the API worker): build the path alone.
+    if has_request_context():
+        return url_for(endpoint, **values)
+    return current_app.url_map.bind("localhost").build(endpoint, values)
+
+
+def serialize(message: ChatMessage, consultation: Consultation, document: Document | None = None) -> dict:
+    payload = {
+        "chat": consultation.id,
+        "id": message.id,
+        "seq": message.seq,
+        "kind": message.kind,
+        "side": message.sender_side,
+        "member": message.sender_member_id,
+        "name": message.sender_name,
+        "client_id": message.client_id,
+        "text": message.text,
+        "at": message.created_at.isoformat(),
+    }
+    if message.document_id is not None:
+        document = document or db.session.get(Document, message.document_id)
+        if document is not None:
+            payload["file"] = {
+                "id": document.id,
+                "name": document.filename,
+                "size": document.size,
+                "type": document.content_type,
+                "url": _url("chat.download", consultation_id=consultation.id, document_id=document.id),
+                "view_url": _url("chat.download", consultation_id=consultation.id, document_id=document.id, inline=1),
+            }
+    if message.kind == ChatMessage.SYSTEM:
+        payload["text"] = describe_system(message.data)
+        payload["data"] = message.data
+    return payload
+
+
+def describe_system(data: dict) -> str:
+    if data.get("event") == "completed":
+        if data.get("outcome") == Outcome.NO_CONCLUSION:
+            return _("Консультация завершена без заключения. Причина: %(reason)s", reason=data.get("reason") or "—")
+        return _("Консультация завершена. Заключение врача доступно для просмотра и скачивания.")
+    return ""
+
+
+def history(chat: Chat, consultation: Consultation, *, before=None, after=None, limit=PAGE_SIZE) -> tuple[list[dict], bool]:
+    """A page of messages in sequence order: the newest ``limit`` before ``before``, or
+    everything after ``after`` (replay, at most REPLAY_LIMIT). Returns ``(messages, more)``."""
+    query = sa.select(ChatMessage).where(ChatMessage.chat_id == chat.id)
+    if after is not None:
+        limit = min(max(int(limit), 1), REPLAY_LIMIT)
+        rows = list(db.session.scalars(query.where(ChatMessage.seq > after).order_by(ChatMessage.seq).limit(limit + 1)))
+        more = len(rows) > limit
+        rows = rows[:limit]
+    else:
+        limit = min(max(int(limit), 1), 200)
+        if before is not None:
+            query = query.where(ChatMessage.seq < before)
+        rows = list(db.session.scalars(query.order_by(ChatMessage.seq.desc()).limit(limit + 1)))
+        more = len(rows) > limit
+        rows = list(reversed(rows[:limit]))
+    documents = {}
+    ids = [m.document_id for m in rows if m.document_id]
+    if ids:
+        documents = {d.id: d for d in db.session.scalars(sa.select(Document).where(Document.id.in_(ids)))}
+    return [serialize(m, consultation, documents.get(m.document_id)) for m in rows], more
+
+
+def parse_seq(value, name: str = "seq") -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(_l("Некорректный номер сообщения")) from None
+    if number < 0:
+        raise InvalidInput(_l("Некорректный номер сообщения"))
+    return number
+
+
+# --------------------------------------------------------------------------- read marks
+
+
+def mark_read(consultation_id, principal: Principal, seq) -> dict:
+    """Move the principal's read mark forward (never back). Commits; broadcasts."""
+    with writing():
+        return _mark_read(consultation_id, principal, seq)
+
+
+def _mark_read(consultation_id, principal: Principal, seq) -> dict:
+    chat, consultation = open_for(consultation_id, principal)
+    seq = parse_seq(seq) or 0
+    member = ensure_member(chat, consultation, principal)
+    seq = min(seq, chat.last_seq)
+    moved = seq > member.last_read_seq
+    if moved:
+        member.last_read_seq = seq
+        db.session.flush()
+    unread = _unread_of(member)
+    result = {"chat": consultation.id, "seq": member.last_read_seq, "unread": unread}
+    if moved:
+        mark = {"chat": consultation.id, "member": member.id, "side": member.side, "seq": seq}
+        own_room = member_room(member)
+
+        def announce() -> None:
+            emit("read", mark, chat_room(mark["chat"]))
+            emit("unread", {"chat": mark["chat"], "unread": unread}, own_room)
+
+        after_commit(announce)
+    db.session.commit()
+    return result
+
+
+# Unread: messages of the other members after the read mark. System notices (NULL sender,
+# never equal to anything) are not counted: the circle counts the doctor's messages (P3).
+def _unread_query():
+    return (
+        sa.select(sa.func.count(ChatMessage.id))
+        .where(ChatMessage.chat_id == ChatMember.chat_id, ChatMessage.seq > ChatMember.last_read_seq)
+        .where(ChatMessage.sender_member_id != ChatMember.id)
+    )
+
+
+def _unread_of(member: ChatMember) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(ChatMessage.id)).where(
+            ChatMessage.chat_id == member.chat_id,
+            ChatMessage.seq > member.last_read_seq,
+            ChatMessage.sender_member_id != member.id,
+        )
+    )
+
+
+def _member_filter(principal: Principal):
+    if principal.is_staff:
+        return ChatMember.user_id == principal.id
+    if principal.is_patient and principal.patient_ids:
+        return ChatMember.patient_id.in_(principal.patient_ids)
+    return sa.false()
+
+
+def unread_counts(consultation_ids: list[int], principal: Principal) -> dict[int, int]:
+    """``{consultation id: unread messages}`` for the principal (the blue circle)."""
+    if not consultation_ids or not (principal.is_staff or principal.is_patient):
+        return {}
+    rows = db.session.execute(
+        sa.select(Chat.consultation_id, sa.func.count(ChatMessage.id))
+        .join(ChatMember, ChatMember.chat_id == Chat.id)
+        .join(
+            ChatMessage,
+            sa.and_(
+                ChatMessage.chat_id == Chat.id,
+                ChatMessage.seq > ChatMember.last_read_seq,
+                ChatMessage.sender_member_id != ChatMember.id,
+            ),
+        )
+        .where(Chat.consultation_id.in_(consultation_ids), _member_filter(principal))
+        .group_by(Chat.consultation_id)
+    ).all()
+    return {cid: count for cid, count in rows if count}
+
+
+def read_marks(chat: Chat) -> dict[str, int]:
+    """How far each side has read: the other side's mark shows «прочитано» on messages."""
+    marks = {"staff": 0, "patient": 0}
+    for member in chat.members:
+        marks[member.side] = max(marks[member.side], member.last_read_seq)
+    return marks
+
+
+# --------------------------------------------------------------------------- broadcast
+
+
+@dataclass(frozen=True)
+class _Target:
+    room: str
+    unread: int
+
+
+def _unread_targets(chat: Chat) -> list[_Target]:
+    counts = db.session.execute(
+        sa.select(ChatMember.user_id, ChatMember.patient_id, _unread_query().scalar_subquery())
+        .where(ChatMember.chat_id == chat.id)
+    ).all()
+    targets = []
+    for user_id, patient_id, count in counts:
+        room = staff_room(user_id) if user_id is not None else person_room(patient_id)
+        targets.append(_Target(room, count))
+    return targets
+
+
+def _broadcast_after_commit(chat: Chat, consultation: Consultation, payloads: list[dict], closed: bool = False) -> None:
+    targets = _unread_targets(chat)
+    room = chat_room(consultation.id)
+    consultation_id = consultation.id
+
+    def send() -> None:
+        for payload in payloads:
+            emit("message", payload, room)
+        for target in targets:
+            data = {"chat": consultation_id, "unread": target.unread}
+            if closed:
+                data["closed"] = True
+            emit("unread", data, target.room)
+        if closed:
+            emit("closed", {"chat": consultation_id}, room)
+
+    after_commit(send)

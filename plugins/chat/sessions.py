@@ -1,0 +1,212 @@
+"""Stopping sockets when a login ends or access is lost.
+
+Flask's cookie session cannot be revoked on the server, and a socket keeps the cookie of
+its handshake for as long as it lives. So every login gets a random token in its session
+(set on the first response after login). Logging out writes the token to
+``chat_revoked_logins``; every event checks it, and each web process re-checks its own
+connections every ``CHAT_RECHECK_SECONDS``: a revoked or expired login is disconnected,
+and a chat the user may no longer see is left. The process that handled the logout also
+disconnects its sockets of that login at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import Flask, current_app, session
+
+from core.access import Principal, can, principal_for_account, principal_for_user
+from core.db import db, utcnow
+from core.models import Consultation, PortalAccount, User
+from plugins.chat.models import ChatRevokedLogin
+
+log = logging.getLogger(__name__)
+
+TOKEN_KEY = "chat_login"
+ISSUED_KEY = "chat_login_at"
+
+
+def ensure_token(response):
+    """after_app_request: give an authenticated session its login token."""
+    from flask_login import current_user
+
+    if TOKEN_KEY not in session and current_user and current_user.is_authenticated:
+        session[TOKEN_KEY] = secrets.token_urlsafe(24)
+        session[ISSUED_KEY] = int(time.time())
+    return response
+
+
+def current_token() -> str | None:
+    return session.get(TOKEN_KEY)
+
+
+def login_expired() -> bool:
+    issued = session.get(ISSUED_KEY) or 0
+    lifetime = current_app.permanent_session_lifetime
+    return time.time() - issued > lifetime.total_seconds()
+
+
+@dataclass
+class Connection:
+    sid: str
+    token: str
+    kind: str
+    principal_id: int
+    issued_at: int
+    chats: set[int] = field(default_factory=set)
+
+
+class Connections:
+    """This process's /chat connections, for the periodic re-check."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_sid: dict[str, Connection] = {}
+        self.revoked: set[str] = set()
+        self._revoked_checked_at = 0.0
+        self._sweeper_started = False
+
+    def add(self, connection: Connection) -> None:
+        with self._lock:
+            self._by_sid[connection.sid] = connection
+
+    def remove(self, sid: str) -> None:
+        with self._lock:
+            self._by_sid.pop(sid, None)
+
+    def get(self, sid: str) -> Connection | None:
+        return self._by_sid.get(sid)
+
+    def snapshot(self) -> list[Connection]:
+        with self._lock:
+            return list(self._by_sid.values())
+
+    def with_token(self, token: str) -> list[str]:
+        with self._lock:
+            return [c.sid for c in self._by_sid.values() if c.token == token]
+
+    def start_sweeper(self, app: Flask) -> None:
+        with self._lock:
+            if self._sweeper_started:
+                return
+            self._sweeper_started = True
+        app.extensions["socketio"].start_background_task(_sweep_forever, app, self)
+
+    def is_revoked(self, token: str) -> bool:
+        """Checked on every event; the list is re-read at most every second."""
+        now = time.monotonic()
+        if now - self._revoked_checked_at > current_app.config["CHAT_REVOKED_REFRESH_SECONDS"]:
+            self.refresh_revoked()
+        return token in self.revoked
+
+    def refresh_revoked(self) -> None:
+        since = utcnow() - current_app.permanent_session_lifetime - timedelta(minutes=5)
+        tokens = set(db.session.scalars(sa.select(ChatRevokedLogin.token).where(ChatRevokedLogin.revoked_at >= since)))
+        with self._lock:
+            self.revoked = tokens
+            self._revoked_checked_at = time.monotonic()
+
+
+def connections(app: Flask | None = None) -> Connections:
+    app = app or current_app
+    return app.extensions.setdefault("chat.connections", Connections())
+
+
+def revoke(app: Flask, token: str) -> None:
+    """The login ended: refuse its events everywhere and drop its local sockets now."""
+    if db.session.get(ChatRevokedLogin, token) is None:
+        db.session.add(ChatRevokedLogin(token=token))
+    db.session.commit()
+    registry = connections(app)
+    with registry._lock:
+        registry.revoked.add(token)
+    socketio = app.extensions["socketio"]
+    from plugins.chat.service import NAMESPACE, login_room
+
+    # Other processes' clients hear it at once; their server re-check disconnects them.
+    socketio.emit("session_ended", {}, to=login_room(token), namespace=NAMESPACE)
+    for sid in registry.with_token(token):
+        _disconnect(socketio, sid)
+
+
+def on_logout(sender, user=None, **extra):
+    """flask_login.user_logged_out receiver."""
+    app = sender if isinstance(sender, Flask) else current_app._get_current_object()
+    if "chat" not in app.extensions["teleconsult.pm"].info:
+        return
+    token = session.get(TOKEN_KEY)
+    if token:
+        revoke(app, token)
+        session.pop(TOKEN_KEY, None)
+
+
+def _disconnect(socketio, sid: str) -> None:
+    from plugins.chat.service import NAMESPACE
+
+    try:
+        socketio.server.disconnect(sid, namespace=NAMESPACE)
+    except Exception:  # already gone
+        log.debug("socket %s already disconnected", sid)
+
+
+def principal_of(connection: Connection) -> Principal | None:
+    if connection.kind == "staff":
+        user = db.session.get(User, connection.principal_id)
+        return principal_for_user(user) if user is not None and user.is_active else None
+    account = db.session.get(PortalAccount, connection.principal_id)
+    return principal_for_account(account) if account is not None else None
+
+
+def recheck(app: Flask, registry: Connections) -> None:
+    """One pass over this process's connections (also called by tests)."""
+    from plugins.chat.service import NAMESPACE, chat_room
+
+    socketio = app.extensions["socketio"]
+    with app.app_context():
+        try:
+            registry.refresh_revoked()
+            lifetime = app.permanent_session_lifetime.total_seconds()
+            principals: dict[tuple[str, int], Principal | None] = {}
+            for connection in registry.snapshot():
+                key = (connection.kind, connection.principal_id)
+                if key not in principals:
+                    principals[key] = principal_of(connection)
+                principal = principals[key]
+                if (
+                    principal is None
+                    or connection.token in registry.revoked
+                    or time.time() - connection.issued_at > lifetime
+                ):
+                    socketio.emit("session_ended", {}, to=connection.sid, namespace=NAMESPACE)
+                    _disconnect(socketio, connection.sid)
+                    registry.remove(connection.sid)
+                    continue
+                for consultation_id in list(connection.chats):
+                    consultation = db.session.get(Consultation, consultation_id)
+                    if consultation is None or not can("chat.view", consultation, principal):
+                        connection.chats.discard(consultation_id)
+                        socketio.server.leave_room(connection.sid, chat_room(consultation_id), namespace=NAMESPACE)
+                        socketio.emit("access_lost", {"chat": consultation_id}, to=connection.sid, namespace=NAMESPACE)
+        finally:
+            db.session.remove()
+
+
+def _sweep_forever(app: Flask, registry: Connections) -> None:
+    interval = app.config["CHAT_RECHECK_SECONDS"]
+    socketio = app.extensions["socketio"]
+    while True:
+        socketio.sleep(interval)
+        with registry._lock:
+            if not registry._by_sid:  # nothing to watch: stop until the next connection
+                registry._sweeper_started = False
+                return
+        try:
+            recheck(app, registry)
+        except Exception:
+            log.exception("chat connection re-check failed")
