@@ -13,6 +13,7 @@ they set one.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -60,6 +61,34 @@ def _bind_to_plugin(view: Any, plugin: str) -> None:
     view.is_accessible = lambda: access.can("admin.use") and accessible()
 
 
+def _flask_admin_catalogues(app: Flask) -> str:
+    """Flask-Admin's own texts (Save, List, ...) compiled from its ``.po`` files.
+
+    The ``.mo`` files shipped in its wheel lag behind the ``.po`` ones (some Russian
+    messages are missing there), so the console compiles them at start-up, as the
+    core does with its own catalogues; the shipped ones remain a fallback.
+    """
+    import flask_admin.translations
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    source = Path(flask_admin.translations.__path__[0])
+    target = Path(app.config["DATA_DIR"]) / "translations" / "flask-admin"
+    for language in app.config["LANGUAGES"]:
+        po_path = source / language / "LC_MESSAGES" / "admin.po"
+        mo_path = target / language / "LC_MESSAGES" / "admin.mo"
+        if not po_path.exists() or (mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime):
+            continue
+        mo_path.parent.mkdir(parents=True, exist_ok=True)
+        with po_path.open("rb") as po_file:
+            catalogue = read_po(po_file, locale=language)
+        tmp = mo_path.with_suffix(".tmp")
+        with tmp.open("wb") as mo_file:
+            write_mo(mo_file, catalogue)
+        tmp.replace(mo_path)
+    return str(target)
+
+
 def init_admin(app: Flask) -> Admin:
     from admin.plugins import PluginsView
     from admin.views import core_views
@@ -71,6 +100,7 @@ def init_admin(app: Flask) -> Admin:
         endpoint="admin",
         index_view=ConsoleIndexView(),
         theme=Bootstrap4Theme(base_template="teleconsult_admin/base.html", fluid=True),
+        translations_path=_flask_admin_catalogues(app),
     )
     owners: dict[str, str | None] = {console.index_view.endpoint: None}
     for view in [*core_views(), PluginsView()]:

@@ -9,6 +9,7 @@ name and make saves fail.
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,10 +26,13 @@ from flask_admin.model.form import converts
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
+from wtforms.validators import ValidationError
 
 from core import access, audit
 from core.db import db
 from core.template_tools import local_datetime
+
+log = logging.getLogger(__name__)
 
 # Attributes whose values never go into an audit event or a page.
 SECRET_ATTRIBUTES = {"password_hash", "token_hash"}
@@ -181,7 +185,7 @@ def changes_of(model: Any) -> dict[str, list[Any]]:
 class ConsoleModelView(SecureViewMixin, ModelView):
     """A dictionary or table of the console: audited, searchable, filterable, in Russian."""
 
-    model_converter = ConsoleModelConverter
+    model_form_converter = ConsoleModelConverter
     filter_converter = ConsoleFilterConverter()
     column_type_formatters = TYPE_FORMATTERS
     column_type_formatters_export = EXPORT_FORMATTERS
@@ -226,7 +230,12 @@ class ConsoleModelView(SecureViewMixin, ModelView):
                 "error",
             )
             return True
-        return super().handle_view_exception(exc)
+        if isinstance(exc, ValidationError):
+            return super().handle_view_exception(exc)
+        db.session.rollback()
+        log.exception("console save failed")
+        flash(_l("Запись не сохранена из-за внутренней ошибки. Попробуйте ещё раз."), "error")
+        return True
 
 
 def yes_no(view, context, model, name) -> Markup:

@@ -10,6 +10,7 @@ from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.form import Select2Widget
 from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_babel import ngettext
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import Length, Optional, ValidationError
@@ -174,7 +175,7 @@ class UserView(DictionaryView):
     can_export = True
     form_columns = (
         "login", "last_name", "first_name", "middle_name", "organisation", "roles", "position",
-        "specialty", "email", "phone", "is_active", "locked_until", "failed_logins",
+        "specialty", "email", "phone", "new_password", "is_active", "locked_until", "failed_logins",
     )
     form_extra_fields = {
         "new_password": PasswordSetField(
@@ -272,10 +273,10 @@ class BreaksField(StringField):
         for part in filter(None, (p.strip() for p in text.split(","))):
             match = _BREAK.match(part)
             if not match:
-                raise ValueError(_l("Перерывы указываются так: 13:00-14:00, 17:00-17:30"))
+                raise ValueError(_("Перерывы указываются так: 13:00-14:00, 17:00-17:30"))
             h1, m1, h2, m2 = (int(g) for g in match.groups())
             if not (h1 < 24 and h2 < 24 and m1 < 60 and m2 < 60) or (h1, m1) >= (h2, m2):
-                raise ValueError(_l("Перерыв «%(part)s»: начало должно быть раньше окончания", part=part))
+                raise ValueError(_("Перерыв «%(part)s»: начало должно быть раньше окончания", part=part))
             self.data.append([f"{h1:02d}:{m1:02d}", f"{h2:02d}:{m2:02d}"])
 
 
