@@ -344,7 +344,8 @@ class ConsentVersionView(DictionaryView):
     def validate_model(self, model, is_created):
         if not (model.title or "").strip() or not (model.text or "").strip():
             raise ValidationError(_l("Заголовок и текст согласия обязательны"))
-        current = db.session.scalar(sa.select(sa.func.max(ConsentVersion.version))) or 0
+        with db.session.no_autoflush:  # the new row has no version yet
+            current = db.session.scalar(sa.select(sa.func.max(ConsentVersion.version))) or 0
         model.version = current + 1
         model.published_at = utcnow()
 
