@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
 from core import audit
@@ -108,7 +109,9 @@ class DictionaryView(ConsoleModelView):
 
 
 def _route_choices():
-    return [(code, f"{spec.title} ({code})") for code, (_plugin, spec) in sorted(route_registry().items())]
+    return [
+        SelectChoice(code, f"{spec.title} ({code})") for code, (_plugin, spec) in sorted(route_registry().items())
+    ]
 
 
 class ConsultationTypeView(DictionaryView):
@@ -302,7 +305,7 @@ class ScheduleTemplateView(DictionaryView):
     form_overrides = {"weekdays": SelectMultipleField, "breaks": BreaksField}
     form_args = {
         "doctor": {"query_factory": _doctors},
-        "weekdays": {"choices": WEEKDAYS, "coerce": int, "widget": Select2Widget(multiple=True)},
+        "weekdays": {"choices": [SelectChoice(d, name) for d, name in WEEKDAYS], "coerce": int, "widget": Select2Widget(multiple=True)},
         "breaks": {"description": _l("Например: 13:00-14:00, 17:00-17:30")},
     }
 
@@ -364,7 +367,7 @@ class FaqEntryView(DictionaryView):
     can_delete = True
     column_choices = {"audience": [("doctor", _l("Врачам")), ("patient", _l("Пациентам"))]}
     form_overrides = {"audience": SelectField}
-    form_args = {"audience": {"choices": [("doctor", _l("Врачам")), ("patient", _l("Пациентам"))]}}
+    form_args = {"audience": {"choices": [SelectChoice(v, label) for v, label in column_choices["audience"]]}}
     form_widget_args = {"answer": {"rows": 8}}
 
 
