@@ -53,7 +53,9 @@ class PluginsView(SecureBaseView):
         plugins = [
             {
                 "name": info.name,
-                "description": info.description,
+                "description": _("Ядро платформы: маршрут по умолчанию, главное меню, завершение без заключения")
+                if info.name == CORE_PLUGIN
+                else info.description,
                 "origin": origin_of(info),
                 "switchable": info.name != CORE_PLUGIN,
                 "enabled": deployment.get(info.name, True),

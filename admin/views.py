@@ -168,12 +168,21 @@ class PasswordSetField(PasswordField):
         pass
 
 
+def _full_name(view, context, model, name):
+    return model.full_name
+
+
 class UserView(DictionaryView):
     column_list = (
-        "login", "last_name", "first_name", "middle_name", "organisation", "roles",
-        "position", "is_active", "locked_until", "last_login_at",
+        "login", "last_name", "organisation", "roles", "position", "is_active", "locked_until", "last_login_at",
     )
-    column_details_list = (*column_list, "specialty", "email", "phone", "failed_logins", "created_at")
+    column_labels = {**LABELS, "last_name": _l("ФИО")}
+    column_formatters = {**DictionaryView.column_formatters, "last_name": _full_name}
+    column_details_list = (
+        "login", "last_name", "organisation", "roles", "position", "specialty",
+        "email", "phone", "is_active", "locked_until", "failed_logins", "last_login_at", "created_at",
+    )
+    column_formatters_export = {"last_name": lambda view, context, model, name: model.full_name}
     column_export_list = column_details_list
     can_export = True
     form_columns = (
@@ -400,6 +409,14 @@ class AuditEventView(DictionaryView):
         LocalDateTimeBetween(AuditEvent.at, _l("Время")),
     )
     column_default_sort = ("at", True)
+    column_choices = {
+        "actor_type": [
+            ("staff", _l("Сотрудник")),
+            ("patient", _l("Пациент")),
+            ("api", _l("Внешняя система")),
+            ("system", _l("Система")),
+        ]
+    }
     column_formatters_export = {"data": lambda v, c, m, n: _json(m.data)}
 
     def get_export_name(self, export_type="csv"):
