@@ -215,6 +215,14 @@ class ConsoleModelView(SecureViewMixin, ModelView):
     def on_model_delete(self, model) -> None:
         self._audit("deleted", model, {"was": str(model)})
 
+    def get_export_value(self, model, name):
+        value = super().get_export_value(model, name)
+        # A cell starting with = + - @ is a formula to a spreadsheet: names and texts
+        # typed by people must stay text when the operator opens the export.
+        if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            return "'" + value
+        return value
+
     def _audit(self, action: str, model, data: dict[str, Any]) -> None:
         name = self.audit_name or model.__tablename__
         audit.record(f"admin.{name}.{action}", model, data=data)

@@ -17,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
 from core import audit
+from core.access import current_principal
 from core.db import db, utcnow
 from core.models import (
     AuditEvent,
@@ -201,6 +202,11 @@ class UserView(DictionaryView):
     column_default_sort = "last_name"
 
     def validate_model(self, model, is_created):
+        if model.id is not None and model.id == current_principal().id:
+            if not model.is_active or not model.has_role(Role.OPERATOR):
+                raise ValidationError(
+                    _l("Нельзя заблокировать свою учётную запись или снять с себя роль оператора")
+                )
         form = self._current_form
         password = form.new_password.data if form is not None else None
         if is_created and not password:
@@ -230,6 +236,9 @@ class UserView(DictionaryView):
 
     def _set_lock(self, ids, locked: bool) -> None:
         users = db.session.scalars(sa.select(User).where(User.id.in_([int(i) for i in ids]))).all()
+        if locked and any(user.id == current_principal().id for user in users):
+            flash(_("Нельзя заблокировать свою учётную запись или снять с себя роль оператора"), "error")
+            users = [user for user in users if user.id != current_principal().id]
         for user in users:
             user.is_active = not locked
             if not locked:

@@ -133,3 +133,24 @@ def test_roles_and_filters_on_users(operator_client, people):
     assert "Операторова" in page and people["doctor"].last_name not in page
     page = operator_client.get("/admin/roles/").get_data(as_text=True)
     assert "Оператор (администратор)" in page and "Врач" in page
+
+
+def test_the_operator_cannot_lock_themselves_out(app, operator_client, people):
+    me = people["operator"]
+    response = submit(operator_client, f"/admin/users/edit/?id={me.id}", is_active=False)
+    assert "Нельзя заблокировать свою учётную запись" in response.get_data(as_text=True)
+    assert fresh(me.id).is_active
+    response = submit(operator_client, f"/admin/users/edit/?id={me.id}", roles=[])
+    assert "Нельзя заблокировать свою учётную запись" in response.get_data(as_text=True)
+    assert fresh(me.id).has_role("operator")
+    token = operator_client.csrf_token("/admin/")
+    operator_client.post("/admin/users/action/", data={"action": "lock", "rowid": [me.id], "csrf_token": token})
+    assert fresh(me.id).is_active
+    assert operator_client.get("/admin/").status_code == 200
+
+
+def test_export_cells_never_become_spreadsheet_formulas(operator_client, people):
+    doctor = people["doctor"]
+    submit(operator_client, f"/admin/users/edit/?id={doctor.id}", position="=HYPERLINK(\"http://x\")")
+    body = operator_client.get("/admin/users/export/csv/").get_data(as_text=True)
+    assert "'=HYPERLINK" in body
