@@ -115,6 +115,13 @@ def _route_choices():
     ]
 
 
+def _profiles_short(view, context, model, name):
+    names = [p.name for p in model.profiles]
+    if len(names) <= 3:
+        return ", ".join(names)
+    return _("%(names)s и ещё %(num)d", names=", ".join(names[:3]), num=len(names) - 3)
+
+
 class ConsultationTypeView(DictionaryView):
     column_list = ("name", "code", "route", "for_representative", "profiles", "active", "sort_order")
     column_details_list = (*column_list, "attention_text")
@@ -123,6 +130,8 @@ class ConsultationTypeView(DictionaryView):
     )
     column_searchable_list = ("name", "code", "route")
     column_filters = ("route", "for_representative", "active", "profiles.name")
+    column_formatters = {**DictionaryView.column_formatters, "profiles": _profiles_short}
+    column_formatters_detail = {**DictionaryView.column_formatters}
     column_default_sort = ("sort_order", False)
     form_overrides = {"route": SelectField}
     form_args = {
