@@ -23,6 +23,7 @@ from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.form import DateTimeField
 from flask_admin.model import typefmt
 from flask_admin.model.form import converts
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
@@ -67,6 +68,10 @@ class SecureViewMixin:
     def inaccessible_callback(self, name, **kwargs):
         # ``require`` raises 401 (the error handler redirects to login) or 403.
         access.require("admin.use")
+
+    def render(self, template, **kwargs):
+        kwargs.setdefault("console_locale", str(get_locale()))
+        return super().render(template, **kwargs)
 
 
 class SecureBaseView(SecureViewMixin, BaseView):

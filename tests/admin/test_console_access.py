@@ -103,6 +103,6 @@ def test_a_locked_operator_account_loses_the_console(app, operator_client, peopl
 def test_the_console_speaks_english_on_request(operator_client):
     page = operator_client.get("/admin/organisations/?lang=en").get_data(as_text=True)
     assert "Medical organisations" in page
-    assert "Create" in page
+    assert "Create" in page and ">Русский</a>" in page
     page = operator_client.get("/admin/organisations/?lang=ru").get_data(as_text=True)
-    assert "Медицинские организации" in page and "Создать" in page
+    assert "Медицинские организации" in page and "Создать" in page and ">English</a>" in page
