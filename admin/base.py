@@ -135,6 +135,14 @@ class ConsoleFilterConverter(filters.FilterConverter):
         ]
 
 
+def safe_cell(value: Any) -> Any:
+    """A cell starting with = + - @ is a formula to a spreadsheet: names and texts typed
+    by people must stay text when the operator opens an export."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _format_datetime(view, value, name=None) -> str:
     return local_datetime(value, "dd.MM.yyyy HH:mm:ss")
 
@@ -221,12 +229,7 @@ class ConsoleModelView(SecureViewMixin, ModelView):
         self._audit("deleted", model, {"was": str(model)})
 
     def get_export_value(self, model, name):
-        value = super().get_export_value(model, name)
-        # A cell starting with = + - @ is a formula to a spreadsheet: names and texts
-        # typed by people must stay text when the operator opens the export.
-        if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-            return "'" + value
-        return value
+        return safe_cell(super().get_export_value(model, name))
 
     def _audit(self, action: str, model, data: dict[str, Any]) -> None:
         name = self.audit_name or model.__tablename__
