@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app, flash
 from flask_admin import BaseView
-from flask_admin.babel import gettext as admin_gettext  # noqa: F401  (keeps the domain loaded)
 from flask_admin.contrib.sqla import ModelView, filters
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.form import DateTimeField

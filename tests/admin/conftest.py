@@ -116,7 +116,7 @@ def submit(client, url: str, form_index: int = 0, follow_redirects: bool = False
 @pytest.fixture
 def people(app, factory):
     """An operator, a doctor and a patient's portal account, with an organisation each."""
-    from core.models import Patient, PortalAccount
+    from core.models import PortalAccount
 
     org = factory.organisation("Поликлиника № 1")
     operator = factory.user(("operator",), org, login="operator", last_name="Операторова")

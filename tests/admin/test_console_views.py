@@ -103,16 +103,16 @@ def test_consultation_types(operator_client, people):
     assert [p.id for p in ctype.profiles] == [cardio.id] and not ctype.active
     assert ctype.attention_text == "Для представителей"
     [updated] = events("admin.consultation_types.updated")
-    assert updated.data["changes"]["profiles"] == [sorted([cardio.id, pedi.id]), [cardio.id]] or \
-        sorted(updated.data["changes"]["profiles"][0]) == sorted([cardio.id, pedi.id])
+    before, after = updated.data["changes"]["profiles"]
+    assert sorted(before) == sorted([cardio.id, pedi.id]) and after == [cardio.id]
 
     # An unknown route is refused: the choice comes from the registered routes.
     response = submit(operator_client, f"/admin/consultation_types/edit/?id={ctype.id}", route="no-such-route")
     assert response.status_code == 200
     assert one(ConsultationType, id=ctype.id).route == "default"
-    # Filters: by route and by flag.
-    flt = operator_client.get("/admin/consultation_types/").get_data(as_text=True)
-    assert "Для законного представителя" in flt
+    # The list shows a long profile list short.
+    page = operator_client.get("/admin/consultation_types/").get_data(as_text=True)
+    assert "и ещё" in page
 
 
 def test_completion_reasons(operator_client, people):
@@ -123,8 +123,8 @@ def test_completion_reasons(operator_client, people):
     assert reason.name == "Стихийное бедствие" and not reason.active
     assert events("admin.completion_reasons.updated")
     # Reasons are switched off, not deleted: consultations refer to them.
-    assert "delete" not in operator_client.get("/admin/completion_reasons/").get_data(as_text=True).lower().split("action")[0] or True
-    response = operator_client.post("/admin/completion_reasons/delete/", data={
+    assert "/admin/completion_reasons/delete/" not in operator_client.get("/admin/completion_reasons/").get_data(as_text=True)
+    operator_client.post("/admin/completion_reasons/delete/", data={
         "id": reason.id, "csrf_token": operator_client.csrf_token("/admin/")})
     assert one(CompletionReason, id=reason.id)  # still there
 
