@@ -217,11 +217,11 @@ class ConsoleModelView(SecureViewMixin, ModelView):
 
     # Audit: one event per change, in the same transaction as the change.
     def on_model_change(self, form, model, is_created: bool) -> None:
-        self.validate_model(model, is_created)
+        self.validate_model(form, model, is_created)
         action = "created" if is_created else "updated"
         self._audit(action, model, {"changes": changes_of(model)})
 
-    def validate_model(self, model, is_created: bool) -> None:
+    def validate_model(self, form, model, is_created: bool) -> None:
         """Raise ``wtforms.ValidationError`` with a Russian message to refuse a save."""
 
     def on_model_delete(self, model) -> None:

@@ -219,14 +219,13 @@ class UserView(DictionaryView):
     column_filters = ("is_active", "organisation.short_name", "roles.name", "locked_until", "last_login_at")
     column_default_sort = "last_name"
 
-    def validate_model(self, model, is_created):
+    def validate_model(self, form, model, is_created):
         if model.id is not None and model.id == current_principal().id:
             if not model.is_active or not model.has_role(Role.OPERATOR):
                 raise ValidationError(
                     _l("Нельзя заблокировать свою учётную запись или снять с себя роль оператора")
                 )
-        form = self._current_form
-        password = form.new_password.data if form is not None else None
+        password = form.new_password.data
         if is_created and not password:
             raise ValidationError(_l("Задайте пароль новому пользователю"))
         model.login = (model.login or "").strip()
@@ -234,15 +233,9 @@ class UserView(DictionaryView):
             model.set_password(password)
 
     def on_model_change(self, form, model, is_created):
-        self._current_form = form
-        try:
-            super().on_model_change(form, model, is_created)
-            if form.new_password.data:
-                audit.record("admin.users.password_set", model)
-        finally:
-            self._current_form = None
-
-    _current_form = None
+        super().on_model_change(form, model, is_created)
+        if form.new_password.data:
+            audit.record("admin.users.password_set", model)
 
     @action("lock", _l("Заблокировать"), _l("Заблокировать выбранные учётные записи?"))
     def action_lock(self, ids):
@@ -345,7 +338,7 @@ class ScheduleTemplateView(DictionaryView):
         "breaks": {"description": _l("Например: 13:00-14:00, 17:00-17:30")},
     }
 
-    def validate_model(self, model, is_created):
+    def validate_model(self, form, model, is_created):
         if not model.weekdays:
             raise ValidationError(_l("Выберите хотя бы один день недели"))
         if model.start_time >= model.end_time:
@@ -380,7 +373,7 @@ class ConsentVersionView(DictionaryView):
             form.text.data = latest.text
         return form
 
-    def validate_model(self, model, is_created):
+    def validate_model(self, form, model, is_created):
         if not (model.title or "").strip() or not (model.text or "").strip():
             raise ValidationError(_l("Заголовок и текст согласия обязательны"))
         with db.session.no_autoflush:  # the new row has no version yet
