@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import flash, g, request
+from flask import Response, abort, flash, request, stream_with_context
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.form import Select2Widget
@@ -437,32 +439,57 @@ class AuditEventView(DictionaryView):
             ("system", _l("Система")),
         ]
     }
-    column_formatters_export = {"data": lambda v, c, m, n: _json(m.data)}
-
-    def get_export_value(self, model, name):
-        # The log can be long: a direct path instead of Flask-Admin's generic formatter
-        # chain, which costs a hundred times more per cell.
-        value = getattr(model, name)
-        if value is None:
-            return ""
-        if name == "data":
-            return _json(value)
-        if name == "actor_type":
-            return g.audit_export_actor_types.get(value, value)
-        if isinstance(value, datetime):
-            return value.astimezone(g.audit_export_zone).strftime("%d.%m.%Y %H:%M:%S")
-        return safe_cell(value)
-
     def get_export_name(self, export_type="csv"):
         return f"audit-{utcnow():%Y%m%d-%H%M%S}.{export_type}"
 
     @expose("/export/<export_type>/")
     def export(self, export_type):
+        if not self.can_export or export_type not in self.export_types:
+            abort(404)
         audit.record("admin.audit.exported", object_type="audit_events", data={"format": export_type})
         db.session.commit()
-        g.audit_export_zone = local_zone()
-        g.audit_export_actor_types = {code: str(label) for code, label in self.column_choices["actor_type"]}
-        return super().export(export_type)
+        return self._export_csv(None)
+
+    def _export_csv(self, return_url):
+        """The log can be long: rows are written straight from the columns, not through
+        Flask-Admin's per-cell formatter chain (a hundred times slower), with the same
+        search, filters and sort as the list."""
+        _count, rows = self._export_data()
+        zone = local_zone()
+        actor_types = {code: str(label) for code, label in self.column_choices["actor_type"]}
+        columns = [name for name, _title in self._export_columns]
+        titles = [str(title) for _name, title in self._export_columns]
+
+        def cell(row, name):
+            value = getattr(row, name)
+            if value is None:
+                return ""
+            if name == "data":
+                return _json(value)
+            if name == "actor_type":
+                return actor_types.get(value, value)
+            if isinstance(value, datetime):
+                return value.astimezone(zone).strftime("%d.%m.%Y %H:%M:%S")
+            return safe_cell(value)
+
+        def generate():
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(titles)
+            for index, row in enumerate(rows, 1):
+                writer.writerow([cell(row, name) for name in columns])
+                if index % 500 == 0:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+            yield buffer.getvalue()
+
+        filename = self.get_export_name("csv")
+        return Response(
+            stream_with_context(generate()),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f"attachment; filename={filename}"},
+        )
 
 
 def _json(value) -> str:
