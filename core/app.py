@@ -62,7 +62,10 @@ def create_app(
 
     init_backend(app)
     _register_guards(app)
+    from admin import init_admin
     from core import errorpages
+
+    init_admin(app)  # the operator console at /admin (SPEC A1), after the request guards
 
     errorpages.register(app)
     return app
@@ -156,7 +159,9 @@ def _register_guards(app: Flask) -> None:
     def _fresh_request_state():
         # A test (or a Socket.IO handler) may run requests inside one long app context,
         # whose ``g`` outlives a request: never let one request's user leak into the next.
-        for key in ("_login_user", "csrf_token", "teleconsult_principal", "teleconsult_switched_off"):
+        # ``_flask_babel`` caches the locale: a request with ``?lang=`` must not inherit it.
+        for key in ("_login_user", "csrf_token", "teleconsult_principal", "teleconsult_switched_off",
+                    "_flask_babel"):
             g.pop(key, None)
         babel_refresh()  # the locale Flask-Babel cached for the previous request
 

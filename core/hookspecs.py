@@ -71,8 +71,11 @@ def teleconsult_register_blueprints(app: Flask) -> list[Blueprint]:
 def teleconsult_register_admin_views() -> list[BaseView]:
     """Flask-Admin views of the plugin, in an admin category named after the plugin.
 
-    The core adds them to the operator console; they are hidden and answer 404 while
-    the plugin is switched off.
+    Return new view instances on every call (one console per app). The console adds
+    them under the view's ``category`` (the plugin's name when the view sets none);
+    only operators reach them (``admin.use``), and they are hidden and answer 404
+    while the plugin is switched off. Deriving from ``admin.base.ConsoleModelView``
+    gives audit of every change, local time and the console's Russian labels.
     """
 
 

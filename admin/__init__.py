@@ -1,0 +1,130 @@
+"""The operator console at ``/admin`` (SPEC A1), built on Flask-Admin 2.
+
+``init_admin(app)`` adds the console's own views and those plugins return from
+``teleconsult_register_admin_views``. Whatever a view does itself, every request to
+any console URL (static files included) first passes one guard: the ``admin.use``
+access rule (operators; others 403, nobody logged in goes to the login page), then,
+for a plugin's view, the plugin's switch (404 while it is off for the viewer).
+
+A plugin's views may derive from ``admin.base.ConsoleModelView`` to get audit of
+changes, local time and Russian labels; their category is the plugin's name unless
+they set one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask, abort, request
+from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+
+from core import access
+from core.db import db
+from core.plugins import collect, switched_off
+
+from admin.base import SecureViewMixin
+
+ADMIN_VIEWS = "teleconsult.admin_views"
+
+
+class ConsoleIndexView(SecureViewMixin, AdminIndexView):
+    def __init__(self) -> None:
+        super().__init__(name=_l("Главная"), endpoint="admin", url="/admin")
+
+    @expose()
+    def index(self):
+        from core.models import AuditEvent, Consultation, ConsultationStatus, Organisation, User
+
+        def count(model, *where) -> int:
+            return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where)) or 0
+
+        figures = [
+            (_l("Медицинские организации"), count(Organisation, Organisation.active.is_(True))),
+            (_l("Активные пользователи"), count(User, User.is_active.is_(True))),
+            (_l("Заявки в работе"), count(Consultation, Consultation.status != ConsultationStatus.CLOSED)),
+            (_l("Завершённые заявки"), count(Consultation, Consultation.status == ConsultationStatus.CLOSED)),
+        ]
+        recent = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action.startswith("admin.")).order_by(AuditEvent.id.desc()).limit(10)
+        ).all()
+        return self.render("teleconsult_admin/index.html", figures=figures, recent=recent)
+
+
+def _bind_to_plugin(view: Any, plugin: str) -> None:
+    """A plugin's view shows in the menu only to operators while the plugin is on."""
+    visible, accessible = view.is_visible, view.is_accessible
+    view.is_visible = lambda: plugin not in switched_off() and visible()
+    view.is_accessible = lambda: access.can("admin.use") and accessible()
+
+
+def _flask_admin_catalogues(app: Flask) -> str:
+    """Flask-Admin's own texts (Save, List, ...) compiled from its ``.po`` files.
+
+    The ``.mo`` files shipped in its wheel lag behind the ``.po`` ones (some Russian
+    messages are missing there), so the console compiles them at start-up, as the
+    core does with its own catalogues; the shipped ones remain a fallback.
+    """
+    import flask_admin.translations
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    source = Path(flask_admin.translations.__path__[0])
+    target = Path(app.config["DATA_DIR"]) / "translations" / "flask-admin"
+    for language in app.config["LANGUAGES"]:
+        po_path = source / language / "LC_MESSAGES" / "admin.po"
+        mo_path = target / language / "LC_MESSAGES" / "admin.mo"
+        if not po_path.exists() or (mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime):
+            continue
+        mo_path.parent.mkdir(parents=True, exist_ok=True)
+        with po_path.open("rb") as po_file:
+            catalogue = read_po(po_file, locale=language)
+        tmp = mo_path.with_suffix(".tmp")
+        with tmp.open("wb") as mo_file:
+            write_mo(mo_file, catalogue)
+        tmp.replace(mo_path)
+    return str(target)
+
+
+def init_admin(app: Flask) -> Admin:
+    from admin.plugins import PluginsView
+    from admin.views import core_views
+
+    console = Admin(
+        app,
+        name=_l("Консоль оператора"),
+        url="/admin",
+        endpoint="admin",
+        index_view=ConsoleIndexView(),
+        theme=Bootstrap4Theme(base_template="teleconsult_admin/base.html", fluid=True),
+        translations_path=_flask_admin_catalogues(app),
+    )
+    owners: dict[str, str | None] = {console.index_view.endpoint: None}
+    for view in [*core_views(), PluginsView()]:
+        console.add_view(view)
+        owners[view.endpoint] = None
+    for plugin, view in collect(app.extensions["teleconsult.pm"], "teleconsult_register_admin_views"):
+        if not view.category:
+            view.category = plugin
+        _bind_to_plugin(view, plugin)
+        console.add_view(view)
+        owners[view.endpoint] = plugin
+    app.extensions[ADMIN_VIEWS] = owners
+    # The console's own templates (no routes, so nothing to guard).
+    app.register_blueprint(Blueprint("admin_console", __name__, template_folder="templates"))
+
+    @app.before_request
+    def _console_guard():
+        blueprint = request.blueprint or ""
+        if blueprint not in owners:
+            return None
+        access.require("admin.use")
+        plugin = owners[blueprint]
+        if plugin is not None and plugin in switched_off():
+            abort(404)
+        return None
+
+    return console

@@ -1,0 +1,108 @@
+"""SPEC A1: only the operator role gets into the console, whichever URL is tried."""
+
+import pytest
+
+from tests.admin.conftest import submit
+
+THROWAWAY = "tests.admin.throwaway_plugin"
+
+
+def admin_urls(app) -> list[tuple[str, str]]:
+    """Every URL of the console (``/admin`` and below) with each method it answers."""
+    values = {"export_type": "csv", "filename": "admin/css/bootstrap4/admin.css"}
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if not (rule.rule == "/admin" or rule.rule.startswith("/admin/")):
+            continue
+        path = rule.rule
+        for arg in rule.arguments:
+            path = path.replace(f"<{arg}>", values[arg]).replace(f"<path:{arg}>", values[arg])
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            urls.append((method, path))
+    return urls
+
+
+@pytest.fixture
+def console_app(make_app):
+    from tests.admin import throwaway_plugin
+
+    return make_app(extra_plugins=[("throwaway", throwaway_plugin)])
+
+
+def test_every_console_url_is_covered_by_the_walk(console_app):
+    endpoints = {rule.endpoint for rule in console_app.url_map.iter_rules() if rule.rule.startswith("/admin")}
+    # The core's views, the plugins page and the throwaway plugin's own view are all there.
+    for expected in ("admin.index", "admin.static", "admin_users.edit_view", "admin_audit.export",
+                     "admin_plugins.switch", "throwaway_admin.index"):
+        assert expected in endpoints
+    assert len(admin_urls(console_app)) > 100
+
+
+@pytest.mark.parametrize("who", ["doctor", "patient"])
+def test_doctor_and_patient_are_refused_everywhere(console_app, who, people):
+    from core.testing import login_session
+
+    client = console_app.test_client()
+    login_session(client, people["doctor" if who == "doctor" else "account"])
+    for method, url in admin_urls(console_app):
+        response = client.open(url, method=method, data={"csrf_token": client.csrf_token("/login")})
+        assert response.status_code == 403, (who, method, url, response.status_code)
+        assert "Доступ запрещён" in response.get_data(as_text=True)
+
+
+def test_anonymous_goes_to_login_everywhere(console_app, people):
+    client = console_app.test_client()
+    token = client.csrf_token("/login")
+    for method, url in admin_urls(console_app):
+        response = client.open(url, method=method, data={"csrf_token": token})
+        assert response.status_code == 302, (method, url, response.status_code)
+        assert response.headers["Location"].startswith("/login"), (method, url)
+
+
+def test_operator_opens_every_page(console_app, people):
+    from core.testing import PASSWORD
+
+    client = console_app.test_client()
+    assert client.login("operator", PASSWORD).status_code == 302
+    assert client.get("/").headers["Location"] == "/admin/"  # the operator's home is the console
+    for method, url in admin_urls(console_app):
+        if method != "GET" or "ajax" in url or url.endswith(("/edit/", "/details/")):
+            continue
+        response = client.get(url)
+        assert response.status_code in (200, 302), (url, response.status_code)
+    page = client.get("/admin/").get_data(as_text=True)
+    for label in ("Консоль оператора", "Типы консультаций", "Медицинские организации", "Пользователи",
+                  "Журнал аудита", "Плагины", "Тексты согласия", "Выйти"):
+        assert label in page
+
+
+def test_a_post_without_the_csrf_token_is_refused_and_saves_nothing(app, operator_client):
+    from core.models import Organisation
+    import sqlalchemy as sa
+    from core.db import db
+
+    response = operator_client.post("/admin/organisations/new/", data={"name": "Без токена", "short_name": "БТ"})
+    assert response.status_code == 400
+    assert "Форма устарела" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(Organisation).where(Organisation.short_name == "БТ")) is None
+    # The very same form with the token the page carries saves.
+    response = submit(operator_client, "/admin/organisations/new/", name="С токеном", short_name="СТ")
+    assert response.status_code == 302
+    assert db.session.scalar(sa.select(Organisation).where(Organisation.short_name == "СТ")) is not None
+
+
+def test_a_locked_operator_account_loses_the_console(app, operator_client, people):
+    from core.db import db
+
+    people["operator"].is_active = False
+    db.session.commit()
+    response = operator_client.get("/admin/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_the_console_speaks_english_on_request(operator_client):
+    page = operator_client.get("/admin/organisations/?lang=en").get_data(as_text=True)
+    assert "Medical organisations" in page
+    assert "Create" in page and ">Русский</a>" in page
+    page = operator_client.get("/admin/organisations/?lang=ru").get_data(as_text=True)
+    assert "Медицинские организации" in page and "Создать" in page and ">English</a>" in page
