@@ -15,6 +15,7 @@ is set (a server URL, or ``1`` for postgresql://postgres@127.0.0.1:5432) or when
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
@@ -428,3 +429,21 @@ def enable_test_login(app: Flask) -> None:
         return "ok"
 
     app.register_blueprint(blueprint)
+
+
+@contextlib.contextmanager
+def empty_postgres_database(prefix: str = "teleconsult_tmp") -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test (migrations, separate processes)."""
+    admin_url = postgres_admin_url()
+    if admin_url is None:
+        raise RuntimeError("PostgreSQL tests are not enabled (TELECONSULT_TEST_POSTGRES or CI)")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

@@ -5,14 +5,12 @@ import re
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 import requests
 import socketio
-import sqlalchemy as sa
 
-from core.testing import free_port, postgres_admin_url
+from core.testing import empty_postgres_database, free_port, postgres_admin_url
 from tests.integration.test_cli import _env, teleconsult_command
 
 MODES = ["threading"] + (["eventlet"] if postgres_admin_url() else [])
@@ -24,14 +22,8 @@ def database(tmp_path, request):
     if request.node.callspec.params["mode"] == "threading" or admin_url is None:
         yield f"sqlite:///{tmp_path / 'serve.sqlite3'}"
         return
-    name = f"teleconsult_serve_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with empty_postgres_database("teleconsult_serve") as url:
+        yield url
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -1,13 +1,12 @@
 """Migrations go from empty to head, and the models match them (no autogenerate drift)."""
 
-import uuid
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from core.testing import postgres_admin_url
+from core.testing import empty_postgres_database
 
 
 @pytest.fixture
@@ -15,15 +14,8 @@ def empty_database_url(database_backend, tmp_path):
     if database_backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
         return
-    admin_url = postgres_admin_url()
-    name = f"teleconsult_migrations_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with empty_postgres_database("teleconsult_migrations") as url:
+        yield url
 
 
 def test_upgrade_from_empty_to_heads_matches_the_models(empty_database_url, tmp_path):
