@@ -1,17 +1,14 @@
 """The operator's notification views (SPEC A1, F3): failed sends are visible and can be
-sent again. The console itself is built elsewhere; here the plugin's views are mounted on
-a bare Flask-Admin the way the console mounts them (hook teleconsult_register_admin_views)."""
+sent again. The plugin's views reach the operator console through the hook
+teleconsult_register_admin_views and live under /admin/ in the category «Уведомления»."""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from flask_admin import Admin
-from flask_admin.theme import Bootstrap4Theme
 
 from core.db import db
 from core.models import AuditEvent
-from core.plugins import collect, plugin_manager
 from core.testing import Factory, login_session
 from plugins.notifications.channels import PermanentFailure
 from plugins.notifications.models import NotificationStatus as S
@@ -23,12 +20,10 @@ from tests.notifications.test_inprocess import Flaky, sms_plugin
 def console(make_app):
     channel = Flaky([PermanentFailure("550 5.1.1 No such mailbox")])
     app = make_app(plugins=["notifications"], extra_plugins=[sms_plugin(channel)])
-    admin = Admin(app, name="Консоль", theme=Bootstrap4Theme(), url="/console", endpoint="console")
-    views = collect(plugin_manager(app), "teleconsult_register_admin_views")
-    for _plugin, view in views:
-        admin.add_view(view)
+    owners = app.extensions["teleconsult.admin_views"]
+    [console] = app.extensions["admin"]  # Flask-Admin keeps its instances in a list
     app.channel = channel
-    app.admin_views = [view for _plugin, view in views]
+    app.admin_views = [view for view in console._views if owners.get(view.endpoint) == "notifications"]
     return app
 
 
@@ -47,15 +42,15 @@ def test_operator_sees_failed_sends_and_sends_them_again(console):
 
         client = console.test_client()
         login_session(client, operator)
-        log = client.get("/console/notifications_log/").get_data(as_text=True)
+        log = client.get("/admin/notifications_log/").get_data(as_text=True)
         assert "ivanova@example.ru" in log and "Отправлено" in log and "Ошибка" in log
-        page = client.get("/console/notifications_failed/").get_data(as_text=True)
+        page = client.get("/admin/notifications_failed/").get_data(as_text=True)
         assert "550 5.1.1 No such mailbox" in page and "ivanova@example.ru" not in page
         assert "Отправить повторно" in page
 
         token = client.csrf_token("/notifications/outbox")
         response = client.post(
-            "/console/notifications_failed/action/",
+            "/admin/notifications_failed/action/",
             data={"action": "retry", "rowid": [str(failed.id)], "csrf_token": token},
         )
         assert response.status_code == 302
@@ -69,7 +64,7 @@ def test_doctors_are_refused_and_strangers_sent_to_login(console):
     with console.app_context():
         doctor = Factory(console).doctor()
         client = console.test_client()
-        assert client.get("/console/notifications_log/").status_code == 302
+        assert client.get("/admin/notifications_log/").status_code == 302
         login_session(client, doctor)
-        assert client.get("/console/notifications_log/").status_code == 403
-        assert client.get("/console/notifications_failed/").status_code == 403
+        assert client.get("/admin/notifications_log/").status_code == 403
+        assert client.get("/admin/notifications_failed/").status_code == 403
