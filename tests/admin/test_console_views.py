@@ -184,7 +184,10 @@ def test_faq_entries(operator_client, people):
     list_page = operator_client.get("/admin/faq_entries/").get_data(as_text=True)
     from tests.admin.conftest import forms_of
 
-    delete = [f for f in forms_of(list_page) if (f.action or "").startswith("/admin/faq_entries/delete/")][0]
+    delete = [
+        f for f in forms_of(list_page)
+        if (f.action or "").startswith("/admin/faq_entries/delete/") and f.values().get("id") == [str(entry.id)]
+    ][0]
     response = operator_client.post(delete.action, data=delete.values())
     assert response.status_code == 302
     db.session.expire_all()

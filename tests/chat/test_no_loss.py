@@ -18,11 +18,20 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+import pytest
 import sqlalchemy as sa
 
 from core.db import db
 from plugins.chat.models import Chat, ChatMessage
+from core.testing import database_backends
 from tests.chat.conftest import Browser, ChatSocket, make_cast
+
+
+@pytest.fixture(params=database_backends()[-1:])
+def database_backend(request) -> str:
+    """This test is about delivery over dropping sockets, not about the database (the other
+    chat tests run on both): one backend, PostgreSQL where it is available, keeps the suite short."""
+    return request.param
 
 CHATS = 25
 PER_CLIENT = 100
