@@ -17,7 +17,8 @@ Round trip: each of ``--clients`` clients (a doctor and a patient in each of cli
 chats) sends ``--messages`` messages one after another, waiting for each ack. Fan-out: 100
 clients in one room, one sender; the time until all 100 got each message. Prints msgs/s,
 p50 and p99 and the ratios; the target is chat ≥ 0.7 × python-socketio msgs/s with
-p99 ≤ 50 ms. A script, not a test: figures depend on the machine.
+p99 ≤ 50 ms. A script, not a test: figures depend on the machine. The servers' output
+goes to a file, copied to the temporary folder when ``CHAT_BENCH_KEEP_LOG`` is set.
 """
 
 from __future__ import annotations
@@ -47,11 +48,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+def wait_port(port: int, process: subprocess.Popen, log_path: str | None = None, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stdout.read()}")
+            raise RuntimeError("server exited:\n" + (Path(log_path).read_text() if log_path else ""))
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
@@ -178,6 +179,17 @@ class Client:
             pass
 
 
+def close_all(clients) -> None:
+    """Disconnect at once; websocket-client may wait long for a server's close frame
+    (Werkzeug ends the socket without one), so give them 5 s in all."""
+    closers = [threading.Thread(target=client.close, daemon=True) for client in clients]
+    for closer in closers:
+        closer.start()
+    deadline = time.monotonic() + 5
+    for closer in closers:
+        closer.join(max(0.0, deadline - time.monotonic()))
+
+
 def round_trip_worker(url: str, specs: list, messages: int, start_at: float) -> list[float]:
     """In a client process: connect, join, then send one message at a time."""
     clients = [(Client(url, login), chat) for login, chat in specs]
@@ -203,8 +215,7 @@ def round_trip_worker(url: str, specs: list, messages: int, start_at: float) -> 
         thread.start()
     for thread in threads:
         thread.join()
-    for client, _ in clients:
-        client.close()
+    close_all([client for client, _ in clients])
     return latencies
 
 
@@ -259,8 +270,7 @@ def fan_out(url: str, sender_login, listener_logins: list, chat: int, messages: 
         time.sleep(0.01)
     elapsed = time.perf_counter() - started
     spans = [max(arrivals[t][: len(listeners)]) - sent[t] for t in sent if len(arrivals.get(t, [])) >= len(listeners)]
-    for client in [*listeners, sender]:
-        client.close()
+    close_all([*listeners, sender])
     figures = _figures(spans or [float("nan")], elapsed)
     figures["deliveries_per_s"] = len(spans) * len(listeners) / elapsed
     figures["complete"] = len(spans) == messages
@@ -294,24 +304,26 @@ def main() -> None:
 
     servers = {}
     processes = []
+    # The servers' output goes to a file (a pipe nobody reads would block them when full).
+    server_log = open(os.path.join(data_dir, "servers.log"), "w")
     try:
         port = free_port()
         env = {**os.environ, "TELECONSULT_DATA_DIR": data_dir, "PYTHONPATH": str(ROOT)}
         processes.append(subprocess.Popen(
             [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
              f"from bench.chat_bench import chat_server; chat_server({port})"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=env, stdout=server_log, stderr=subprocess.STDOUT, text=True,
         ))
-        wait_port(port, processes[-1])
+        wait_port(port, processes[-1], server_log.name)
         servers["chat"] = f"http://127.0.0.1:{port}"
 
         port = free_port()
         processes.append(subprocess.Popen(
             [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
              f"from bench.chat_bench import bare_server; bare_server({port})"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=env, stdout=server_log, stderr=subprocess.STDOUT, text=True,
         ))
-        wait_port(port, processes[-1])
+        wait_port(port, processes[-1], server_log.name)
         servers["python-socketio"] = f"http://127.0.0.1:{port}"
 
         node = shutil.which("node")
@@ -319,9 +331,9 @@ def main() -> None:
             port = free_port()
             processes.append(subprocess.Popen(
                 [node, str(ROOT / "bench" / "node_echo.js"), str(port)], cwd=ROOT,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                stdout=server_log, stderr=subprocess.STDOUT, text=True,
             ))
-            wait_port(port, processes[-1])
+            wait_port(port, processes[-1], server_log.name)
             servers["node"] = f"http://127.0.0.1:{port}"
         else:
             print("node socket.io baseline skipped (node or `npm ci` missing)")
@@ -341,6 +353,9 @@ def main() -> None:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+        server_log.close()
+        if os.environ.get("CHAT_BENCH_KEEP_LOG"):
+            print("server output:", shutil.copy(server_log.name, tempfile.gettempdir()))
         shutil.rmtree(data_dir, ignore_errors=True)
 
     database = "PostgreSQL" if args.database and args.database.startswith("postgresql") else "SQLite"

@@ -20,6 +20,9 @@ SECRET_KEY = "change-me"
 PLUGINS_DISABLED: list[str] = []
 # When set, only these plugins (entry-point names) are loaded; None loads all installed.
 PLUGINS_ENABLED: list[str] | None = None
+# The operator's switches are re-read at most this often by each process; a change made
+# in a process takes effect there at once.
+PLUGIN_SWITCH_REFRESH_SECONDS = 2.0
 
 # Russian first; English is the second locale.
 BABEL_DEFAULT_LOCALE = "ru"

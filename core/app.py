@@ -10,11 +10,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, abort, g, request
+from flask.ctx import RequestContext
 from flask_babel import refresh as babel_refresh
 
 from core import access, i18n, logs
 from core.extensions import SocketIO, babel, csrf, db, login_manager, migrate
-from core.plugins import build_plugin_manager, collect, switched_off
+from core.plugins import build_plugin_manager, collect, switched_off, watch_plugin_states
 from core.routing import build_registry
 from core.settings import check_production, load
 from core.storage import LocalStorage
@@ -22,6 +23,15 @@ from core.storage import LocalStorage
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class TeleconsultFlask(Flask):
+    def request_context(self, environ):
+        """A Socket.IO event runs in a request context made from its connection's
+        environ. Flask-SocketIO keeps the connection's session there after the first
+        event; handing it over spares decoding and verifying the cookie at every event
+        (the session of a socket is the one of its handshake in any case)."""
+        return RequestContext(self, environ, session=environ.get("saved_session"))
 
 
 def create_app(
@@ -50,9 +60,10 @@ def create_app(
     check_production(settings, problems)
 
     Path(settings["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
-    app = Flask("core", instance_path=settings["DATA_DIR"])
+    app = TeleconsultFlask("core", instance_path=settings["DATA_DIR"])
     app.config.update(settings)
     app.extensions["teleconsult.pm"] = pm
+    watch_plugin_states()
     logs.configure(app)
 
     _init_extensions(app)

@@ -10,6 +10,8 @@ views and Socket.IO events answer as if it were absent.
 from __future__ import annotations
 
 import importlib.metadata
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -104,42 +106,126 @@ def switched_off(app: Flask | None = None) -> frozenset[str]:
     """Plugins the operator has switched off for the current viewer (cached per request)."""
     if has_request_context() and "teleconsult_switched_off" in g:
         return g.teleconsult_switched_off
-    result = _load_switched_off(app or current_app)
+    result = _load_switched_off(app or current_app._get_current_object())
     if has_request_context():
         g.teleconsult_switched_off = result
     return result
 
 
-def forget_switches() -> None:
-    """Drop the per-request cache, after the operator changed a switch."""
+def forget_switches(app: Flask | None = None) -> None:
+    """Drop the cached switches, after the operator changed one."""
     if has_request_context():
         g.pop("teleconsult_switched_off", None)
+    app = app or (current_app._get_current_object() if has_app_context() else None)
+    if app is not None:
+        _switch_cache(app).clear()
 
 
-def _load_switched_off(app: Flask) -> frozenset[str]:
+class _SwitchCache:
+    """This process's copy of the ``plugin_states`` table, re-read every
+    ``PLUGIN_SWITCH_REFRESH_SECONDS``. Every request and every Socket.IO event asks for
+    the switches, and a query each time would cost more than the event itself. A change
+    committed in this process clears it at once (see ``_watch_plugin_states``); other
+    processes see it within the refresh interval."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, int | None, bool]] | None = None
+        self.loaded_at = 0.0
+        self.generation = 0
+        self.lock = threading.Lock()
+        self.refreshing = threading.Lock()
+
+    def clear(self) -> None:
+        with self.lock:
+            self.rows = None
+            self.generation += 1
+
+
+def _switch_cache(app: Flask) -> _SwitchCache:
+    cache = app.extensions.get("teleconsult.switches")
+    if cache is None:
+        cache = app.extensions.setdefault("teleconsult.switches", _SwitchCache())
+    return cache
+
+
+def _switch_rows(app: Flask) -> list[tuple[str, int | None, bool]]:
+    cache = _switch_cache(app)
+    ttl = app.config.get("PLUGIN_SWITCH_REFRESH_SECONDS", 0)
+    rows = cache.rows
+    if rows is not None and time.monotonic() - cache.loaded_at < ttl:
+        return rows
+    # One request re-reads the table; the others meanwhile go on with the last copy.
+    if rows is not None and not cache.refreshing.acquire(blocking=False):
+        return rows
+    try:
+        return _read_switch_rows(app, cache)
+    finally:
+        if rows is not None:
+            cache.refreshing.release()
+
+
+def _read_switch_rows(app: Flask, cache: _SwitchCache) -> list[tuple[str, int | None, bool]]:
     import sqlalchemy as sa
 
     from core.db import db
     from core.models import PluginState
 
-    organisation_id = _viewer_organisation_id()
+    generation = cache.generation
     try:
-        rows = db.session.execute(
-            sa.select(PluginState.plugin, PluginState.organisation_id, PluginState.enabled).where(
-                sa.or_(
-                    PluginState.organisation_id.is_(None),
-                    PluginState.organisation_id == organisation_id,
-                )
-            )
-        ).all()
+        rows = [tuple(row) for row in db.session.execute(
+            sa.select(PluginState.plugin, PluginState.organisation_id, PluginState.enabled)
+        )]
     except sa.exc.OperationalError:
         # The database is not created yet (first `db upgrade`): nothing is switched off.
         db.session.rollback()
-        return frozenset()
+        return []
+    with cache.lock:
+        if cache.generation == generation:  # not cleared while we were reading
+            cache.rows, cache.loaded_at = rows, time.monotonic()
+    return rows
+
+
+def _load_switched_off(app: Flask) -> frozenset[str]:
+    organisation_id = _viewer_organisation_id()
+    rows = _switch_rows(app)
     deployment = {plugin: enabled for plugin, org, enabled in rows if org is None}
-    organisation = {plugin: enabled for plugin, org, enabled in rows if org is not None}
+    organisation = {plugin: enabled for plugin, org, enabled in rows if org is not None and org == organisation_id}
     state = {**deployment, **organisation}
     return frozenset(name for name, enabled in state.items() if not enabled)
+
+
+_listening = False
+
+
+def watch_plugin_states() -> None:
+    """Clear the switch cache of the current app when a session that changed a
+    ``PluginState`` commits (the console, the CLI, a test). Installed once per process."""
+    global _listening
+    if _listening:
+        return
+    _listening = True
+    import sqlalchemy as sa
+
+    from core.models import PluginState
+
+    @sa.event.listens_for(sa.orm.Session, "after_flush")
+    def _note(session, context):
+        if any(isinstance(obj, PluginState) for obj in (*session.new, *session.dirty, *session.deleted)):
+            session.info["teleconsult.switches_changed"] = True
+
+    @sa.event.listens_for(sa.orm.Session, "do_orm_execute")
+    def _note_bulk(state):
+        if (state.is_update or state.is_delete) and any(m.class_ is PluginState for m in state.all_mappers):
+            state.session.info["teleconsult.switches_changed"] = True
+
+    @sa.event.listens_for(sa.orm.Session, "after_commit")
+    def _clear(session):
+        if session.info.pop("teleconsult.switches_changed", False) and has_app_context():
+            _switch_cache(current_app._get_current_object()).clear()
+
+    @sa.event.listens_for(sa.orm.Session, "after_soft_rollback")
+    def _forget(session, previous_transaction):
+        session.info.pop("teleconsult.switches_changed", None)
 
 
 def _viewer_organisation_id() -> int | None:

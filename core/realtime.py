@@ -1,8 +1,10 @@
 """Base for plugins' Socket.IO namespaces.
 
 Every event (not only ``connect``) is refused while the owning plugin is switched off,
-and the principal is worked out afresh for each event, so the access policy is asked
-with what is true now. Handlers still call ``core.access.require`` for their objects;
+and the access policy is asked for each event with what is true now. The principal is
+worked out afresh for each event unless the namespace keeps it per connection
+(``event_principal``), as the chat does: it re-validates its connections' logins every
+few seconds and checks logouts on every event. Handlers still call ``core.access.require`` for their objects;
 a refusal (or any ``UserError``) goes back as the event's acknowledgement
 ``{"ok": False, "status": ..., "error": "<Russian message>"}`` instead of a crash.
 """
@@ -16,6 +18,7 @@ from flask_socketio import Namespace as _Namespace
 from flask_socketio import disconnect
 from werkzeug.exceptions import HTTPException
 
+from core.access import set_principal
 from core.db import db
 from core.errors import UserError
 from core.plugins import is_enabled
@@ -35,9 +38,17 @@ class Namespace(_Namespace):
         # Flask-SocketIO calls the handler inside the request context of the connection.
         return self.socketio._handle_event(guarded, event, self.namespace, *args)
 
+    def event_principal(self, event: str):
+        """The principal of this event when the namespace keeps one per connection, or
+        None to load it from the login session (Flask-Login) as pages do."""
+        return None
+
     def _guarded(self, event, handler, *args):
         for key in ("_login_user", "teleconsult_principal", "teleconsult_switched_off"):
             g.pop(key, None)
+        principal = self.event_principal(event)
+        if principal is not None:
+            set_principal(principal)
         if self.teleconsult_plugin and not is_enabled(self.teleconsult_plugin):
             if event == "connect":
                 return False

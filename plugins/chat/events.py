@@ -50,6 +50,12 @@ def _answer_errors(handler):
 
 
 class ChatNamespace(Namespace):
+    def event_principal(self, event):
+        if event == "connect":
+            return None
+        connection = sessions.connections().get(request.sid)
+        return connection.principal if connection is not None else None
+
     def _principal(self):
         """The principal of a live login; a revoked or expired one is disconnected."""
         token = sessions.current_token()
@@ -74,7 +80,7 @@ class ChatNamespace(Namespace):
         registry.add(
             sessions.Connection(
                 sid=request.sid, token=token, kind=principal.kind, principal_id=principal.id,
-                issued_at=int(sessions.session.get(sessions.ISSUED_KEY) or 0),
+                issued_at=int(sessions.session.get(sessions.ISSUED_KEY) or 0), principal=principal,
             )
         )
         registry.start_sweeper(current_app._get_current_object())

@@ -226,8 +226,39 @@ def post_text(consultation_id, principal: Principal, client_id, text) -> tuple[d
     """Store a text message and broadcast it after the commit.
 
     Returns ``(message, created)``; a resend with a known ``client_id`` returns the stored
-    message and stores nothing (``created`` False). Commits.
+    message and stores nothing (``created`` False). Messages arriving together are stored
+    in one transaction (``plugins.chat.grouped``). Commits.
     """
+    from plugins.chat.grouped import Pending, writer
+
+    try:
+        consultation_id = int(consultation_id)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    try:
+        client_id = check_client_id(client_id)
+        text = check_text(text)
+    except InvalidInput:
+        open_for(consultation_id, principal)  # an outsider learns nothing but 404
+        db.session.rollback()
+        raise
+    # Waiting for the batch holds no database connection (or fifty waiting senders
+    # would empty the pool the leader needs).
+    db.session.rollback()
+    return writer().post(Pending(consultation_id, principal, client_id, text))
+
+
+def check_text(text) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput(_l("Введите текст сообщения"))
+    text = text.strip()
+    if len(text) > TEXT_MAX_LENGTH:
+        raise InvalidInput(_l("Сообщение не длиннее %(n)s символов", n=TEXT_MAX_LENGTH))
+    return text
+
+
+def post_text_alone(consultation_id, principal: Principal, client_id, text) -> tuple[dict, bool]:
+    """``post_text`` in a transaction of its own."""
     for attempt in range(3):
         try:
             with writing():
@@ -244,11 +275,7 @@ def post_text(consultation_id, principal: Principal, client_id, text) -> tuple[d
 def _post_text(consultation_id, principal: Principal, client_id, text) -> tuple[dict, bool]:
     chat, consultation = open_for(consultation_id, principal)  # access before anything else
     client_id = check_client_id(client_id)
-    if not isinstance(text, str) or not text.strip():
-        raise InvalidInput(_l("Введите текст сообщения"))
-    text = text.strip()
-    if len(text) > TEXT_MAX_LENGTH:
-        raise InvalidInput(_l("Сообщение не длиннее %(n)s символов", n=TEXT_MAX_LENGTH))
+    text = check_text(text)
     existing = find_by_client_id(chat, client_id)
     if existing is not None:
         return serialize(existing, consultation), False
@@ -538,20 +565,23 @@ class _Target:
     unread: int
 
 
-def _unread_targets(chat: Chat) -> list[_Target]:
+def unread_targets(chats: list[Chat]) -> list[tuple[int, _Target]]:
+    """``(consultation id, target)`` for every member of ``chats``: one query."""
+    consultation_of = {chat.id: chat.consultation_id for chat in chats}
     counts = db.session.execute(
-        sa.select(ChatMember.user_id, ChatMember.patient_id, _unread_query().scalar_subquery())
-        .where(ChatMember.chat_id == chat.id)
+        sa.select(ChatMember.chat_id, ChatMember.user_id, ChatMember.patient_id, _unread_query().scalar_subquery())
+        .where(ChatMember.chat_id.in_(list(consultation_of)))
+        .order_by(ChatMember.chat_id, ChatMember.id)
     ).all()
     targets = []
-    for user_id, patient_id, count in counts:
+    for chat_id, user_id, patient_id, count in counts:
         room = staff_room(user_id) if user_id is not None else person_room(patient_id)
-        targets.append(_Target(room, count))
+        targets.append((consultation_of[chat_id], _Target(room, count)))
     return targets
 
 
 def _broadcast_after_commit(chat: Chat, consultation: Consultation, payloads: list[dict], closed: bool = False) -> None:
-    targets = _unread_targets(chat)
+    targets = [target for _, target in unread_targets([chat])]
     room = chat_room(consultation.id)
     consultation_id = consultation.id
 

@@ -60,6 +60,9 @@ class Connection:
     principal_id: int
     issued_at: int
     chats: set[int] = field(default_factory=set)
+    # Worked out at connect and renewed by every re-check (a deactivated user, a new
+    # child of a representative); logouts are checked on every event all the same.
+    principal: Principal | None = None
 
 
 class Connections:
@@ -71,6 +74,7 @@ class Connections:
         self.revoked: set[str] = set()
         self._revoked_checked_at = 0.0
         self._sweeper_started = False
+        self._refreshing = threading.Lock()
 
     def add(self, connection: Connection) -> None:
         with self._lock:
@@ -102,7 +106,12 @@ class Connections:
         """Checked on every event; the list is re-read at most every second."""
         now = time.monotonic()
         if now - self._revoked_checked_at > current_app.config["CHAT_REVOKED_REFRESH_SECONDS"]:
-            self.refresh_revoked()
+            # One event re-reads the list; the others meanwhile go on with the last one.
+            if self._refreshing.acquire(blocking=False):
+                try:
+                    self.refresh_revoked()
+                finally:
+                    self._refreshing.release()
         return token in self.revoked
 
     def refresh_revoked(self) -> None:
@@ -178,6 +187,7 @@ def recheck(app: Flask, registry: Connections) -> None:
                 if key not in principals:
                     principals[key] = principal_of(connection)
                 principal = principals[key]
+                connection.principal = principal
                 if (
                     principal is None
                     or connection.token in registry.revoked
