@@ -94,6 +94,9 @@ def teleconsult_register_tasks() -> list[TaskSpec]:
 
     Names are ``<plugin>.<task>``. The core runs them in-process after commit (embedded
     default) or as Celery tasks on a worker (production). A task must be idempotent.
+    Tasks run while the plugin is on for the deployment or for any organisation; a task
+    checks the organisation of its data with ``core.plugins.is_enabled(name,
+    organisation_id=...)``.
     """
 
 
