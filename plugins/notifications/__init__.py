@@ -118,6 +118,16 @@ def teleconsult_register_admin_views():
 
 
 @hookimpl
+def teleconsult_register_audit_titles():
+    from core.audit import AuditTitles
+
+    return AuditTitles(
+        actions={"notification.retried": _l("Уведомление отправлено повторно")},
+        objects={"notifications_messages": _l("Уведомление")},
+    )
+
+
+@hookimpl
 def teleconsult_notification_channels(app):
     from plugins.notifications.channels import EmailChannel, LogSmsChannel
 
