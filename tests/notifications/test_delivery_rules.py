@@ -156,39 +156,43 @@ def test_a_reminder_whose_next_retry_falls_after_the_start_expires_at_once(make_
         assert [m.key for m in channel.delivered] == [f"registered:{reminder.consultation_id}:sms"]
 
 
-def test_the_grace_after_the_start_is_a_setting(make_app):
-    app = make_app(plugins=["notifications"], config={"NOTIFICATIONS_REMINDER_GRACE_MINUTES": 10})
-    with app.app_context():
-        factory = Factory(app)
-        doctor = factory.doctor()
-        slot = exact_slot(doctor, timedelta(hours=3))
-        factory.consultation(author=doctor, slot=slot)
-        [reminder] = notifications(event="reminder")
-        assert reminder.expires_at == slot.starts_at + timedelta(minutes=10)
-        service.send_due(now=slot.starts_at + timedelta(minutes=5))
-        assert notifications(event="reminder")[0].status == S.SENT
-
-
 # --------------------------------------------------------------------------- the organisation's switch
 
 
-def test_an_organisation_that_switched_notifications_off_gets_none(app, factory):
+def booked_in_two_organisations(factory, first: str, second: str):
+    """A consultation in three hours with a reminder pending in each of two
+    organisations, for the patients ``first`` and ``second`` (e-mail); returns the
+    organisations, the first's doctor, and the later of the two starts."""
+    organisations = factory.organisation(f"Поликлиника {first}"), factory.organisation(f"Поликлиника {second}")
+    starts_in = timedelta(hours=3)
+    doctors = []
+    for organisation, email in zip(organisations, (first, second)):
+        doctor = factory.doctor(organisation)
+        slot = exact_slot(doctor, starts_in)
+        factory.consultation(author=doctor, slot=slot, email=email)
+        doctors.append(doctor)
+    return organisations, doctors[0], slot.starts_at
+
+
+def sweep_at_reminder_time(app, starts_at) -> dict[str, str]:
+    """The periodic task, run as beat would once the reminders are due: {recipient: state}."""
     from core.tasks import run_inprocess
 
-    quiet = factory.organisation("Тихая поликлиника")
-    loud = factory.organisation("Шумная поликлиника")
-    quiet_doctor, loud_doctor = factory.doctor(quiet), factory.doctor(loud)
-    quiet_slot = exact_slot(quiet_doctor, timedelta(hours=3))
-    factory.consultation(author=quiet_doctor, slot=quiet_slot, email="quiet@example.ru")
-    factory.consultation(author=loud_doctor, slot=exact_slot(loud_doctor, timedelta(hours=3)), email="loud@example.ru")
+    run_inprocess(app, "notifications.send_due", {"now": (starts_at - timedelta(minutes=14)).isoformat()})
+    return {r.recipient: r.status for r in notifications(event="reminder")}
+
+
+def reminded(app) -> list[str]:
+    return [m["To"] for m in outbox(app) if m["Subject"].startswith("Напоминание")]
+
+
+def test_an_organisation_that_switched_notifications_off_gets_none(app, factory):
+    (quiet, _loud), quiet_doctor, starts_at = booked_in_two_organisations(factory, "quiet@example.ru", "loud@example.ru")
     db.session.add(PluginState(plugin="notifications", organisation_id=quiet.id, enabled=False))
     db.session.commit()
-
     # The sweep has no viewer: the switch of each reminder's organisation decides.
-    run_inprocess(app, "notifications.send_due", {"now": (quiet_slot.starts_at - timedelta(minutes=14)).isoformat()})
-    reminders = {r.recipient: r.status for r in notifications(event="reminder")}
-    assert reminders == {"quiet@example.ru": S.SKIPPED, "loud@example.ru": S.SENT}
-    assert [m["To"] for m in outbox(app) if m["Subject"].startswith("Напоминание")] == ["loud@example.ru"]
+    assert sweep_at_reminder_time(app, starts_at) == {"quiet@example.ru": S.SKIPPED, "loud@example.ru": S.SENT}
+    assert reminded(app) == ["loud@example.ru"]
     # A booking made outside a request (the API, a script) while it is off: nothing at all.
     factory.consultation(author=quiet_doctor, email="quiet-later@example.ru")
     assert notifications(recipient="quiet-later@example.ru") == []
@@ -196,23 +200,13 @@ def test_an_organisation_that_switched_notifications_off_gets_none(app, factory)
 
 
 def test_an_organisation_keeps_notifications_on_when_the_deployment_switches_them_off(app, factory):
-    keen = factory.organisation("Поликлиника, где уведомления нужны")
-    other = factory.organisation()
-    doctor, stranger = factory.doctor(keen), factory.doctor(other)
-    keen_slot = exact_slot(doctor, timedelta(hours=3))
-    other_slot = exact_slot(stranger, timedelta(hours=3))
-    factory.consultation(author=doctor, slot=keen_slot, email="keen@example.ru")
-    factory.consultation(author=stranger, slot=other_slot, email="other@example.ru")
+    (keen, _other), _doctor, starts_at = booked_in_two_organisations(factory, "keen@example.ru", "other@example.ru")
     db.session.add(PluginState(plugin="notifications", organisation_id=None, enabled=False))
     db.session.add(PluginState(plugin="notifications", organisation_id=keen.id, enabled=True))
     db.session.commit()
-    from core.tasks import run_inprocess
-
     # The sweep runs (one organisation has the plugin on) and sends that one's reminder only.
-    run_inprocess(app, "notifications.send_due", {"now": (keen_slot.starts_at - timedelta(minutes=14)).isoformat()})
-    reminders = {r.recipient: r.status for r in notifications(event="reminder")}
-    assert reminders == {"keen@example.ru": S.SENT, "other@example.ru": S.SKIPPED}
-    assert [m["To"] for m in outbox(app) if m["Subject"].startswith("Напоминание")] == ["keen@example.ru"]
+    assert sweep_at_reminder_time(app, starts_at) == {"keen@example.ru": S.SENT, "other@example.ru": S.SKIPPED}
+    assert reminded(app) == ["keen@example.ru"]
 
 
 # --------------------------------------------------------------------------- the sweep's dispatch lease

@@ -84,8 +84,9 @@ def test_reminder_is_a_row_that_goes_out_when_its_time_comes(app, factory):
     assert consultation.id == reminder.consultation_id
 
 
-def test_reminder_lead_is_a_setting(make_app):
-    app = make_app(plugins=["notifications"], config={"NOTIFICATIONS_REMINDER_MINUTES": 60})
+def test_reminder_lead_and_grace_are_settings(make_app):
+    config = {"NOTIFICATIONS_REMINDER_MINUTES": 60, "NOTIFICATIONS_REMINDER_GRACE_MINUTES": 10}
+    app = make_app(plugins=["notifications"], config=config)
     with app.app_context():
         factory = Factory(app)
         doctor = factory.doctor()
@@ -93,6 +94,10 @@ def test_reminder_lead_is_a_setting(make_app):
         factory.consultation(author=doctor, slot=slot)
         [reminder] = notifications(event="reminder")
         assert reminder.next_attempt_at == slot.starts_at - timedelta(minutes=60)
+        # Late, within the grace after the start: it still goes out.
+        assert reminder.expires_at == slot.starts_at + timedelta(minutes=10)
+        service.send_due(now=slot.starts_at + timedelta(minutes=5))
+        assert notifications(event="reminder")[0].status == S.SENT
 
 
 def test_moving_the_consultation_sends_the_new_time_and_moves_the_reminder(app, factory):
