@@ -39,6 +39,8 @@ class ConsoleIndexView(SecureViewMixin, AdminIndexView):
     def index(self):
         from core.models import AuditEvent, Consultation, ConsultationStatus, Organisation, User
 
+        from admin.views import title_of
+
         def count(model, *where) -> int:
             return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where)) or 0
 
@@ -51,7 +53,7 @@ class ConsoleIndexView(SecureViewMixin, AdminIndexView):
         recent = db.session.scalars(
             sa.select(AuditEvent).where(AuditEvent.action.startswith("admin.")).order_by(AuditEvent.id.desc()).limit(10)
         ).all()
-        return self.render("teleconsult_admin/index.html", figures=figures, recent=recent)
+        return self.render("teleconsult_admin/index.html", figures=figures, recent=recent, title_of=title_of)
 
 
 def _bind_to_plugin(view: Any, plugin: str) -> None:

@@ -1,4 +1,5 @@
-"""What every console view shares: the access policy, audit of changes, local time.
+"""What every console view shares: the access policy, audit of changes and exports,
+local time, CSV cells that stay text in a spreadsheet.
 
 Access goes through ``core.access`` (rule ``admin.use``, operators only). The console's
 forms carry exactly one CSRF token, the one Flask-WTF's global ``CSRFProtect`` checks on
@@ -15,8 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app, flash
-from flask_admin import BaseView
+from flask import abort, current_app, flash
+from flask_admin import BaseView, expose
 from flask_admin.contrib.sqla import ModelView, filters
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.form import DateTimeField
@@ -194,8 +195,21 @@ def changes_of(model: Any) -> dict[str, list[Any]]:
     return changed
 
 
+# The titles of what a console view records, by the last part of the action.
+AUDIT_VERBS = {
+    "created": lambda view: _l("Консоль: запись создана («%(view)s»)", view=view),
+    "updated": lambda view: _l("Консоль: запись изменена («%(view)s»)", view=view),
+    "deleted": lambda view: _l("Консоль: запись удалена («%(view)s»)", view=view),
+    "exported": lambda view: _l("Консоль: выгрузка в CSV («%(view)s»)", view=view),
+}
+
+
 class ConsoleModelView(SecureViewMixin, ModelView):
-    """A dictionary or table of the console: audited, searchable, filterable, in Russian."""
+    """A dictionary or table of the console: audited, searchable, filterable, in Russian.
+
+    Every change and every export is an audit event; export cells that a spreadsheet
+    would take for a formula are kept as text.
+    """
 
     model_form_converter = ConsoleModelConverter
     filter_converter = ConsoleFilterConverter()
@@ -230,9 +244,50 @@ class ConsoleModelView(SecureViewMixin, ModelView):
     def get_export_value(self, model, name):
         return safe_cell(super().get_export_value(model, name))
 
+    @expose("/export/<export_type>/")
+    def export(self, export_type):
+        if not self.can_export or export_type not in self.export_types:
+            abort(404)
+        self._audit_export(export_type)
+        return super().export(export_type)
+
+    def _audit_export(self, export_type: str) -> None:
+        """Who took which rows away: the view, its search and filters, the row count.
+        Committed before the file is written, so a download cut short is on record too."""
+        args = self._get_list_extra_args()
+        data = {
+            "view": self.endpoint,
+            "title": str(self.name),
+            "format": export_type,
+            "search": args.search or None,
+            "filters": self._describe_filters(args.filters or []),
+        }
+        event = audit.record(f"admin.{self._audit_prefix()}.exported", object_type=self.model.__tablename__, data=data)
+        db.session.flush()  # the audit log's own export lists this very event
+        count, _query = self.get_list(0, None, None, args.search, args.filters, execute=False)
+        if count is not None and self.export_max_rows:
+            count = min(count, self.export_max_rows)
+        event.data = {**event.data, "rows": count}
+        db.session.commit()
+
+    def _describe_filters(self, active) -> list[str]:
+        described = []
+        for index, _name, value in active:
+            flt = self._filters[index]
+            options = dict((str(k), str(v)) for k, v in (flt.get_options(self) or ()))
+            described.append(f"{flt.name} {flt.operation()}: {options.get(str(value), value)}")
+        return described
+
+    def _audit_prefix(self) -> str:
+        return self.audit_name or self.model.__tablename__
+
+    def audit_titles(self) -> dict[str, Any]:
+        """Titles of the actions this view records, for the audit log."""
+        prefix = self._audit_prefix()
+        return {f"admin.{prefix}.{verb}": title(self.name) for verb, title in AUDIT_VERBS.items()}
+
     def _audit(self, action: str, model, data: dict[str, Any]) -> None:
-        name = self.audit_name or model.__tablename__
-        audit.record(f"admin.{name}.{action}", model, data=data)
+        audit.record(f"admin.{self._audit_prefix()}.{action}", model, data=data)
 
     def handle_view_exception(self, exc: Exception) -> bool:
         if isinstance(exc, IntegrityError):

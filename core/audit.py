@@ -2,13 +2,21 @@
 
 ``record`` adds the event to the current transaction, so an event exists exactly when
 the change it describes was committed.
+
+Actions (``consultation.created``) and object types (table names) are codes; the audit
+log shows their Russian titles. The core's titles are ``CORE_TITLES``; a plugin adds
+its own through the hook ``teleconsult_register_audit_titles`` and ``titles()`` merges
+them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from flask import has_request_context, request
+from flask import Flask, current_app, has_request_context, request
+from flask_babel import lazy_gettext as _l
 
 from core.access import Principal, current_principal
 from core.db import db
@@ -65,3 +73,85 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+# --------------------------------------------------------------------------- titles
+
+
+@dataclass(frozen=True)
+class AuditTitles:
+    """Titles of audit codes: ``actions`` by action, ``objects`` by object type."""
+
+    actions: Mapping[str, Any] = field(default_factory=dict)
+    objects: Mapping[str, Any] = field(default_factory=dict)
+
+    def merged(self, other: AuditTitles) -> AuditTitles:
+        return AuditTitles({**self.actions, **other.actions}, {**self.objects, **other.objects})
+
+
+CORE_TITLES = AuditTitles(
+    actions={
+        "consultation.created": _l("Заявка создана"),
+        "consultation.scheduled": _l("Консультация назначена на время"),
+        "consultation.started": _l("Консультация начата"),
+        "consultation.completed": _l("Консультация завершена"),
+        "participant.added": _l("Участник добавлен в заявку"),
+        "document.uploaded": _l("Документ загружен"),
+        "document.downloaded": _l("Документ скачан"),
+        "consent.accepted": _l("Согласие принято"),
+        "record_request.created": _l("Запрос на отложенную запись создан"),
+        "record_request.registered": _l("Отложенная запись оформлена"),
+        "schedule_template.created": _l("Шаблон расписания создан"),
+        "schedule_template.changed": _l("Шаблон расписания изменён"),
+        "schedule_template.slots_generated": _l("Слоты расписания созданы"),
+        "registry.imported": _l("Регистр пациентов загружен"),
+        "api_token.created": _l("Ключ доступа к API выдан"),
+        "api_token.revoked": _l("Ключ доступа к API отозван"),
+        "auth.login": _l("Вход в систему"),
+        "auth.logout": _l("Выход из системы"),
+        "auth.login_failed": _l("Неудачная попытка входа"),
+        "auth.locked": _l("Учётная запись заблокирована после неудачных попыток входа"),
+        "auth.login_refused_locked": _l("Вход в заблокированную учётную запись отклонён"),
+    },
+    objects={
+        "consultations": _l("Заявка"),
+        "consultation_participants": _l("Участник заявки"),
+        "consultation_types": _l("Тип консультации"),
+        "documents": _l("Документ"),
+        "patients": _l("Пациент"),
+        "portal_accounts": _l("Учётная запись пациента"),
+        "users": _l("Пользователь"),
+        "roles": _l("Роль"),
+        "organisations": _l("Медицинская организация"),
+        "medical_profiles": _l("Профиль медицинской помощи"),
+        "completion_reasons": _l("Причина завершения"),
+        "schedule_templates": _l("Шаблон расписания"),
+        "slots": _l("Слот расписания"),
+        "consent_versions": _l("Текст согласия"),
+        "consent_acceptances": _l("Принятое согласие"),
+        "faq_entries": _l("Вопрос FAQ"),
+        "record_requests": _l("Запрос на отложенную запись"),
+        "guardianships": _l("Законное представительство"),
+        "plugin_states": _l("Переключатель плагина"),
+        "api_tokens": _l("Ключ доступа к API"),
+        "audit_events": _l("Журнал аудита"),
+        "staff": _l("Сотрудник"),
+        "patient": _l("Пациент"),
+    },
+)
+
+
+def titles(app: Flask | None = None) -> AuditTitles:
+    """The titles of the core and of every loaded plugin, switched on or not (their
+    past events stay readable); a later plugin's title replaces an earlier one."""
+    from core.plugins import plugin_manager
+
+    app = app or current_app._get_current_object()
+    cached = app.extensions.get("teleconsult.audit_titles")
+    if cached is None:
+        cached = AuditTitles()
+        for contribution in reversed(plugin_manager(app).hook.teleconsult_register_audit_titles()):
+            if contribution is not None:
+                cached = cached.merged(contribution)
+        app.extensions["teleconsult.audit_titles"] = cached
+    return cached

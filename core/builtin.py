@@ -73,3 +73,10 @@ def teleconsult_consultation_completion_methods(consultation, principal):
             order=90,
         )
     ]
+
+
+@hookimpl
+def teleconsult_register_audit_titles():
+    from core.audit import CORE_TITLES
+
+    return CORE_TITLES

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from flask_socketio import Namespace
 
     from core.access import Principal, Rule
+    from core.audit import AuditTitles
     from core.lifecycle import CompletionMethod
     from core.menus import MenuItem
     from core.models import Consultation, Participant, Slot
@@ -94,6 +95,9 @@ def teleconsult_register_tasks() -> list[TaskSpec]:
 
     Names are ``<plugin>.<task>``. The core runs them in-process after commit (embedded
     default) or as Celery tasks on a worker (production). A task must be idempotent.
+    Tasks run while the plugin is on for the deployment or for any organisation; a task
+    checks the organisation of its data with ``core.plugins.is_enabled(name,
+    organisation_id=...)``.
     """
 
 
@@ -128,6 +132,19 @@ def teleconsult_register_access_rules() -> dict[str, Rule]:
     A rule is ``rule(principal, obj) -> bool``. ``core.access`` is the only place that
     evaluates rules; a plugin defines a rule once and every view, API endpoint and
     Socket.IO event of it calls ``core.access.require``.
+    """
+
+
+@hookspec
+def teleconsult_register_audit_titles() -> AuditTitles:
+    """Russian titles of the audit actions and object types the plugin records.
+
+    Returns a ``core.audit.AuditTitles``: ``actions`` maps an action code
+    (``"chat.message_deleted"``) to its title, ``objects`` an object type (the table
+    name given to ``core.audit.record``) to its title; titles are ``lazy_gettext``
+    strings. The console's audit log shows and filters events by these titles (a code
+    without one is shown as it is). Called once per app, when the titles are first
+    needed; a plugin switched off keeps its titles, its past events stay readable.
     """
 
 

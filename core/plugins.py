@@ -106,7 +106,7 @@ def switched_off(app: Flask | None = None) -> frozenset[str]:
     """Plugins the operator has switched off for the current viewer (cached per request)."""
     if has_request_context() and "teleconsult_switched_off" in g:
         return g.teleconsult_switched_off
-    result = _load_switched_off(app or current_app._get_current_object())
+    result = _load_switched_off(app or current_app._get_current_object(), _viewer_organisation_id())
     if has_request_context():
         g.teleconsult_switched_off = result
     return result
@@ -185,8 +185,7 @@ def _read_switch_rows(app: Flask, cache: _SwitchCache) -> list[tuple[str, int | 
     return rows
 
 
-def _load_switched_off(app: Flask) -> frozenset[str]:
-    organisation_id = _viewer_organisation_id()
+def _load_switched_off(app: Flask, organisation_id: int | None = None) -> frozenset[str]:
     rows = _switch_rows(app)
     deployment = {plugin: enabled for plugin, org, enabled in rows if org is None}
     organisation = {plugin: enabled for plugin, org, enabled in rows if org is not None and org == organisation_id}
@@ -236,9 +235,32 @@ def _viewer_organisation_id() -> int | None:
     return current_principal().organisation_id
 
 
-def is_enabled(name: str, app: Flask | None = None) -> bool:
+_VIEWER = object()
+
+
+def is_enabled(name: str, app: Flask | None = None, *, organisation_id: Any = _VIEWER) -> bool:
+    """Whether plugin ``name`` is loaded and switched on: for the current viewer, or,
+    given ``organisation_id``, for that organisation (its own switches over the
+    deployment's; None: the deployment's alone). Work done outside a request for an
+    organisation's data (a task, a periodic sweep) asks for that organisation."""
     pm = plugin_manager(app)
-    return name in pm.info and name not in switched_off(app)
+    if name not in pm.info:
+        return False
+    if organisation_id is _VIEWER:
+        return name not in switched_off(app)
+    return name not in _load_switched_off(app or current_app._get_current_object(), organisation_id)
+
+
+def enabled_somewhere(name: str, app: Flask | None = None) -> bool:
+    """Whether plugin ``name`` is on for the deployment or for at least one organisation
+    (whose own switch overrides the deployment's): then its background tasks run, and
+    check the organisation of what they work on themselves."""
+    app = app or current_app._get_current_object()
+    if name not in plugin_manager(app).info:
+        return False
+    rows = [(org, enabled) for plugin, org, enabled in _switch_rows(app) if plugin == name]
+    deployment = next((enabled for org, enabled in rows if org is None), True)
+    return deployment or any(enabled for org, enabled in rows if org is not None)
 
 
 class LiveHooks:

@@ -65,11 +65,13 @@ def dispatch(app: Flask, name: str, kwargs: dict[str, Any]) -> None:
 
 def run_inprocess(app: Flask, name: str, kwargs: dict[str, Any]) -> Any:
     from core.db import db
-    from core.plugins import is_enabled
+    from core.plugins import enabled_somewhere
 
     plugin, spec = registry(app)[name]
     with app.app_context():
-        if not is_enabled(plugin, app):
+        # A task has no viewer: it runs while any organisation has the plugin on, and
+        # looks at the organisation of what it works on (``is_enabled(organisation_id=)``).
+        if not enabled_somewhere(plugin, app):
             log.info("task %s skipped: plugin %s is switched off", name, plugin)
             return None
         try:

@@ -74,3 +74,20 @@ def teleconsult_register_access_rules():
         "esia.login": lambda principal, obj=None: principal.kind in ("anonymous", "patient"),
         "esia_dev.use": lambda principal, obj=None: _dev_idp_on(current_app.config),
     }
+
+
+@hookimpl
+def teleconsult_register_audit_titles():
+    from flask_babel import lazy_gettext as _l
+
+    from core.audit import AuditTitles
+
+    return AuditTitles(
+        actions={
+            "esia.account_linked": _l("Учётная запись Госуслуг связана с пациентом регистра"),
+            "esia.child_linked": _l("Ребёнок связан с законным представителем по данным Госуслуг"),
+            "esia.not_in_registry": _l("Вход через Госуслуги отклонён: пациента нет в регистре"),
+            "esia.refused_simplified": _l("Вход через Госуслуги отклонён: учётная запись не подтверждена"),
+            "esia.callback_refused": _l("Ответ Госуслуг отклонён"),
+        }
+    )

@@ -23,11 +23,17 @@ def teleconsult_config_defaults():
         # The reminder goes this many minutes before the start (seed 000 §4.1: 10–15);
         # 0 turns reminders off.
         "NOTIFICATIONS_REMINDER_MINUTES": 15,
+        # A reminder not sent by the start plus this many minutes (retries, an outage,
+        # the plugin switched off meanwhile) is marked expired instead of going out late.
+        "NOTIFICATIONS_REMINDER_GRACE_MINUTES": 0,
         # How often the periodic task looks for due reminders, retries and lost sends.
         "NOTIFICATIONS_SWEEP_SECONDS": 30.0,
         # A worker owns a notification it is sending for this long; then another takes
         # over. More than three NOTIFICATIONS_SMTP_TIMEOUT.
         "NOTIFICATIONS_SEND_LEASE_SECONDS": 300.0,
+        # The sweep hands a due notification to a task again only if no task claimed it
+        # within this many seconds (the first was lost, or the queue is that long).
+        "NOTIFICATIONS_DISPATCH_LEASE_SECONDS": 300.0,
         "NOTIFICATIONS_MAX_ATTEMPTS": 8,
         "NOTIFICATIONS_RETRY_BASE_SECONDS": 60.0,  # then 2×, 4×... up to the maximum
         "NOTIFICATIONS_RETRY_MAX_SECONDS": 3600.0,
@@ -51,6 +57,10 @@ def teleconsult_config_defaults():
 @hookimpl
 def teleconsult_config_check(settings):
     problems = []
+    if settings["TASKS_BACKEND"] == "inprocess":
+        # Reminders wait for a sweep and sends retry with backoff: both need a worker and
+        # beat that outlive a web request, and web processes must not send mail.
+        problems.append("TASKS_BACKEND must be 'celery' in production when the notifications plugin is loaded")
     if settings["NOTIFICATIONS_EMAIL_TRANSPORT"] not in ("outbox", "smtp"):
         problems.append("NOTIFICATIONS_EMAIL_TRANSPORT must be 'outbox' or 'smtp'")
     if settings["NOTIFICATIONS_SMTP_SECURITY"] not in ("starttls", "ssl", "none"):
@@ -105,6 +115,16 @@ def teleconsult_register_admin_views():
     from plugins.notifications.admin import admin_views
 
     return admin_views()
+
+
+@hookimpl
+def teleconsult_register_audit_titles():
+    from core.audit import AuditTitles
+
+    return AuditTitles(
+        actions={"notification.retried": _l("Уведомление отправлено повторно")},
+        objects={"notifications_messages": _l("Уведомление")},
+    )
 
 
 @hookimpl

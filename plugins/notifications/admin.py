@@ -1,23 +1,24 @@
 """The operator's view of notifications in the admin console (category «Уведомления»).
 
 «Журнал уведомлений» lists every notification with its state; «Ошибки отправки» only
-those that gave up. The operator reads the error and sends a failed one again.
+those that gave up. The operator reads the error and sends a failed one again. Both are
+console views (``admin.base.ConsoleModelView``): local time, time filters, audited CSV
+export whose cells stay text in a spreadsheet.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, request, url_for
+from flask import flash
 from flask_admin.actions import action
-from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import lazy_gettext as _l
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from core.access import can, current_principal
+from admin.base import ConsoleModelView
+from core.access import can, require
 from core.db import db
-from core.plugins import is_enabled
 from plugins.notifications import service
 from plugins.notifications.models import Notification, NotificationStatus as S
 
@@ -29,6 +30,8 @@ STATUS_TITLES = {
     S.SENT: _l("Отправлено"),
     S.FAILED: _l("Ошибка"),
     S.CANCELLED: _l("Отменено"),
+    S.EXPIRED: _l("Просрочено: консультация уже началась"),
+    S.SKIPPED: _l("Не отправлено: уведомления выключены для организации"),
 }
 EVENT_TITLES = {
     "registered": _l("Заявка зарегистрирована"),
@@ -43,18 +46,19 @@ CHANNEL_TITLES = {"email": _l("Электронная почта"), "sms": _l("S
 def _title(titles):
     def formatter(view, context, model, name):
         value = getattr(model, name)
-        return titles.get(value, value)
+        return str(titles.get(value, value))
 
     return formatter
 
 
-class NotificationLogView(ModelView):
+class NotificationLogView(ConsoleModelView):
+    """Read-only: what went out, what is waiting, and what did not go out and why."""
+
     can_create = False
     can_edit = False
     can_delete = False
-    can_view_details = True
     can_export = True
-    page_size = 50
+    export_types = ["csv"]
     column_default_sort = ("created_at", True)
     column_list = (
         "created_at",
@@ -62,23 +66,27 @@ class NotificationLogView(ModelView):
         "channel",
         "recipient",
         "subject",
+        "starts_at",
         "status",
         "attempts",
         "next_attempt_at",
         "sent_at",
         "last_error",
     )
-    column_details_list = (*column_list, "key", "consultation_id", "body_text")
+    column_details_list = (*column_list, "expires_at", "key", "consultation_id", "body_text")
+    column_export_list = column_list
     column_labels = {
         "created_at": _l("Создано"),
         "event": _l("Событие"),
         "channel": _l("Канал"),
         "recipient": _l("Получатель"),
         "subject": _l("Тема"),
+        "starts_at": _l("Начало консультации"),
         "status": _l("Состояние"),
         "attempts": _l("Попыток"),
         "next_attempt_at": _l("Следующая попытка"),
         "sent_at": _l("Отправлено"),
+        "expires_at": _l("Не отправлять после"),
         "last_error": _l("Последняя ошибка"),
         "key": _l("Ключ идемпотентности"),
         "consultation_id": _l("Заявка"),
@@ -90,21 +98,31 @@ class NotificationLogView(ModelView):
         FilterEqual(Notification.event, _l("Событие"), options=list(EVENT_TITLES.items())),
         FilterEqual(Notification.channel, _l("Канал"), options=list(CHANNEL_TITLES.items())),
         FilterEqual(Notification.consultation_id, _l("Заявка")),
+        "created_at",
+        "starts_at",
+        "sent_at",
     )
     column_formatters = {
         "status": _title(STATUS_TITLES),
         "event": _title(EVENT_TITLES),
         "channel": _title(CHANNEL_TITLES),
+    }
+    column_formatters_export = column_formatters
+    column_formatters_detail = {
+        **column_formatters,
         "body_text": lambda v, c, m, n: Markup("<pre>{}</pre>").format(m.body_text),
     }
 
+    def __init__(self, name, endpoint: str) -> None:
+        self.audit_name = endpoint  # its exports are recorded as admin.<endpoint>.exported
+        super().__init__(Notification, name, category=CATEGORY, endpoint=endpoint, url=endpoint)
+
     def is_accessible(self) -> bool:
-        return is_enabled("notifications") and can("notifications.manage")
+        return super().is_accessible() and can("notifications.manage")
 
     def inaccessible_callback(self, name, **kwargs):
-        if not current_principal().is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path))
-        abort(403)
+        super().inaccessible_callback(name, **kwargs)
+        require("notifications.manage")
 
     @action(
         "retry",
@@ -128,18 +146,6 @@ class FailedNotificationView(NotificationLogView):
 
 def admin_views() -> list:
     return [
-        NotificationLogView(
-            Notification,
-            db,
-            name=_l("Журнал уведомлений"),
-            category=CATEGORY,
-            endpoint="notifications_log",
-        ),
-        FailedNotificationView(
-            Notification,
-            db,
-            name=_l("Ошибки отправки"),
-            category=CATEGORY,
-            endpoint="notifications_failed",
-        ),
+        NotificationLogView(_l("Журнал уведомлений"), endpoint="notifications_log"),
+        FailedNotificationView(_l("Ошибки отправки"), endpoint="notifications_failed"),
     ]

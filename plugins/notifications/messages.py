@@ -1,7 +1,10 @@
 """The texts of the notifications: Russian, plain text and HTML (SPEC F3, seed 000 §3).
 
 Patients get the message in ``NOTIFICATIONS_LOCALE`` (Russian) whatever language the
-doctor's screen uses. Times are shown in Moscow time, as the portal shows them.
+doctor's screen uses. Times are shown in the deployment's time zone
+(``BABEL_DEFAULT_TIMEZONE``), as the portal shows them, and say which time they are:
+«время московское» in Moscow time, otherwise «местное время, МСК+2» (SMS: «МСК»,
+«МСК+2»), the way times are given across Russia.
 """
 
 from __future__ import annotations
@@ -44,8 +47,25 @@ def _subject(event: str, context: dict[str, Any]) -> str:
     raise ValueError(f"unknown notification event {event!r}")
 
 
-def moscow(moment: datetime) -> datetime:
-    return moment.astimezone(MOSCOW)
+def local_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def local(moment: datetime) -> datetime:
+    return moment.astimezone(local_zone())
+
+
+def zone_labels(moment: datetime) -> tuple[str, str]:
+    """What the time ``moment`` (local) is, in full and in short: («время московское»,
+    «МСК») or («местное время, МСК+2», «МСК+2»)."""
+    difference = moment.utcoffset() - moment.astimezone(MOSCOW).utcoffset()
+    if not difference:
+        return _("время московское"), _("МСК")
+    minutes = int(difference.total_seconds() // 60)
+    sign = "+" if minutes > 0 else "−"
+    hours, rest = divmod(abs(minutes), 60)
+    offset = f"{sign}{hours}" + (f":{rest:02d}" if rest else "")
+    return _("местное время, МСК%(offset)s", offset=offset), _("МСК%(offset)s", offset=offset)
 
 
 def context_for(
@@ -56,16 +76,19 @@ def context_for(
     consultant = consultation.consultant
     specialty = consultant.specialty or consultation.profile.name
     starts_at = starts_at or consultation.scheduled_at
-    local = moscow(starts_at) if starts_at else None
+    start = local(starts_at) if starts_at else None
+    zone, zone_short = zone_labels(start) if start else ("", "")
     reason = consultation.outcome_reason
     return {
         "greeting": _("Здравствуйте, %(name)s!", name=polite),
         "type_name": consultation.type.name,
         "consultant": f"{consultant.full_name}, {specialty}" if specialty else consultant.full_name,
-        "date": format_date(local.date(), "d MMMM y", locale="ru") if local else "",
-        "time": local.strftime("%H:%M") if local else "",
+        "date": format_date(start.date(), "d MMMM y", locale="ru") if start else "",
+        "time": start.strftime("%H:%M") if start else "",
+        "zone": zone,
+        "zone_short": zone_short,
         # A reminder sent on the day of the consultation says «сегодня»; earlier, the date.
-        "same_day": bool(local and sent_at and moscow(sent_at).date() == local.date()),
+        "same_day": bool(start and sent_at and local(sent_at).date() == start.date()),
         "comment": consultation.comment,
         "reason": reason.name if reason else "",
         "note": consultation.outcome_note,

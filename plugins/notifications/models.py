@@ -18,6 +18,8 @@ class NotificationStatus(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"  # gave up: shown to the operator, who may send it again
     CANCELLED = "cancelled"  # no longer relevant (a reminder of a moved consultation)
+    EXPIRED = "expired"  # its time passed before it could go out (a late reminder)
+    SKIPPED = "skipped"  # the consultation's organisation has notifications switched off
 
 
 class NotificationEvent(enum.StrEnum):
@@ -48,6 +50,13 @@ class Notification(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the sweep last handed the row to a task that has not claimed it yet; it is
+    # handed over again only after NOTIFICATIONS_DISPATCH_LEASE_SECONDS.
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The start of the consultation the message speaks of, as it was when rendered.
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Not sent after this moment (a reminder once the consultation has begun).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claim_token: Mapped[str | None] = mapped_column(sa.String(64))
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

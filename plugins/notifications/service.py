@@ -3,10 +3,12 @@
 Creating
     A lifecycle hook adds one ``Notification`` row per event and channel, inside the
     transaction that made the change (a rolled back booking notifies nobody). The row's
-    ``key`` is unique: ``registered:42:email``, ``reminder:42:<start>:email``... Asking
-    twice for the same key adds nothing, so a hook that fires twice, or a booking that
-    is moved, never produces a second "application registered" message. The text is
-    rendered when the row is made, so the operator sees exactly what goes out.
+    ``key`` is unique: ``registered:42:email``, ``reminder:42:v3:<start>:email``...
+    Asking twice for the same key adds nothing, so a hook that fires twice never
+    produces a second message. A booking is known by the consultation's version (it
+    changes with every move), so a consultation moved back to a time it had before gets
+    a new "time changed" message and a new reminder. The text is rendered when the row
+    is made, so the operator sees exactly what goes out.
 
 Sending
     ``send(id)`` *claims* the row first, in its own committed transaction: an UPDATE
@@ -19,10 +21,20 @@ Sending
     attempts, makes it ``failed``: the operator sees it in the console and may send it
     again.
 
+    Before sending, a row is checked against what changed since it was made: a
+    reminder of a closed consultation is ``cancelled``; one whose consultation has
+    begun (``expires_at``: the start plus ``NOTIFICATIONS_REMINDER_GRACE_MINUTES``),
+    held up by retries, an outage or the plugin switched off meanwhile, is ``expired``;
+    a notification of an organisation that switched the plugin off is ``skipped``. The
+    operator sees each of these states in the console.
+
     ``send_due`` (a periodic task: Celery beat, or the in-process runner) picks up rows
     whose time has come: reminders (no far-future ETA messages), retries, and rows whose
     lease ran out because their worker died. It also catches rows whose first task was
-    lost (broker unreachable at commit time).
+    lost (broker unreachable at commit time). A row handed to a task is stamped
+    ``dispatched_at`` and handed over again only when no task claimed it within
+    ``NOTIFICATIONS_DISPATCH_LEASE_SECONDS``, so a queue that is slow to drain is not
+    flooded with copies of the same task on every sweep.
 
 The guarantee, honestly
     Every notification is sent, or ends ``failed`` in front of the operator. It is sent
@@ -58,7 +70,7 @@ from flask import current_app
 from core import audit
 from core.db import db, utcnow
 from core.models import Consultation
-from core.plugins import hooks
+from core.plugins import LiveHooks, is_enabled, plugin_manager
 from core.tasks import dispatch, enqueue
 from plugins.notifications.channels import (
     NotificationChannel,
@@ -70,18 +82,30 @@ from plugins.notifications.models import Notification, NotificationEvent as E, N
 
 log = logging.getLogger(__name__)
 
+PLUGIN = "notifications"
 SEND_TASK = "notifications.send"
+SCHEDULE_NOTICES = (E.REGISTERED, E.RESCHEDULED)
+
+
+def enabled_for(organisation_id: int | None, plugin: str = PLUGIN) -> bool:
+    """Whether ``plugin`` is on for the organisation a notification belongs to. A worker
+    or the sweep has no viewer whose organisation the switches could follow."""
+    return is_enabled(plugin, organisation_id=organisation_id)
 
 
 # --------------------------------------------------------------------------- channels
 
 
-def channels() -> dict[str, NotificationChannel]:
-    """The channels in use, by code; a later plugin's channel replaces an earlier one."""
+def channels(organisation_id: int | None) -> dict[str, NotificationChannel]:
+    """The channels in use for an organisation's patients, by code; a later plugin's
+    channel replaces an earlier one (a provider plugin that organisation switched off
+    does not)."""
     app = current_app._get_current_object()
+    pm = plugin_manager(app)
     wanted = set(app.config["NOTIFICATIONS_CHANNELS"])
     found: dict[str, NotificationChannel] = {}
-    for group in reversed(hooks(app).teleconsult_notification_channels(app=app)):
+    off = frozenset(name for name in pm.optional_plugins() if not enabled_for(organisation_id, name))
+    for group in reversed(LiveHooks(pm, off).teleconsult_notification_channels(app=app)):
         for channel in group or ():
             if channel.code in wanted:
                 found[channel.code] = channel
@@ -98,15 +122,19 @@ def notify(
     key: str,
     due_at: datetime | None = None,
     starts_at: datetime | None = None,
+    expires_at: datetime | None = None,
 ) -> list[Notification]:
     """Add the notification ``event`` for every channel that reaches the patient.
 
     ``key`` identifies the event (``registered:42``); the channel code is appended. Rows
-    due now are sent after the commit; later ones wait for ``send_due``.
+    due now are sent after the commit; later ones wait for ``send_due``. ``starts_at``:
+    the start the message speaks of (the consultation's current one by default);
+    ``expires_at``: not sent after this moment.
     """
     made = []
     now = utcnow()
-    for code, channel in channels().items():
+    starts_at = starts_at or consultation.scheduled_at
+    for code, channel in channels(consultation.organisation_id).items():
         address = channel.address_for(consultation)
         if not address:
             continue
@@ -125,6 +153,8 @@ def notify(
             body_html=message.html,
             status=S.PENDING,
             next_attempt_at=due_at or now,
+            starts_at=starts_at,
+            expires_at=expires_at,
         )
         # The unique key also stops a concurrent request; the consultation's version
         # column already refuses two concurrent changes of one consultation.
@@ -132,6 +162,7 @@ def notify(
         db.session.flush()
         made.append(notification)
         if notification.next_attempt_at <= now:
+            notification.dispatched_at = now
             enqueue(SEND_TASK, notification_id=notification.id)
     return made
 
@@ -150,29 +181,60 @@ def cancel_pending(consultation_id: int, event: str) -> int:
     return result.rowcount
 
 
+def _latest_notice(consultation_id: int) -> Notification | None:
+    return db.session.scalar(
+        sa.select(Notification)
+        .where(Notification.consultation_id == consultation_id, Notification.event.in_(SCHEDULE_NOTICES))
+        .order_by(Notification.id.desc())
+        .limit(1)
+    )
+
+
+def _reminder_planned(consultation_id: int, starts_at: datetime) -> bool:
+    """A reminder of this very start exists and was not cancelled (it is waiting, has
+    gone out, or failed in front of the operator): the hook fired again for the same
+    booking."""
+    return db.session.scalar(
+        sa.select(Notification.id)
+        .where(
+            Notification.consultation_id == consultation_id,
+            Notification.event == E.REMINDER,
+            Notification.starts_at == starts_at,
+            Notification.status != S.CANCELLED,
+        )
+        .limit(1)
+    ) is not None
+
+
 def on_scheduled(consultation: Consultation) -> None:
-    """Registered (first booking) or moved (a later one); the reminder follows the slot."""
+    """Registered (first booking) or moved (a later one); the reminder follows the slot.
+
+    A booking is identified by the consultation's version, which changes with every
+    move: moving A→B→A sends "time changed" twice and plans a new reminder for A, while
+    the hook firing twice for the same booking adds nothing.
+    """
     starts_at = consultation.scheduled_at
     stamp = starts_at.strftime("%Y%m%dT%H%MZ")
-    already = db.session.scalar(
-        sa.select(Notification.id).where(
-            Notification.consultation_id == consultation.id, Notification.event == E.REGISTERED
-        )
-    )
-    if already:
-        notify(E.RESCHEDULED, consultation, key=f"rescheduled:{consultation.id}:{stamp}")
-    else:
+    booking = f"{consultation.id}:v{consultation.version}:{stamp}"
+    latest = _latest_notice(consultation.id)
+    if latest is None:
         notify(E.REGISTERED, consultation, key=f"registered:{consultation.id}")
+    elif latest.starts_at != starts_at:
+        notify(E.RESCHEDULED, consultation, key=f"rescheduled:{booking}")
+    if _reminder_planned(consultation.id, starts_at):
+        return
     cancel_pending(consultation.id, E.REMINDER)
     lead = timedelta(minutes=current_app.config["NOTIFICATIONS_REMINDER_MINUTES"])
     remind_at = starts_at - lead
     if lead and remind_at > utcnow():  # booked at short notice: the first message will do
+        grace = timedelta(minutes=float(current_app.config["NOTIFICATIONS_REMINDER_GRACE_MINUTES"]))
         notify(
             E.REMINDER,
             consultation,
-            key=f"reminder:{consultation.id}:{stamp}",
+            key=f"reminder:{booking}",
             due_at=remind_at,
             starts_at=starts_at,
+            expires_at=starts_at + grace,
         )
 
 
@@ -206,7 +268,9 @@ def _claimable(now: datetime):
 
 
 def claim(notification_id: int, now: datetime) -> str | None:
-    """Take the row for sending; returns the claim token, or None if it is not ours."""
+    """Take the row for sending; returns the claim token, or None if it is not ours.
+
+    The claim also ends the sweep's dispatch lease: the task it handed out has arrived."""
     token = uuid.uuid4().hex
     lease = timedelta(seconds=float(_settings()["NOTIFICATIONS_SEND_LEASE_SECONDS"]))
     result = db.session.execute(
@@ -217,6 +281,7 @@ def claim(notification_id: int, now: datetime) -> str | None:
             claim_token=token,
             lease_until=now + lease,
             attempts=Notification.attempts + 1,
+            dispatched_at=None,
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
@@ -241,18 +306,32 @@ def _finish(notification_id: int, token: str, **values: Any) -> bool:
 def send(notification_id: int, now: datetime | None = None) -> str:
     """Send one notification if it is due and nobody else is sending it.
 
-    Returns what happened: ``sent``, ``retry``, ``failed``, ``cancelled`` or ``skipped``.
+    Returns what happened: ``sent``, ``retry``, ``failed``, ``cancelled``, ``expired``,
+    ``switched_off`` (the row is marked ``skipped``) or ``skipped`` (not due, or another
+    worker has it).
     """
     now = now or utcnow()
     token = claim(notification_id, now)
     if token is None:
         return "skipped"
+    # ``now`` may be ahead of the clock (a sweep catching up, a test) or behind it (a
+    # task that waited in the queue): the later of the two is when this attempt happens.
+    clock = max(now, utcnow())
     notification = db.session.get(Notification, notification_id, populate_existing=True)
     consultation = notification.consultation
     if notification.event == E.REMINDER and (consultation is None or consultation.is_closed):
         _finish(notification_id, token, status=S.CANCELLED)
         return "cancelled"
-    channel = channels().get(notification.channel)
+    if notification.expires_at is not None and clock >= notification.expires_at:
+        log.info("notification %s expired unsent at %s", notification.key, notification.expires_at.isoformat())
+        _finish(notification_id, token, status=S.EXPIRED)
+        return "expired"
+    organisation_id = consultation.organisation_id if consultation is not None else None
+    if not enabled_for(organisation_id):
+        log.info("notification %s skipped: the plugin is off for its organisation", notification.key)
+        _finish(notification_id, token, status=S.SKIPPED)
+        return "switched_off"
+    channel = channels(organisation_id).get(notification.channel)
     message = OutgoingMessage(
         key=notification.key,
         recipient=notification.recipient,
@@ -275,13 +354,18 @@ def send(notification_id: int, now: datetime | None = None) -> str:
             log.error("notification %s failed for good: %s", notification.key, text)
             _finish(notification_id, token, status=S.FAILED, last_error=text)
             return "failed"
+        next_at = clock + backoff(attempts)
+        if notification.expires_at is not None and next_at >= notification.expires_at:
+            log.warning("notification %s failed and expires before another attempt: %s", notification.key, text)
+            _finish(notification_id, token, status=S.EXPIRED, last_error=text)
+            return "expired"
         log.warning("notification %s failed (attempt %s), will retry: %s", notification.key, attempts, text)
         _finish(
             notification_id,
             token,
             status=S.PENDING,
             last_error=text,
-            next_attempt_at=utcnow() + backoff(attempts),
+            next_attempt_at=next_at,
             claim_token=None,
         )
         return "retry"
@@ -290,11 +374,17 @@ def send(notification_id: int, now: datetime | None = None) -> str:
     return "sent"
 
 
+def _not_dispatched(now: datetime):
+    lease = timedelta(seconds=float(_settings()["NOTIFICATIONS_DISPATCH_LEASE_SECONDS"]))
+    return sa.or_(Notification.dispatched_at.is_(None), Notification.dispatched_at <= now - lease)
+
+
 def due_ids(now: datetime, limit: int = 200) -> list[int]:
+    """Rows whose time has come and that no task handed out recently is on its way to."""
     return list(
         db.session.scalars(
             sa.select(Notification.id)
-            .where(_claimable(now))
+            .where(_claimable(now), _not_dispatched(now))
             .order_by(Notification.next_attempt_at, Notification.id)
             .limit(limit)
         )
@@ -305,6 +395,18 @@ def send_due(now: datetime | None = None) -> int:
     """Hand every due notification to a worker (or send it here, in-process)."""
     now = now or utcnow()
     ids = due_ids(now)
+    if ids:
+        # Stamped before the tasks exist: a sweep that dies between the two only delays
+        # the rows by one dispatch lease, and no second sweep hands them out meanwhile.
+        result = db.session.execute(
+            sa.update(Notification)
+            .where(Notification.id.in_(ids), _not_dispatched(now))
+            .values(dispatched_at=now)
+            .returning(Notification.id)
+            .execution_options(synchronize_session=False)
+        )
+        stamped = set(result.scalars())
+        ids = [notification_id for notification_id in ids if notification_id in stamped]
     db.session.commit()
     app = current_app._get_current_object()
     for notification_id in ids:
@@ -319,6 +421,7 @@ def retry_now(notification: Notification) -> bool:
     notification.status = S.PENDING
     notification.attempts = 0
     notification.next_attempt_at = utcnow()
+    notification.dispatched_at = notification.next_attempt_at
     notification.claim_token = None
     audit.record(
         "notification.retried",

@@ -14,6 +14,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from flask import Blueprint, Flask, abort, current_app, render_template
+from werkzeug.security import safe_join
 
 from core.access import Principal, require
 
@@ -71,9 +72,11 @@ def outbox_message(name: str):
     if not outbox_page_enabled(current_app):
         abort(404)
     require("notifications.outbox")
-    path = _folder() / name
-    if "/" in name or not name.endswith(".eml") or not path.is_file():
+    # The router already refuses a name with a slash; this holds whatever calls the view.
+    joined = safe_join(str(_folder()), name)
+    if joined is None or not name.endswith(".eml") or not Path(joined).is_file():
         abort(404)
+    path = Path(joined)
     message = _read(path)
     text = message.get_body(preferencelist=("plain",))
     html = message.get_body(preferencelist=("html",))

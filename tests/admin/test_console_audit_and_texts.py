@@ -33,6 +33,14 @@ def test_audit_log_is_read_only(operator_client, people):
     assert "проверка" in details
 
 
+def _filter_index(client, kind, label, operation=None):
+    """The URL index of the filter «label» of kind ``kind`` (and operation, when given)."""
+    view = [v for v in client.application.extensions["admin"][0]._views if v.endpoint == "admin_audit"][0]
+    [index] = [i for i, f in enumerate(view._filters)
+               if type(f).__name__ == kind and str(f.name) == label and (operation is None or str(f.operation()) == operation)]
+    return index
+
+
 def test_audit_filters_by_user_object_action_and_time(operator_client, people):
     _event("consultation.created", "Иванов И. И.", "consultations", 5, datetime(2026, 3, 1, 9, tzinfo=timezone.utc))
     _event("document.uploaded", "Петрова А. А.", "documents", 9, datetime(2026, 3, 2, 9, tzinfo=timezone.utc))
@@ -40,26 +48,53 @@ def test_audit_filters_by_user_object_action_and_time(operator_client, people):
     db.session.commit()
     page = operator_client.get("/admin/audit/").get_data(as_text=True)
     assert "Пользователь" in page and "Объект" in page and "Действие" in page and "Время" in page
-    view = [v for v in operator_client.application.extensions["admin"][0]._views if v.endpoint == "admin_audit"][0]
-    index = {(str(f.column.key if hasattr(f, "column") else ""), type(f).__name__): i
-             for i, f in enumerate(view._filters)}
 
-    def by(column, kind, value):
-        i = index[(column, kind)]
+    def by(kind, label, value, operation=None):
+        i = _filter_index(operator_client, kind, label, operation)
         return operator_client.get("/admin/audit/", query_string={f"flt0_{i}": value}).get_data(as_text=True)
 
-    page = by("actor_name", "FilterLike", "Петрова")
-    assert "document.uploaded" in page and "consultation.completed" in page and "consultation.created" not in page
-    page = by("object_type", "FilterEqual", "documents")
-    assert "document.uploaded" in page and "consultation.completed" not in page
-    page = by("action", "FilterEqual", "consultation.created")
-    assert "consultation.created" in page and "document.uploaded" not in page
+    page = by("FilterLike", "Пользователь", "Петрова")
+    assert "Документ загружен" in page and "Консультация завершена" in page and "Заявка создана" not in page
+    page = by("TitleEqual", "Объект", "documents")
+    assert "Документ загружен" in page and "Консультация завершена" not in page
+    page = by("TitleEqual", "Действие", "consultation.created")
+    assert "Заявка создана" in page and "Документ загружен" not in page
     # Time is typed in local (Moscow) time: 2 March 12:00 MSK is 09:00 UTC.
-    page = by("at", "LocalDateTimeBetween", "2026-03-02 00:00:00 to 2026-03-02 23:59:59")
-    assert "document.uploaded" in page and "consultation.created" not in page and "consultation.completed" not in page
+    page = by("LocalDateTimeBetween", "Время", "2026-03-02 00:00:00 to 2026-03-02 23:59:59")
+    assert "Документ загружен" in page and "Заявка создана" not in page and "Консультация завершена" not in page
     assert "02.03.2026 12:00:00" in page
-    page = by("at", "LocalDateTimeGreater", "2026-03-02 12:00:01")
-    assert "consultation.completed" in page and "document.uploaded" not in page
+    page = by("LocalDateTimeGreater", "Время", "2026-03-02 12:00:01")
+    assert "Консультация завершена" in page and "Документ загружен" not in page
+
+
+def test_the_log_speaks_of_actions_and_objects_by_their_titles(operator_client, people):
+    _event("consultation.created", "Иванов И. И.", "consultations", 5, datetime(2026, 3, 1, 9, tzinfo=timezone.utc))
+    _event("auth.login_failed", "Иванов И. И.", "users", 7, datetime(2026, 3, 1, 10, tzinfo=timezone.utc))
+    _event("something.new", "Иванов И. И.", "mystery_things", 1, datetime(2026, 3, 1, 11, tzinfo=timezone.utc))
+    db.session.commit()
+    page = operator_client.get("/admin/audit/").get_data(as_text=True)
+    assert ">Заявка создана<" in page and ">Неудачная попытка входа<" in page and ">Пользователь<" in page
+    assert ">consultation.created<" not in page and ">consultations<" not in page
+    # A code nobody gave a title to is shown as it is.
+    assert ">something.new<" in page and ">mystery_things<" in page
+    # The operator picks a title from the list of «Действие равно»...
+    equal = _filter_index(operator_client, "TitleEqual", "Действие")
+    listing = operator_client.get(f"/admin/audit/?flt0_{equal}=auth.login_failed").get_data(as_text=True)
+    rows = listing.split("<tbody")[-1]
+    assert "Неудачная попытка входа" in rows and "Заявка создана" not in rows
+    # ...or types a word of it: «вход» finds every login event, whatever its code.
+    contains = _filter_index(operator_client, "TitleContains", "Действие")
+    rows = operator_client.get("/admin/audit/", query_string={f"flt0_{contains}": "вход"}).get_data(as_text=True)
+    rows = rows.split("<tbody")[-1]
+    assert "Неудачная попытка входа" in rows and "Заявка создана" not in rows and "something.new" not in rows
+    objects = _filter_index(operator_client, "TitleContains", "Объект")
+    rows = operator_client.get("/admin/audit/", query_string={f"flt0_{objects}": "заявк"}).get_data(as_text=True)
+    rows = rows.split("<tbody")[-1]
+    assert "Заявка создана" in rows and "Неудачная попытка входа" not in rows
+    # The console's home page lists its own changes by title too.
+    submit(operator_client, "/admin/organisations/new/", name="Больница № 9", short_name="Б9")
+    home = operator_client.get("/admin/").get_data(as_text=True)
+    assert "Консоль: запись создана (" in home and "Медицинская организация" in home
 
 
 def test_audit_csv_export(operator_client, people):
@@ -72,15 +107,27 @@ def test_audit_csv_export(operator_client, people):
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     header = rows[0]
     assert header[:4] == ["Время", "Пользователь", "Тип субъекта", "Действие"]
-    [row] = [r for r in rows[1:] if "consultation.created" in r]
+    [row] = [r for r in rows[1:] if "Заявка создана" in r]
     assert "01.03.2026 12:00:00" in row and "Иванов И. И." in row and '{"note": "проверка"}' in row
-    # The export itself is on record.
+    assert row[header.index("Объект")] == "Заявка"
+    # The export itself is on record, with what was exported.
     db.session.expire_all()
-    assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "admin.audit.exported"))
-    # Filters apply to the export as to the list.
+    [exported] = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "admin.audit.exported")).all()
+    assert exported.actor_name.startswith("Операторова") and exported.object_type == "audit_events"
+    assert exported.data["view"] == "admin_audit" and exported.data["rows"] == len(rows) - 1
+    # Filters apply to the export as to the list, and are on record.
     operator_client.get("/admin/audit/")
-    filtered = operator_client.get("/admin/audit/export/csv/?search=nothing-like-this").get_data(as_text=True)
+    equal = _filter_index(operator_client, "TitleEqual", "Действие")
+    filtered = operator_client.get(
+        f"/admin/audit/export/csv/?search=nothing-like-this&flt0_{equal}=consultation.created"
+    ).get_data(as_text=True)
     assert len(list(csv.reader(io.StringIO(filtered)))) == 1
+    db.session.expire_all()
+    last = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "admin.audit.exported").order_by(AuditEvent.id.desc())
+    ).first()
+    assert last.data["search"] == "nothing-like-this" and last.data["rows"] == 0
+    assert last.data["filters"] == ["Действие равно: Заявка создана"]
 
 
 def test_publishing_a_new_consent_version(operator_client, people):

@@ -146,3 +146,28 @@ def test_bad_switch_requests_are_refused_in_russian(console_app, people):
     response = operator.post("/admin/plugins/switch", data={"plugin": "throwaway", "state": "off"})
     assert response.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PluginState)) == 0
+
+
+def test_a_plugin_gives_its_audit_events_titles(console_app, people):
+    """Hook teleconsult_register_audit_titles: the audit log shows and filters a plugin's
+    events by the titles it registered, also while the plugin is switched off."""
+    import json
+    from datetime import datetime, timezone
+
+    db.session.add(AuditEvent(action="throwaway.poked", actor_type="staff", actor_id=1, actor_name="Иванов И. И.",
+                              object_type="throwaway_things", object_id=3, data={},
+                              at=datetime(2026, 3, 1, 9, tzinfo=timezone.utc)))
+    db.session.add(PluginState(plugin="throwaway", organisation_id=None, enabled=False))
+    db.session.commit()
+    client = console_app.test_client()
+    login_session(client, people["operator"])
+    page = client.get("/admin/audit/").get_data(as_text=True)
+    assert ">Проверка: тычок<" in page and ">Проверочная вещь<" in page
+    # The title is one of the choices of the «Действие равно» filter the page offers.
+    import html
+    import re
+
+    groups = json.loads(html.unescape(re.search(r'id="filter-groups-data"[^>]*>(.*?)</div>', page, re.S).group(1)))
+    [equal] = [f for f in groups["Действие"] if f["operation"] == "равно"]
+    assert ["throwaway.poked", "Проверка: тычок"] in equal["options"]
+    assert ["consultation.created", "Заявка создана"] in equal["options"]

@@ -33,7 +33,9 @@ def test_operator_creates_a_doctor_whose_password_works(app, operator_client, pe
 
     browser = app.test_client()
     assert browser.login("kardiolog", "Сложный-пароль-1").status_code == 302
-    assert browser.get("/").headers["Location"] == "/workplace/" or browser.get("/").status_code == 302
+    home = browser.get("/")
+    assert home.status_code == 302 and home.headers["Location"] == "/workplace/"  # a doctor's home
+    assert "Сердцева" in browser.get("/workplace/").get_data(as_text=True)
 
 
 def test_a_new_user_needs_a_password(operator_client, people):
@@ -154,3 +156,29 @@ def test_export_cells_never_become_spreadsheet_formulas(operator_client, people)
     submit(operator_client, f"/admin/users/edit/?id={doctor.id}", position="=HYPERLINK(\"http://x\")")
     body = operator_client.get("/admin/users/export/csv/").get_data(as_text=True)
     assert "'=HYPERLINK" in body
+
+
+def test_exporting_users_is_on_record_with_who_what_and_how_many(operator_client, people):
+    """The users list holds e-mail addresses and phone numbers: every export is audited."""
+    import csv
+    import io
+
+    view = [v for v in operator_client.application.extensions["admin"][0]._views if v.endpoint == "admin_users"][0]
+    [active] = [i for i, f in enumerate(view._filters) if str(f.name) == "Активна" and type(f).__name__ == "BooleanEqualFilter"]
+    body = operator_client.get(f"/admin/users/export/csv/?flt0_{active}=1&search=doctor").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(body)))[1:]
+    assert [row[0] for row in rows] == ["doctor"]
+    db.session.expire_all()
+    [event] = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "admin.users.exported")).all()
+    assert event.actor_id == people["operator"].id and event.actor_name.startswith("Операторова")
+    assert event.object_type == "users"
+    assert event.data == {
+        "view": "admin_users",
+        "title": "Пользователи",
+        "format": "csv",
+        "search": "doctor",
+        "filters": ["Активна равно: Да"],
+        "rows": 1,
+    }
+    page = operator_client.get("/admin/audit/").get_data(as_text=True)
+    assert "Консоль: выгрузка в CSV («Пользователи»)" in page

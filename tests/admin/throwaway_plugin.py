@@ -1,4 +1,5 @@
-"""A throwaway plugin for the console tests: a page, a lifecycle hook and a console view."""
+"""A throwaway plugin for the console tests: a page, a lifecycle hook, a console view and
+the titles of its audit events."""
 
 from flask import Blueprint
 from flask_admin import BaseView, expose
@@ -35,3 +36,10 @@ def teleconsult_register_admin_views():
 @hookimpl
 def teleconsult_consultation_created(consultation, actor):
     CALLS.append(consultation.id)
+
+
+@hookimpl
+def teleconsult_register_audit_titles():
+    from core.audit import AuditTitles
+
+    return AuditTitles(actions={"throwaway.poked": "Проверка: тычок"}, objects={"throwaway_things": "Проверочная вещь"})

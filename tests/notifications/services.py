@@ -85,8 +85,10 @@ class RecordingHandler:
 
     ``stall``: recipients whose first transfer hangs after the data arrived, before the
     server answers; if the client vanishes meanwhile, the message is never accepted, as a
-    real MTA discards a transaction that did not complete. ``refuse``: recipients mapped to
-    the replies to give before accepting (``"451 ..."`` temporary, ``"550 ..."`` final).
+    real MTA discards a transaction that did not complete. ``lose_reply``: recipients whose
+    first transfer is accepted (kept) but whose "250" never reaches the client, as when
+    the connection breaks at that moment. ``refuse``: recipients mapped to the replies to
+    give before accepting (``"451 ..."`` temporary, ``"550 ..."`` final).
     """
 
     def __init__(self) -> None:
@@ -97,6 +99,7 @@ class RecordingHandler:
         self.stalled = threading.Event()
         self.stalled_message_id: str | None = None
         self.aborted: list[str] = []
+        self.lose_reply: set[str] = set()
         self.refuse: dict[str, list[str]] = {}
 
     async def handle_DATA(self, server, session, envelope):
@@ -109,6 +112,14 @@ class RecordingHandler:
                 return replies.pop(0)
             stall = recipient in self.stall
             self.stall.discard(recipient)
+            lose_reply = recipient in self.lose_reply
+            self.lose_reply.discard(recipient)
+            if lose_reply:
+                self.received.append(Received(time.time(), recipient, message))
+        if lose_reply:
+            self.stalled_message_id = message["Message-ID"]
+            self.stalled.set()
+            await asyncio.sleep(3600)  # the reply is never sent; the client gives up
         if stall:
             self.stalled_message_id = message["Message-ID"]
             self.stalled.set()
@@ -178,6 +189,33 @@ class Worker:
         """SIGKILL the main process and its pool at once, as a lost machine would."""
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
+
+    def children(self) -> list[int]:
+        """The processes the worker started (its pool and the embedded beat)."""
+        found = []
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            found += [int(pid) for pid in (task / "children").read_text().split()]
+        return found
+
+    def process_connected_to(self, port: int) -> int:
+        """The pool process holding a TCP connection to ``port`` (the one sending)."""
+        inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if int(fields[2].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # ESTABLISHED
+                    inodes.add(f"socket:[{fields[9]}]")
+        for pid in self.children():
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                try:
+                    if os.readlink(fd) in inodes:
+                        return pid
+                except OSError:  # closed meanwhile
+                    continue
+        raise AssertionError(f"no process of the worker is connected to port {port}")
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
 
     def stop(self, graceful: bool = True) -> None:
         """Warm shutdown (running tasks finish), or at once with ``graceful=False``."""

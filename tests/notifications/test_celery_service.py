@@ -166,6 +166,61 @@ def test_a_worker_killed_during_a_send_leaves_every_message_delivered_once(celer
         assert row.attempts == 2
 
 
+def test_a_pool_process_killed_mid_send_gives_its_task_back_and_the_message_goes_out_once(celery_app, workers, smtp):
+    """Only the pool process running the send is killed (the OOM killer's way); the
+    worker lives on. ``task_reject_on_worker_lost`` puts the task back in the queue
+    instead of acknowledging it as failed: it is delivered again (same task id), finds
+    the row still leased to the dead process and leaves it; once the lease ends the
+    sweep sends it, and the server holds one copy, with the Message-ID the dead
+    process had begun to send."""
+    import os
+    import re
+    import signal
+
+    app = celery_app(NOTIFICATIONS_REMINDER_MINUTES=0)
+    smtp.handler.stall.add("stalled@example.ru")
+    worker = workers(app, concurrency=1)
+    with app.app_context():
+        Factory(app).consultation(email="stalled@example.ru")
+        wait_for(smtp.handler.stalled.is_set, message="the pool process to be in the middle of a send")
+        sender = worker.process_connected_to(smtp.port)
+        assert sender != worker.process.pid
+        os.kill(sender, signal.SIGKILL)
+        wait_for(lambda: smtp.handler.aborted == ["stalled@example.ru"], message="the server to see the client vanish")
+        wait_for(all_sent(app, 1), 60, "the notification to be sent")
+        assert worker.process.poll() is None, "the worker itself must survive its pool process"
+        worker.stop()
+
+        counts = smtp.handler.count_by_message_id()
+        assert list(counts.values()) == [1], counts
+        assert smtp.handler.messages("stalled@example.ru")[0]["Message-ID"] == smtp.handler.stalled_message_id
+        [row] = notifications(recipient="stalled@example.ru")
+        assert row.attempts == 2
+        log = worker.log_text()
+        assert "WorkerLostError" in log or "exited with 'signal 9" in log
+        received = re.findall(r"Task notifications\.send\[([0-9a-f-]+)\] received", log)
+        redelivered = [task for task in set(received) if received.count(task) > 1]
+        assert redelivered, "the killed process's task must come back from the broker:\n" + log[-3000:]
+
+
+def test_a_copy_sent_again_after_a_lost_final_reply_keeps_its_message_id(celery_app, workers, smtp):
+    """The server took the message, but its "250" never reached the worker (the SMTP
+    limit of RFC 1047): the worker cannot tell, times out and sends again. The copy is
+    the same message: same Message-ID, same text, so mail clients show it once."""
+    app = celery_app(NOTIFICATIONS_REMINDER_MINUTES=0)
+    smtp.handler.lose_reply.add("ivanova@example.ru")
+    workers(app)
+    with app.app_context():
+        Factory(app).consultation(email="ivanova@example.ru")
+        wait_for(lambda: len(smtp.handler.messages("ivanova@example.ru")) == 2, 60, "the copy")
+        wait_for(all_sent(app, 1), 30, "the row marked sent")
+        first, copy = smtp.handler.messages("ivanova@example.ru")
+        assert first["Message-ID"] == copy["Message-ID"] == smtp.handler.stalled_message_id
+        assert text_of(first) == text_of(copy) and first["Subject"] == copy["Subject"]
+        [row] = notifications(recipient="ivanova@example.ru")
+        assert row.attempts == 2 and "timed out" in (row.last_error or "")
+
+
 def test_the_reminder_goes_out_at_its_time(celery_app, workers, smtp):
     """The reminder is a row picked up by beat once due: here 15 minutes before a
     consultation that starts in 15 minutes and 3 seconds."""

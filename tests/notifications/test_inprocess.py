@@ -84,8 +84,9 @@ def test_reminder_is_a_row_that_goes_out_when_its_time_comes(app, factory):
     assert consultation.id == reminder.consultation_id
 
 
-def test_reminder_lead_is_a_setting(make_app):
-    app = make_app(plugins=["notifications"], config={"NOTIFICATIONS_REMINDER_MINUTES": 60})
+def test_reminder_lead_and_grace_are_settings(make_app):
+    config = {"NOTIFICATIONS_REMINDER_MINUTES": 60, "NOTIFICATIONS_REMINDER_GRACE_MINUTES": 10}
+    app = make_app(plugins=["notifications"], config=config)
     with app.app_context():
         factory = Factory(app)
         doctor = factory.doctor()
@@ -93,6 +94,10 @@ def test_reminder_lead_is_a_setting(make_app):
         factory.consultation(author=doctor, slot=slot)
         [reminder] = notifications(event="reminder")
         assert reminder.next_attempt_at == slot.starts_at - timedelta(minutes=60)
+        # Late, within the grace after the start: it still goes out.
+        assert reminder.expires_at == slot.starts_at + timedelta(minutes=10)
+        service.send_due(now=slot.starts_at + timedelta(minutes=5))
+        assert notifications(event="reminder")[0].status == S.SENT
 
 
 def test_moving_the_consultation_sends_the_new_time_and_moves_the_reminder(app, factory):
@@ -248,10 +253,11 @@ def test_temporary_failures_retry_with_backoff_then_give_up_for_the_operator(mak
         assert timedelta(seconds=59) < first_wait <= timedelta(seconds=61)
 
         assert service.send(row.id) == "skipped"  # not due yet
-        service.send_due(now=row.next_attempt_at + timedelta(seconds=1))
+        second_try = row.next_attempt_at + timedelta(seconds=1)
+        service.send_due(now=second_try)
         [row] = notifications(event="registered")
         assert (row.status, row.attempts) == (S.PENDING, 2)
-        second_wait = row.next_attempt_at - row.updated_at
+        second_wait = row.next_attempt_at - second_try
         assert timedelta(seconds=119) < second_wait <= timedelta(seconds=121)  # doubled
 
         service.send_due(now=row.next_attempt_at + timedelta(seconds=1))
@@ -302,7 +308,31 @@ def test_outbox_page_lists_the_messages_for_staff(app, factory):
     name = next((Path(app.config["DATA_DIR"]) / "outbox").glob("registered-*.eml")).name
     message = client.get(f"/notifications/outbox/{name}").get_data(as_text=True)
     assert "Дата и время:" in message and "sandbox" in message
-    assert client.get("/notifications/outbox/..%2Fteleconsult.sqlite3").status_code == 404
+
+
+def test_a_message_outside_the_outbox_is_never_shown(app, factory):
+    """The router refuses a name with a slash before the view runs; the view itself
+    refuses any name that leads out of the outbox folder, whoever calls it."""
+    from flask_login import login_user
+    from werkzeug.exceptions import NotFound
+
+    from plugins.notifications.views import outbox_message
+
+    doctor = factory.doctor()
+    factory.consultation(author=doctor)
+    data = Path(app.config["DATA_DIR"])
+    (data / "secret.eml").write_bytes(next((data / "outbox").glob("registered-*.eml")).read_bytes())
+    inside = next((data / "outbox").glob("registered-*.eml")).name
+    client = app.test_client()
+    login_session(client, doctor)
+    assert client.get("/notifications/outbox/..%2Fsecret.eml").status_code == 404
+    assert client.get("/notifications/outbox/secret.eml").status_code == 404
+    with app.test_request_context():
+        login_user(doctor)
+        assert "Дата и время:" in outbox_message(inside)
+        for name in ("../secret.eml", "..", f"{data}/secret.eml", "/etc/hostname"):
+            with pytest.raises(NotFound):
+                outbox_message(name)
 
 
 def test_outbox_page_does_not_exist_with_a_real_mail_server(make_app):
