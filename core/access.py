@@ -82,7 +82,9 @@ def principal_for_account(account) -> Principal:
         organisation_id = patient.organisation_id
         ids.update(
             db.session.scalars(
-                sa.select(Guardianship.child_id).where(Guardianship.representative_id == patient.id)
+                sa.select(Guardianship.child_id).where(
+                    Guardianship.representative_id == patient.id, Guardianship.in_force()
+                )
             )
         )
     return Principal(
@@ -146,11 +148,9 @@ def takes_part(principal: Principal, consultation: Consultation) -> bool:
             return True
         return any(p.user_id == principal.id for p in consultation.participants)
     if principal.is_patient:
-        return bool(
-            principal.patient_ids.intersection(
-                {consultation.patient_id, consultation.representative_id}
-            )
-        )
+        # A representative's ``patient_ids`` hold only the children whose link is in force:
+        # once it ends, so does access to the child's consultations held through them.
+        return consultation.patient_id in principal.patient_ids
     return False
 
 

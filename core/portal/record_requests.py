@@ -22,7 +22,7 @@ from core.access import Principal
 from core.db import db
 from core.errors import Conflict, InvalidInput
 from core.models import MedicalProfile, Patient, RecordRequest
-from core.validators import InvalidIdentifier, normalize_oms
+from core.validators import ADULT_AGE, InvalidIdentifier, age_on, normalize_oms
 
 STATUS_TITLES = {
     RecordRequest.NEW: _l("Принята, ожидает обработки"),
@@ -55,8 +55,7 @@ def _birth_date(form, field) -> None:
 
 def _child_birth_date(form, field) -> None:
     _birth_date(form, field)
-    today = date.today()
-    if field.data and (today.year - field.data.year - ((today.month, today.day) < (field.data.month, field.data.day))) >= 18:
+    if field.data and age_on(field.data, date.today()) >= ADULT_AGE:
         raise ValidationError(_l("Ребёнку должно быть меньше 18 лет"))
 
 

@@ -33,7 +33,7 @@ def _children(own: Patient | None) -> list[Patient]:
         db.session.scalars(
             sa.select(Patient)
             .join(Guardianship, Guardianship.child_id == Patient.id)
-            .where(Guardianship.representative_id == own.id)
+            .where(Guardianship.representative_id == own.id, Guardianship.in_force())
             .order_by(Patient.birth_date.desc())
         )
     )

@@ -239,7 +239,7 @@ def _context(step: str, values: dict) -> dict:
                 db.session.scalars(
                     sa.select(Patient)
                     .join(Guardianship, Guardianship.child_id == Patient.id)
-                    .where(Guardianship.representative_id == candidate.id)
+                    .where(Guardianship.representative_id == candidate.id, Guardianship.in_force())
                     .order_by(Patient.birth_date.desc(), Patient.id)
                 )
             )

@@ -20,7 +20,7 @@ from core.testing import LiveServer
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 _FORM_CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
-PARENT, STANDARD, SIMPLIFIED, UNKNOWN = (p.esia_oid for p in PORTAL_PERSONS)
+PARENT, STANDARD, SIMPLIFIED, UNKNOWN, PENDING = (p.esia_oid for p in PORTAL_PERSONS)
 
 
 def person(oid):
@@ -110,6 +110,29 @@ def login(browser, oid=STANDARD):
     response = browser.get(authorize(browser, oid=oid))
     browser._csrf = None
     return response
+
+
+def enter(browser, oid=STANDARD):
+    response = login(browser, oid)
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def accept_consent(browser):
+    page = browser.get("/portal/chats").get_data(as_text=True)
+    version_id = page.split('name="version_id" value="')[1].split('"')[0]
+    response = browser.post_form("/portal/consent", {"version_id": version_id, "agree": "yes"})
+    assert response.status_code == 302 and response.location.endswith("/portal/chats")
+
+
+def logout(browser):
+    """«Выйти» as a browser does it: the local logout, then ESIA's, then back to the portal."""
+    response = browser.logout()
+    assert response.status_code == 302
+    hops = [response.location]
+    while response.status_code == 302:
+        response = browser.get(response.location)
+        hops.append(response.location)
+    return hops[:-1], response
 
 
 def query(url: str) -> dict[str, str]:

@@ -12,21 +12,9 @@ from core import hookimpl
 from core.access import principal_for_user
 from core.db import db
 from core.models import AuditEvent, ConsentAcceptance, ConsentVersion, Outcome, RecordRequest
-from tests.portal.conftest import PARENT, STANDARD, login, page_csrf
+from tests.portal.conftest import PARENT, STANDARD, accept_consent, enter, page_csrf
 
 CONSENT_TITLE = "Информированное добровольное согласие на дистанционное консультирование"
-
-
-def enter(browser, oid=STANDARD):
-    response = login(browser, oid)
-    assert response.status_code == 302, response.get_data(as_text=True)
-
-
-def accept_consent(browser):
-    page = browser.get("/portal/chats").get_data(as_text=True)
-    version_id = page.split('name="version_id" value="')[1].split('"')[0]
-    response = browser.post_form("/portal/consent", {"version_id": version_id, "agree": "yes"})
-    assert response.status_code == 302 and response.location.endswith("/portal/chats")
 
 
 @pytest.fixture
