@@ -310,3 +310,37 @@ def test_the_portal_menu_speaks_english_too(browser, registry):
     enter(browser)
     page = browser.get("/portal/?lang=en").get_data(as_text=True)
     assert "Chat with a doctor" in page and "Access management" in page and "Request a consultation" in page
+
+
+# --------------------------------------------------------------------------- behind a proxy
+
+
+@pytest.mark.parametrize(("proxies", "stored"), [(0, "127.0.0.1"), (1, "203.0.113.7")])
+def test_the_consent_keeps_the_forwarded_address_only_behind_trusted_proxies(make_app, proxies, stored):
+    """Production runs behind a proxy: the consent must record the patient's address, not
+    the proxy's; without the setting a client cannot put any address it likes there."""
+    from core.models import PortalAccount
+    from core.testing import Factory, enable_test_login
+
+    app = make_app(config={"TRUSTED_PROXIES": proxies})
+    enable_test_login(app)
+    with app.app_context():
+        patient = Factory(app).patient()
+        account = PortalAccount(esia_oid="proxy-test", trust_level="standard", last_name=patient.last_name,
+                                first_name=patient.first_name)
+        db.session.add(account)
+        db.session.flush()
+        patient.portal_account_id = account.id
+        db.session.commit()
+        browser = app.test_client()
+        browser.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.7"  # what the proxy adds
+        assert browser.get(f"/_test/login/patient/{account.id}").status_code == 200
+        accept_consent(browser)
+        assert db.session.scalar(sa.select(ConsentAcceptance.client_address)) == stored
+
+
+def test_trusted_proxies_must_be_a_count(make_app):
+    from core.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="TRUSTED_PROXIES"):
+        make_app(config={"TRUSTED_PROXIES": -1})
