@@ -278,6 +278,8 @@ CORE_RULES: dict[str, Rule] = {
     "schedule.manage": _staff_with(Role.DOCTOR),
     "record_request.view": _record_request,
     "record_request.register": _record_request_register,
+    # Turning a request down with a reason: whoever keeps the journal.
+    "record_request.reject": _record_request,
     "registry.view_record": _registry_view_record,
     "dictionary.view": _dictionary_view,
     "consultation.list": _consultation_list,

@@ -7,12 +7,14 @@ over real HTTP to the same app served on a local port, as they would to ESIA.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
+from flask import request, request_finished, request_started
 
 from core.demo import PORTAL_PERSONS
 from core.testing import LiveServer
@@ -133,6 +135,27 @@ def logout(browser):
         response = browser.get(response.location)
         hops.append(response.location)
     return hops[:-1], response
+
+
+@contextlib.contextmanager
+def addresses(app):
+    """Every URL the app is asked for and every address it redirects to, inside the block."""
+    seen: list[str] = []
+
+    def started(sender, **extra):
+        seen.append(request.url)
+
+    def finished(sender, response, **extra):
+        if response.location:
+            seen.append(response.location)
+
+    request_started.connect(started, app)
+    request_finished.connect(finished, app)
+    try:
+        yield seen
+    finally:
+        request_started.disconnect(started, app)
+        request_finished.disconnect(finished, app)
 
 
 def query(url: str) -> dict[str, str]:
