@@ -26,14 +26,20 @@ def test_standard_account_gets_in_and_is_linked_to_the_registry_by_snils(browser
     assert account.email == "smirnova.olga@example.ru"
 
 
-def test_simplified_account_is_refused_with_an_upgrade_link(browser, registry):
-    """P1: «Упрощённая» gets a clear Russian explanation and a link to Госуслуги; no session."""
-    response = login(browser, SIMPLIFIED)
+PENDING_NOTE = "Данные вашего паспорта ещё проверяются"
+
+
+@pytest.mark.parametrize(("oid", "pending"), [(SIMPLIFIED, False), (PENDING, True)])
+def test_an_account_below_standard_is_refused_with_an_upgrade_link(browser, registry, oid, pending):
+    """P1: «Упрощённая» gets a clear Russian explanation and a link to Госуслуги; no session.
+    SNILS and an identity document are not enough while ESIA is still checking the document."""
+    response = login(browser, oid)
     page = response.get_data(as_text=True)
     assert response.status_code == 403
     assert "«Упрощённая»" in page and "«Стандартная» или «Подтверждённая»" in page
+    assert (PENDING_NOTE in page) is pending
     assert 'href="https://lk.gosuslugi.ru/profile/personal"' in page
-    assert registry.account(SIMPLIFIED) is None
+    assert registry.account(oid) is None
     assert browser.get("/portal/").status_code == 302  # still not logged in: back to login
 
 
@@ -43,17 +49,6 @@ def test_person_not_in_registry_sees_a_clear_page(browser, registry):
     page = response.get_data(as_text=True)
     assert "Вы не найдены в регистре пациентов" in page and "регистратуру" in page
     assert registry.account(UNKNOWN) is None
-
-
-def test_a_pending_passport_check_is_not_a_standard_account(browser, registry):
-    """SNILS and an identity document are not enough: ESIA must have verified the document."""
-    response = login(browser, PENDING)
-    page = response.get_data(as_text=True)
-    assert response.status_code == 403
-    assert "Данные вашего паспорта ещё проверяются" in page and "«Упрощённая»" in page
-    assert 'href="https://lk.gosuslugi.ru/profile/personal"' in page
-    assert registry.account(PENDING) is None
-    assert browser.get("/portal/").status_code == 302
 
 
 @pytest.mark.parametrize(
