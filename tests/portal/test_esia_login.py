@@ -205,6 +205,9 @@ def test_production_refuses_to_start_with_the_development_idp(tmp_path):
         create_app({**settings, "ESIA_DEV_IDP": True}, environment="production")
     with pytest.raises(SettingsError, match="ESIA_SIGNER"):
         create_app({**settings, "ESIA_SIGNER": "plugins.esia.signing:DevelopmentSigner"}, environment="production")
+    # Without id_doc no account could be told «Стандартная».
+    with pytest.raises(SettingsError, match="ESIA_SCOPES must include id_doc"):
+        create_app({**settings, "ESIA_SCOPES": "openid fullname birthdate snils contacts"}, environment="production")
     app = create_app(settings, environment="production")
     assert "esia_dev.authorize" not in app.view_functions
     assert "esia.callback" in app.view_functions
