@@ -107,6 +107,7 @@ def callback():
         return render_template(
             "esia/simplified.html",
             document_pending=person.document_pending,
+            esia_logout_url=logout_url(),
             upgrade_url=current_app.config["ESIA_UPGRADE_URL"],
             instruction_url=current_app.config["ESIA_INSTRUCTION_URL"],
         ), 403
@@ -114,7 +115,7 @@ def callback():
         account = accounts.sign_in(person)
     except accounts.NotInRegistry:
         db.session.commit()  # the audit event
-        return render_template("esia/not_in_registry.html", person=person), 403
+        return render_template("esia/not_in_registry.html", person=person, esia_logout_url=logout_url()), 403
     login_account(account)
     session[_SIGNED_IN] = True
     db.session.commit()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html
+import re
 import uuid
 from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -41,6 +44,11 @@ def test_an_account_below_standard_is_refused_with_an_upgrade_link(browser, regi
     assert 'href="https://lk.gosuslugi.ru/profile/personal"' in page
     assert registry.account(oid) is None
     assert browser.get("/portal/").status_code == 302  # still not logged in: back to login
+    # «Войти другой учётной записью» ends the ESIA session first, so ESIA asks who it is.
+    again = html.unescape(re.search(r'id="esia-again" href="([^"]+)"', page).group(1))
+    assert urlsplit(again).path == "/esia-dev/idp/ext/Logout"
+    assert browser.get(again).location == "http://localhost/esia/login"
+    assert login(browser, STANDARD).status_code == 302
 
 
 def test_person_not_in_registry_sees_a_clear_page(browser, registry):
@@ -169,8 +177,6 @@ def test_an_id_token_with_another_nonce_is_refused(browser, registry):
 
 
 def test_cancel_on_the_esia_page_returns_with_a_message(browser, registry):
-    from urllib.parse import urlsplit
-
     location = browser.get("/esia/start").location
     fields = hidden_fields(browser.get(location).get_data(as_text=True))
     fields["action"] = "cancel"
@@ -312,7 +318,6 @@ def test_no_link_is_ever_granted_for_an_adult(browser, registry):
 
 
 def test_logout_goes_through_esia_and_the_next_login_asks_again(app, browser, registry):
-    from urllib.parse import urlsplit
 
     assert login(browser, STANDARD).status_code == 302
     hops, landing = logout(browser)
@@ -326,7 +331,6 @@ def test_logout_goes_through_esia_and_the_next_login_asks_again(app, browser, re
 
 def test_without_esia_logout_the_idp_would_log_the_person_straight_back_in(browser, registry):
     """What the logout above prevents: ESIA's own session outlives the portal's."""
-    from urllib.parse import urlsplit
 
     assert login(browser, STANDARD).status_code == 302
     with browser.session_transaction() as session:
