@@ -29,6 +29,11 @@ BABEL_DEFAULT_LOCALE = "ru"
 BABEL_DEFAULT_TIMEZONE = "Europe/Moscow"
 LANGUAGES = ["ru", "en"]
 
+# How many reverse proxies in front of the app set X-Forwarded-For and X-Forwarded-Proto
+# (Werkzeug's ProxyFix trusts that many hops). 0: none, the headers are ignored; behind
+# a proxy the client address (stored with an accepted consent, SPEC P2) is then the proxy's.
+TRUSTED_PROXIES = 0
+
 # Sessions and login (SPEC D1).
 SESSION_COOKIE_NAME = "teleconsult_session"
 SESSION_COOKIE_HTTPONLY = True

@@ -82,7 +82,9 @@ def principal_for_account(account) -> Principal:
         organisation_id = patient.organisation_id
         ids.update(
             db.session.scalars(
-                sa.select(Guardianship.child_id).where(Guardianship.representative_id == patient.id)
+                sa.select(Guardianship.child_id).where(
+                    Guardianship.representative_id == patient.id, Guardianship.in_force()
+                )
             )
         )
     return Principal(
@@ -146,11 +148,9 @@ def takes_part(principal: Principal, consultation: Consultation) -> bool:
             return True
         return any(p.user_id == principal.id for p in consultation.participants)
     if principal.is_patient:
-        return bool(
-            principal.patient_ids.intersection(
-                {consultation.patient_id, consultation.representative_id}
-            )
-        )
+        # A representative's ``patient_ids`` hold only the children whose link is in force:
+        # once it ends, so does access to the child's consultations held through them.
+        return consultation.patient_id in principal.patient_ids
     return False
 
 
@@ -278,6 +278,8 @@ CORE_RULES: dict[str, Rule] = {
     "schedule.manage": _staff_with(Role.DOCTOR),
     "record_request.view": _record_request,
     "record_request.register": _record_request_register,
+    # Turning a request down with a reason: whoever keeps the journal.
+    "record_request.reject": _record_request,
     "registry.view_record": _registry_view_record,
     "dictionary.view": _dictionary_view,
     "consultation.list": _consultation_list,

@@ -12,12 +12,13 @@ import sqlalchemy as sa
 from flask import Flask, abort, g, request
 from flask.ctx import RequestContext
 from flask_babel import refresh as babel_refresh
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import access, i18n, logs
 from core.extensions import SocketIO, babel, csrf, db, login_manager, migrate
 from core.plugins import build_plugin_manager, collect, switched_off, watch_plugin_states
 from core.routing import build_registry
-from core.settings import check_production, load
+from core.settings import SettingsError, check_production, load
 from core.storage import LocalStorage
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,18 @@ def create_app(
     init_admin(app)  # the operator console at /admin (SPEC A1), after the request guards
 
     errorpages.register(app)
+    _trust_proxies(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXIES`` reverse proxies, take the client's address and scheme from
+    the headers they set; outermost, so Socket.IO's requests get them too."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if not isinstance(hops, int) or isinstance(hops, bool) or hops < 0:
+        raise SettingsError("TELECONSULT_TRUSTED_PROXIES must be the number of proxies in front of the app, 0 or more")
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _init_extensions(app: Flask) -> None:

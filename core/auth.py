@@ -133,14 +133,20 @@ def _authenticate(login: str, password: str):
 
 @blueprint.route("/logout", methods=["POST"])
 def logout():
+    from core.plugins import hooks
+
     form = LogoutForm()
     principal = current_principal()
     portal = principal.is_patient
+    onward = None
     if form.validate_on_submit() and principal.is_authenticated:
+        onward = hooks().teleconsult_logout_url(principal=principal)  # before the session is gone
         audit.record("auth.logout", principal=principal, object_type=principal.kind, object_id=principal.id)
         db.session.commit()
         logout_user()
         session.clear()
+    if onward:
+        return redirect(onward)
     if portal and "portal.index" in current_app.view_functions:
         return redirect(url_for("portal.index"))
     return redirect(url_for("auth.login"))

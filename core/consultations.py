@@ -157,6 +157,7 @@ def _representative(ctype: ConsultationType, patient: Patient, representative_id
         sa.select(Guardianship.id).where(
             Guardianship.representative_id == representative_id,
             Guardianship.child_id == patient.id,
+            Guardianship.in_force(),
         )
     ).first()
     if linked is None:

@@ -67,6 +67,8 @@ class PortalPerson:
     phone: str
     in_registry: bool = True
     children: tuple = ()
+    # ESIA's ``vrfStu`` of the identity document; None: no document entered.
+    document_check: str | None = "VERIFIED"
 
 
 PORTAL_PERSONS = (
@@ -85,12 +87,18 @@ PORTAL_PERSONS = (
     PortalPerson(
         "1000003", "simplified", "Кузнецов", "Дмитрий", "Павлович", date(1995, 1, 20), "male",
         complete_snils("123456704"), complete_oms("780000000000104"),
-        "kuznetsov.d@example.ru", "+7 921 555-01-04",
+        "kuznetsov.d@example.ru", "+7 921 555-01-04", document_check=None,
     ),
     PortalPerson(
         "1000004", "standard", "Орлова", "Наталья", "Юрьевна", date(1978, 8, 30), "female",
         complete_snils("123456705"), complete_oms("780000000000105"),
         "orlova.n@example.ru", "+7 921 555-01-05", in_registry=False,
+    ),
+    # SNILS and passport entered, the passport still being checked: not «Стандартная» yet.
+    PortalPerson(
+        "1000005", "simplified", "Зайцева", "Марина", "Олеговна", date(1988, 4, 17), "female",
+        complete_snils("123456706"), complete_oms("780000000000106"),
+        "zaitseva.m@example.ru", "+7 921 555-01-06", document_check="VERIFYING",
     ),
 )
 

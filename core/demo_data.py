@@ -33,6 +33,7 @@ from core.validators import (
     PASSPORT_REGIONS,
     PASSPORT_YEARS,
     SNILS_SPACE,
+    age_on,
     oms_from_index,
     passport_from_parts,
     snils_from_index,
@@ -220,12 +221,6 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years)
     except ValueError:
         return day.replace(year=day.year - years, day=28)
-
-
-def age_on(birth_date: date, on: date) -> int:
-    """Full years of age on a given day."""
-    before_birthday = (on.month, on.day) < (birth_date.month, birth_date.day)
-    return on.year - birth_date.year - before_birthday
 
 
 def _birth_window(age: int, reference: date) -> tuple[int, int]:

@@ -148,6 +148,21 @@ def teleconsult_register_audit_titles() -> AuditTitles:
     """
 
 
+# --------------------------------------------------------------------------- session
+
+
+@hookspec(firstresult=True)
+def teleconsult_logout_url(principal: Principal) -> str | None:
+    """Where the browser goes after a local logout; first answer wins.
+
+    An identity provider plugin answers with its provider's own logout address, so the
+    provider forgets its session too and the next login asks again (ESIA does, SPEC P8).
+    Fired by ``/logout`` for a confirmed logout while the session still holds what the
+    login stored in it; the local session ends whatever the answer. Without an answer a
+    patient goes to the portal, staff to the login page.
+    """
+
+
 # --------------------------------------------------------------------------- consultation
 
 

@@ -7,6 +7,8 @@ Use with ``pytest_plugins = ["core.testing"]`` in a ``conftest.py``. Fixtures:
 - ``app``, ``client``: the app with every installed plugin, and its test client.
 - ``factory``: makes organisations, doctors, patients, slots and consultations.
 - ``live_server``: the app served over real HTTP and Socket.IO on a free port.
+- ``chromium``: Debian's Chromium driven by Playwright (browser tests); a missing
+  browser skips locally and fails the run in CI.
 
 Database tests run on SQLite, and also on PostgreSQL when ``TELECONSULT_TEST_POSTGRES``
 is set (a server URL, or ``1`` for postgresql://postgres@127.0.0.1:5432) or when
@@ -378,6 +380,32 @@ def live_server(app) -> Iterator[LiveServer]:
     server = LiveServer(app).start()
     yield server
     server.stop()
+
+
+# Debian's package: `playwright install` cannot download browsers on these machines.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ("--disable-background-networking", "--disable-component-update", "--no-first-run")
+
+
+def require_or_skip(missing: list[str]) -> None:
+    """What a test needs from the machine: skip without it locally, fail in CI."""
+    if not missing:
+        return
+    if in_ci():
+        pytest.fail("missing: " + ", ".join(missing))
+    pytest.skip("missing: " + ", ".join(missing))
+
+
+@pytest.fixture
+def chromium():
+    """A headless Chromium (Playwright ``Browser``); open pages with ``new_context()``."""
+    require_or_skip([] if os.path.exists(CHROMIUM) else [f"Chromium ({CHROMIUM})"])
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        yield browser
+        browser.close()
 
 
 def aware(day: date, at: dtime) -> datetime:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import re
+from datetime import date
 from collections.abc import Callable
 from enum import StrEnum
 from operator import mul
@@ -22,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
 __all__ = [
+    "ADULT_AGE",
     "IdentifierKind",
     "InvalidIdentifier",
     "MSG_OMS_CHECKSUM",
@@ -51,6 +53,7 @@ __all__ = [
     "PASSPORT_REGIONS",
     "PASSPORT_YEARS",
     "SNILS_SPACE",
+    "age_on",
     "oms_control_digit",
     "oms_from_index",
     "passport_from_parts",
@@ -382,3 +385,13 @@ def generate_passport(rng: random.Random) -> str:
     return passport_from_parts(
         rng.choice(PASSPORT_REGIONS), rng.choice(PASSPORT_YEARS), rng.choice(PASSPORT_NUMBERS)
     )
+
+
+# Full age: a legal representative no longer acts for a person of this age.
+ADULT_AGE = 18
+
+
+def age_on(birth_date: date, on: date) -> int:
+    """Full years of age on a given day."""
+    before_birthday = (on.month, on.day) < (birth_date.month, birth_date.day)
+    return on.year - birth_date.year - before_birthday

@@ -106,9 +106,16 @@ class Guardianship(db.Model):
     child_id: Mapped[int] = mapped_column(sa.ForeignKey("patients.id"), index=True)
     kind: Mapped[str] = mapped_column(sa.String(30), default="parent")  # parent | guardian
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the link stopped giving access (ESIA no longer lists the child, who came of age...).
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     representative: Mapped[Patient] = relationship(foreign_keys=[representative_id])
     child: Mapped[Patient] = relationship(foreign_keys=[child_id])
+
+    @classmethod
+    def in_force(cls) -> sa.ColumnElement[bool]:
+        """The condition of a link that still lets the representative act for the child."""
+        return cls.ended_at.is_(None)
 
 
 class RecordRequest(db.Model):
@@ -142,6 +149,8 @@ class RecordRequest(db.Model):
     handled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why staff turned the request down, shown to the patient («Отклонена»).
+    rejection_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     @property
     def for_child(self) -> bool:

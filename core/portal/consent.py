@@ -9,23 +9,28 @@ including the chat plugin's.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import request
+from flask import render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 
 from core import audit
-from core.access import Principal
+from core.access import Principal, current_principal
 from core.db import db, utcnow
 from core.errors import Conflict
 from core.models import ConsentAcceptance, ConsentVersion
 
 
-def current_version() -> ConsentVersion | None:
-    return db.session.scalar(
-        sa.select(ConsentVersion)
+def _current_query(*columns):
+    return (
+        sa.select(*columns)
         .where(ConsentVersion.published_at.is_not(None), ConsentVersion.published_at <= utcnow())
         .order_by(ConsentVersion.version.desc())
         .limit(1)
     )
+
+
+def current_version() -> ConsentVersion | None:
+    return db.session.scalar(_current_query(ConsentVersion))
 
 
 def acceptance_of(account_id: int, version: ConsentVersion | None) -> ConsentAcceptance | None:
@@ -39,9 +44,16 @@ def acceptance_of(account_id: int, version: ConsentVersion | None) -> ConsentAcc
 
 
 def has_accepted_current(principal: Principal) -> bool:
+    """One query: the chat asks this on every Socket.IO event of a patient."""
     if not principal.is_patient:
         return False
-    return acceptance_of(principal.id, current_version()) is not None
+    accepted = db.session.scalar(
+        sa.select(ConsentAcceptance.id).where(
+            ConsentAcceptance.account_id == principal.id,
+            ConsentAcceptance.version_id == _current_query(ConsentVersion.id).scalar_subquery(),
+        )
+    )
+    return accepted is not None
 
 
 def acceptances(account_id: int) -> list[ConsentAcceptance]:
@@ -79,3 +91,15 @@ def accept(principal: Principal, version_id: int) -> ConsentAcceptance:
         data={"version": version.version, "client_address": accepted.client_address},
     )
     return accepted
+
+
+class ConsentForm(FlaskForm):
+    pass
+
+
+def gate():
+    """The consent modal in place of any page of «Чат с врачом» (the portal's list, the
+    chat plugin's pages) until the current version is accepted (P2)."""
+    version = current_version()
+    accepted_before = bool(acceptances(current_principal().id))
+    return render_template("portal/consent.html", version=version, form=ConsentForm(), renewed=accepted_before)

@@ -21,8 +21,9 @@ from core import audit
 from core.access import Principal
 from core.db import db
 from core.errors import Conflict, InvalidInput
-from core.models import MedicalProfile, Patient, RecordRequest
-from core.validators import InvalidIdentifier, normalize_oms
+from core.models import MedicalProfile, Patient, PortalAccount, RecordRequest
+from core.models.registry import normalize_name
+from core.validators import ADULT_AGE, InvalidIdentifier, age_on, normalize_oms
 
 STATUS_TITLES = {
     RecordRequest.NEW: _l("Принята, ожидает обработки"),
@@ -55,8 +56,7 @@ def _birth_date(form, field) -> None:
 
 def _child_birth_date(form, field) -> None:
     _birth_date(form, field)
-    today = date.today()
-    if field.data and (today.year - field.data.year - ((today.month, today.day) < (field.data.month, field.data.day))) >= 18:
+    if field.data and age_on(field.data, date.today()) >= ADULT_AGE:
         raise ValidationError(_l("Ребёнку должно быть меньше 18 лет"))
 
 
@@ -126,6 +126,8 @@ class RecordRequestForm(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
+        if self.who.errors:  # not one of the two choices: WTForms' own text is English
+            self.who.errors = [_l("Выберите, для кого консультация: для себя или для ребёнка")]
         if self.who.data == "child":
             for field in (self.child_last_name, self.child_first_name, self.child_birth_date, self.child_oms_policy):
                 if not field.data and not field.errors:
@@ -212,6 +214,20 @@ def create_request(form: RecordRequestForm, principal: Principal, children: list
         data={"organisation_id": organisation_id, "for_child": for_child},
     )
     return record
+
+
+def names_patient(row: RecordRequest, patient: Patient) -> bool:
+    """Whether ``patient`` is the one the request is for: the requester's own registry
+    record, or the child named in it (by OMS policy, else by name and birth date)."""
+    if row.for_child:
+        if row.child_oms_policy and patient.oms_policy == row.child_oms_policy:
+            return True
+        named = (normalize_name(row.child_last_name), normalize_name(row.child_first_name), row.child_birth_date)
+        return (normalize_name(patient.last_name), normalize_name(patient.first_name), patient.birth_date) == named
+    account = db.session.get(PortalAccount, row.account_id) if row.account_id else None
+    if account is not None and account.patient is not None:
+        return patient.id == account.patient.id
+    return patient.oms_policy == row.oms_policy
 
 
 def requests_of(principal: Principal) -> list[RecordRequest]:

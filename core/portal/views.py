@@ -6,7 +6,6 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from core.access import can, require
 from core.db import db
@@ -16,10 +15,6 @@ from core.models import Consultation, Guardianship, Patient
 from core.portal import chats, consent, record_requests
 
 blueprint = Blueprint("portal", __name__, url_prefix="/portal")
-
-
-class ConsentForm(FlaskForm):
-    pass
 
 
 @blueprint.before_request
@@ -38,7 +33,7 @@ def _children(own: Patient | None) -> list[Patient]:
         db.session.scalars(
             sa.select(Patient)
             .join(Guardianship, Guardianship.child_id == Patient.id)
-            .where(Guardianship.representative_id == own.id)
+            .where(Guardianship.representative_id == own.id, Guardianship.in_force())
             .order_by(Patient.birth_date.desc())
         )
     )
@@ -49,20 +44,11 @@ def index():
     return render_template("portal/index.html")
 
 
-def _consent_gate():
-    """The consent modal instead of the section, until the current version is accepted (P2)."""
-    version = consent.current_version()
-    accepted_before = bool(consent.acceptances(require("portal.use").id))
-    return render_template(
-        "portal/consent.html", version=version, form=ConsentForm(), renewed=accepted_before
-    )
-
-
 @blueprint.route("/chats")
 def chats_list():
     """«Чат с врачом» (P3): every chat of the patient and of their children."""
     if not can("portal.chat"):
-        return _consent_gate()
+        return consent.gate()
     principal = require("portal.chat")
     own = _own_patient()
     query = (request.args.get("q") or "").strip()[:100]
@@ -77,7 +63,7 @@ def chats_list():
 def consultation(consultation_id: int):
     """The card of one consultation, when no plugin offers a chat window for it."""
     if not can("portal.chat"):
-        return _consent_gate()
+        return consent.gate()
     item = db.session.get(Consultation, consultation_id) or abort(404)
     require("consultation.view", item)
     own = _own_patient()
@@ -90,12 +76,12 @@ def consultation(consultation_id: int):
 @blueprint.route("/consent", methods=["POST"])
 def accept_consent():
     principal = require("portal.use")
-    form = ConsentForm()
+    form = consent.ConsentForm()
     if not form.validate_on_submit():
         abort(400)
     if request.form.get("agree") != "yes":
         flash(_("Чтобы продолжить, поставьте галочку «Я ознакомлен(а) и согласен(на)»."), "error")
-        return _consent_gate(), 422
+        return consent.gate(), 422
     try:
         version_id = int(request.form.get("version_id", ""))
     except ValueError:

@@ -27,6 +27,7 @@ from core.models import (
     User,
 )
 from core.models.registry import normalize_name
+from core.portal import record_requests
 from core.schedule import free_slots, local_zone
 from core.validators import (
     IdentifierKind,
@@ -239,7 +240,7 @@ def _context(step: str, values: dict) -> dict:
                 db.session.scalars(
                     sa.select(Patient)
                     .join(Guardianship, Guardianship.child_id == Patient.id)
-                    .where(Guardianship.representative_id == candidate.id)
+                    .where(Guardianship.representative_id == candidate.id, Guardianship.in_force())
                     .order_by(Patient.birth_date.desc(), Patient.id)
                 )
             )
@@ -380,7 +381,7 @@ def _slot_step(values: dict):
         )
         try:
             consultation = create_consultation(draft, principal)
-            _mark_record_request(values.get("record_request_id"), consultation, principal)
+            unmarked = _mark_record_request(values.get("record_request_id"), consultation, principal)
             db.session.commit()
         except sa.exc.IntegrityError:
             # The unique slot constraint met at commit time: someone was faster.
@@ -395,17 +396,27 @@ def _slot_step(values: dict):
             ),
             "success",
         )
+        if unmarked:
+            flash(unmarked, "error")
         return redirect(url_for("workplace.application", consultation_id=consultation.id))
     return _render("slot", **_context("slot", values))
 
 
-def _mark_record_request(request_id: int | None, consultation, principal) -> None:
-    """A request of the deferred-record journal becomes «оформлена» with its application (P7)."""
+def _mark_record_request(request_id: int | None, consultation, principal) -> str | None:
+    """A request of the deferred-record journal becomes «оформлена» with its application (P7)
+    when the application is for the person the request names; otherwise the request stays
+    in the journal and the returned text tells the doctor why."""
     if request_id is None:
-        return
+        return None
     row = db.session.get(RecordRequest, request_id)
     if row is None or row.status != RecordRequest.NEW or row.organisation_id != principal.organisation_id:
         raise Conflict(_l("Заявка из журнала отложенной записи уже оформлена или недоступна"))
+    if not record_requests.names_patient(row, consultation.patient):
+        return _(
+            "Заявка из журнала отложенной записи осталась в журнале: она подана для другого пациента, "
+            "а консультация оформлена на %(name)s.",
+            name=consultation.patient.full_name,
+        )
     row.status = RecordRequest.REGISTERED
     row.consultation_id = consultation.id
     row.handled_by_id = principal.id
@@ -417,6 +428,7 @@ def _mark_record_request(request_id: int | None, consultation, principal) -> Non
         consultation_id=consultation.id,
         data={"consultation_id": consultation.id},
     )
+    return None
 
 
 HANDLERS = {

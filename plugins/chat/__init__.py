@@ -7,7 +7,7 @@ from pathlib import Path
 from flask_babel import lazy_gettext as _l
 
 from core import hookimpl
-from core.access import takes_part
+from core.access import can, takes_part
 from core.menus import MenuItem
 
 MIGRATIONS = str(Path(__file__).parent / "migrations" / "versions")
@@ -53,11 +53,13 @@ def teleconsult_register_menu_items(area):
 
 
 def _may_use_chat(principal, obj=None) -> bool:
-    return principal.is_staff or principal.is_patient
+    # A patient only after accepting the current informed consent (SPEC P2): the core's
+    # rule decides, the same for pages, the API and every Socket.IO event.
+    return principal.is_staff or can("portal.chat", None, principal)
 
 
 def _may_view(principal, consultation) -> bool:
-    return (principal.is_staff or principal.is_patient) and takes_part(principal, consultation)
+    return _may_use_chat(principal) and takes_part(principal, consultation)
 
 
 def _may_write(principal, consultation) -> bool:

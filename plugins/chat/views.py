@@ -15,11 +15,12 @@ from flask import (
 from flask_babel import lazy_gettext as _l
 from flask_login import user_logged_out
 
-from core.access import current_principal, require
+from core.access import can, current_principal, require
 from core.db import db
 from core.errors import InvalidInput
-from core.models import ConsentAcceptance, ConsentVersion, Consultation, Document, Patient
+from core.models import Consultation, Document, Patient
 from core.models.registry import normalize_name
+from core.portal import consent
 from core.storage import storage
 from core.worklists import ALL, worklist_query
 from plugins.chat import service, sessions
@@ -34,33 +35,19 @@ user_logged_out.connect(sessions.on_logout)
 VENDOR_FILES = {"socket.io.min.js", "socket.io.min.js.map"}
 
 
-def _consent_missing(principal) -> bool:
-    """A patient sees nothing of the chats before accepting the current consent (SPEC P2)."""
-    if not principal.is_patient:
-        return False
-    latest = db.session.scalar(
-        sa.select(ConsentVersion.id).where(ConsentVersion.published_at.is_not(None))
-        .order_by(ConsentVersion.version.desc()).limit(1)
-    )
-    if latest is None:
-        return False
-    accepted = db.session.scalar(
-        sa.select(ConsentAcceptance.id).where(
-            ConsentAcceptance.account_id == principal.id, ConsentAcceptance.version_id == latest
-        )
-    )
-    return accepted is None
-
-
 @blueprint.before_request
 def _consent_first():
-    from core.access import ANONYMOUS
-
-    principal = current_principal() if request.endpoint != "chat.vendor" else ANONYMOUS
-    if _consent_missing(principal):
-        if "portal.index" in current_app.view_functions:
-            return redirect(url_for("portal.index"))
-        abort(403)
+    """A patient sees nothing of the chats before accepting the current consent (SPEC P2):
+    pages show the portal's consent modal, everything else is refused."""
+    if request.endpoint in ("chat.vendor", "chat.static"):
+        return None
+    principal = current_principal()
+    if not principal.is_patient or can("portal.chat", None, principal):
+        return None
+    if request.method == "GET" and request.endpoint in ("chat.index", "chat.window"):
+        return consent.gate()
+    require("portal.chat", None, principal)
+    return None
 
 
 def _layout(principal) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core import hookimpl
-from plugins.esia.client import DEFAULT_SCOPES
+from plugins.esia.client import DEFAULT_SCOPES, REQUIRED_SCOPES
 from plugins.esia.signing import DEVELOPMENT_SIGNER
 
 
@@ -22,6 +22,10 @@ def teleconsult_config_defaults():
         "ESIA_JWKS_URL": "",
         # Absolute callback address registered at ESIA; empty: derived from the request.
         "ESIA_REDIRECT_URI": "",
+        # ESIA's logout; empty: ESIA_URL/idp/ext/Logout. Where it sends the browser back;
+        # empty: this portal's «Вход через Госуслуги».
+        "ESIA_LOGOUT_URL": "",
+        "ESIA_LOGOUT_REDIRECT_URI": "",
         # The client_secret signer, "package.module:Class" (a GOST signer in production).
         "ESIA_SIGNER": DEVELOPMENT_SIGNER,
         "ESIA_TIMEOUT": 10,
@@ -44,6 +48,9 @@ def teleconsult_config_check(settings):
         problems.append("TELECONSULT_ESIA_URL must point to ESIA in production")
     if (settings.get("ESIA_SIGNER") or DEVELOPMENT_SIGNER) == DEVELOPMENT_SIGNER:
         problems.append("TELECONSULT_ESIA_SIGNER must name a GOST signer in production, not the development one")
+    missing = [scope for scope in REQUIRED_SCOPES if scope not in str(settings.get("ESIA_SCOPES", "")).split()]
+    if missing:
+        problems.append(f"TELECONSULT_ESIA_SCOPES must include {', '.join(missing)}: the account level is read from them")
     if not settings.get("ESIA_JWKS") and not settings.get("ESIA_JWKS_URL"):
         problems.append("TELECONSULT_ESIA_JWKS (or ESIA_JWKS_URL) must hold ESIA's public keys in production")
     return problems
@@ -91,3 +98,10 @@ def teleconsult_register_audit_titles():
             "esia.callback_refused": _l("Ответ Госуслуг отклонён"),
         }
     )
+
+
+@hookimpl
+def teleconsult_logout_url(principal):
+    from plugins.esia.views import logout_redirect
+
+    return logout_redirect(principal)

@@ -6,8 +6,9 @@ import sqlalchemy as sa
 
 from core import audit
 from core.access import ANONYMOUS, principal_for_account
-from core.db import db
+from core.db import db, utcnow
 from core.models import Guardianship, Patient, PortalAccount
+from core.validators import ADULT_AGE, age_on
 from plugins.esia.client import EsiaPerson
 
 
@@ -25,8 +26,7 @@ def sign_in(person: EsiaPerson) -> PortalAccount:
     """The portal account of an admitted ESIA person, created and linked on first login.
 
     Raises ``NotInRegistry`` when the person has no registry record; nothing is written
-    then. Children ESIA lists are linked as the person's wards when the registry knows
-    them by SNILS and no guardianship is recorded yet.
+    then. The person's wards follow the children ESIA lists at every login.
     """
     account = db.session.scalar(sa.select(PortalAccount).where(PortalAccount.esia_oid == person.oid))
     patient = account.patient if account is not None else None
@@ -57,22 +57,41 @@ def sign_in(person: EsiaPerson) -> PortalAccount:
         audit.record(
             "esia.account_linked", account, principal=principal_for_account(account), data={"patient_id": patient.id}
         )
-    _link_children(account, patient, person)
+    _sync_children(account, patient, person)
     return account
 
 
-def _link_children(account: PortalAccount, parent: Patient, person: EsiaPerson) -> None:
-    known = set(
-        db.session.scalars(sa.select(Guardianship.child_id).where(Guardianship.representative_id == parent.id))
-    )
+def _sync_children(account: PortalAccount, parent: Patient, person: EsiaPerson) -> None:
+    """The representative acts for exactly the children ESIA lists now (and who are under 18).
+
+    A listed child the registry knows by SNILS is linked (a link ended earlier is put back
+    in force); a link to a child ESIA no longer lists, or who has come of age, is ended.
+    Nothing changes when ESIA was not asked for the children.
+    """
+    if not person.children_known:
+        return
+    today = utcnow().date()
+    listed: set[int] = set()
     for kid in person.children:
         child = _patient_by_snils(kid.snils)
-        if child is None or child.id in known or child.id == parent.id:
+        if child is not None and child.id != parent.id and age_on(child.birth_date, today) < ADULT_AGE:
+            listed.add(child.id)
+    principal = principal_for_account(account)
+    links = {
+        link.child_id: link
+        for link in db.session.scalars(sa.select(Guardianship).where(Guardianship.representative_id == parent.id))
+    }
+    for child_id, link in links.items():
+        if link.ended_at is None and child_id not in listed:
+            link.ended_at = utcnow()
+            audit.record("esia.child_unlinked", link, principal=principal, data={"child_id": child_id})
+    for child_id in sorted(listed):
+        link = links.get(child_id)
+        if link is not None and link.ended_at is None:
             continue
-        guardianship = Guardianship(representative_id=parent.id, child_id=child.id, kind="parent")
-        db.session.add(guardianship)
+        if link is None:
+            link = Guardianship(representative_id=parent.id, child_id=child_id, kind="parent")
+            db.session.add(link)
+        link.ended_at = None
         db.session.flush()
-        known.add(child.id)
-        audit.record(
-            "esia.child_linked", guardianship, principal=principal_for_account(account), data={"child_id": child.id}
-        )
+        audit.record("esia.child_linked", link, principal=principal, data={"child_id": child_id})

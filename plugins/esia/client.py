@@ -9,7 +9,8 @@ the provider's keys); this module adds what ESIA asks on top of it:
   ``timestamp`` and ``client_certificate_hash`` beside it;
 - ``state`` is a UUID;
 - the person's data does not come from a userinfo endpoint but from the ESIA REST
-  service: ``/rs/prns/{oid}``, its contacts ``/ctts`` and children ``/kids``.
+  service: ``/rs/prns/{oid}``, its contacts ``/ctts``, children ``/kids`` and, for the
+  account level, the verification status of the identity document ``/docs/{rIdDoc}``.
 """
 
 from __future__ import annotations
@@ -31,17 +32,24 @@ TOKEN_PATH = "/aas/oauth2/v3/te"
 PERSON_PATH = "/rs/prns/{oid}"
 CONTACTS_PATH = "/rs/prns/{oid}/ctts?embed=(elements)"
 KIDS_PATH = "/rs/prns/{oid}/kids?embed=(elements)"
+DOCUMENT_PATH = "/rs/prns/{oid}/docs/{document_id}"
+LOGOUT_PATH = "/idp/ext/Logout"
 DEV_PREFIX = "/esia-dev"
 
 # ESIA's names of the data the portal asks for (ESIA methodological recommendations,
-# the scope list): the person's name, birth date, sex, SNILS and contacts, and for a
+# the scope list): the person's name, birth date, sex, SNILS and contacts, the identity
+# document (only its verification status is read, nothing of it is kept), and for a
 # legal representative the children's name, birth date and SNILS.
 DEFAULT_SCOPES = (
-    "openid fullname birthdate gender snils contacts kid_fullname kid_birthdate kid_snils"
+    "openid fullname birthdate gender snils id_doc contacts kid_fullname kid_birthdate kid_snils"
 )
+# Scopes without which the portal cannot tell who may come in.
+REQUIRED_SCOPES = ("openid", "snils", "id_doc")
 
 SIMPLIFIED, STANDARD, CONFIRMED = "simplified", "standard", "confirmed"
 ADMITTED_TRUST_LEVELS = frozenset({STANDARD, CONFIRMED})
+# ESIA's ``vrfStu`` of a document: checked by the state registers, being checked, or not.
+VERIFIED, VERIFYING = "VERIFIED", "VERIFYING"
 
 
 def timestamp(now: datetime | None = None) -> str:
@@ -64,6 +72,14 @@ def backchannel_url() -> str:
 
 def redirect_uri() -> str:
     return current_app.config.get("ESIA_REDIRECT_URI") or url_for("esia.callback", _external=True)
+
+
+def logout_url() -> str:
+    """ESIA's logout, which ends the person's ESIA session and sends the browser back."""
+    config = current_app.config
+    back = config.get("ESIA_LOGOUT_REDIRECT_URI") or url_for("esia.login", _external=True)
+    address = config.get("ESIA_LOGOUT_URL") or base_url() + LOGOUT_PATH
+    return f"{address}?{url_encode([('client_id', config['ESIA_CLIENT_ID']), ('redirect_url', back)])}"
 
 
 def scopes() -> str:
@@ -167,21 +183,32 @@ class EsiaPerson:
     email: str | None
     phone: str | None
     children: tuple[EsiaChild, ...] = field(default=())
+    # Whether ESIA was asked for the children (kid_* scopes): without it the list says nothing.
+    children_known: bool = False
+    # The identity document is entered but its check by the state registers is not over.
+    document_pending: bool = False
 
     @property
     def admitted(self) -> bool:
         return self.trust_level in ADMITTED_TRUST_LEVELS
 
 
-def trust_level(person: dict[str, Any]) -> str:
-    """The ESIA account level from the person record.
+def _flag(value: Any) -> bool:
+    """ESIA's booleans come as JSON ``true`` or, in older schemas, as the string ``"true"``."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
 
-    «Подтверждённая» is ``trusted``; «Стандартная» has the SNILS and the identity
-    document verified (``rIdDoc`` points at it); anything less is «Упрощённая».
+
+def trust_level(person: dict[str, Any], identity_document: dict[str, Any] | None = None) -> str:
+    """The ESIA account level from the person record and its identity document.
+
+    «Подтверждённая» is ``trusted``; «Стандартная» has the SNILS and the identity document
+    (``rIdDoc``) verified by the state registers (the document's ``vrfStu`` is
+    ``VERIFIED``); anything less, a check still running included, is «Упрощённая».
     """
-    if person.get("trusted"):
+    if _flag(person.get("trusted")):
         return CONFIRMED
-    if person.get("snils") and person.get("rIdDoc"):
+    document = identity_document or {}
+    if person.get("snils") and person.get("rIdDoc") and document.get("vrfStu") == VERIFIED:
         return STANDARD
     return SIMPLIFIED
 
@@ -205,21 +232,27 @@ def _elements(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def fetch_person(client: FlaskOAuth2App, token: dict[str, Any], oid: str) -> EsiaPerson:
-    """Read the person, their contacts and children from the ESIA REST service."""
+    """Read the person, their identity document's check, contacts and children from the
+    ESIA REST service."""
 
-    def get(path: str) -> dict[str, Any]:
-        response = client.get(backchannel_url() + path.format(oid=oid), token=token)
+    def get(path: str, **values: Any) -> dict[str, Any]:
+        response = client.get(backchannel_url() + path.format(oid=oid, **values), token=token)
         response.raise_for_status()
         return response.json()
 
     person = get(PERSON_PATH)
+    granted = token.get("scope", scopes()).split()
+    document = None
+    if not _flag(person.get("trusted")) and person.get("rIdDoc") and "id_doc" in granted:
+        document = get(DOCUMENT_PATH, document_id=int(person["rIdDoc"]))
     contacts = _elements(get(CONTACTS_PATH))
-    kids = _elements(get(KIDS_PATH)) if "kid_fullname" in token.get("scope", scopes()).split() else []
+    children_known = "kid_fullname" in granted
+    kids = _elements(get(KIDS_PATH)) if children_known else []
     email = next((c.get("value") for c in contacts if c.get("type") == "EML"), None)
     phone = next((c.get("value") for c in contacts if c.get("type") == "MBT"), None)
     return EsiaPerson(
         oid=str(oid),
-        trust_level=trust_level(person),
+        trust_level=trust_level(person, document),
         last_name=person.get("lastName", ""),
         first_name=person.get("firstName", ""),
         middle_name=person.get("middleName") or None,
@@ -237,4 +270,6 @@ def fetch_person(client: FlaskOAuth2App, token: dict[str, Any], oid: str) -> Esi
             )
             for kid in kids
         ),
+        children_known=children_known,
+        document_pending=(document or {}).get("vrfStu") == VERIFYING,
     )

@@ -1,10 +1,12 @@
 """A development identity provider that speaks ESIA's protocol (SPEC P1).
 
 It answers the same endpoints as ESIA (authorization page, token endpoint, the REST
-service of persons, contacts and children) plus a JWKS with the key of its ID tokens,
-with the persons of ``core.demo.PORTAL_PERSONS``. It checks what ESIA checks: the client,
-the redirect address, the signed ``client_secret`` of both requests, a UUID state, and a
-code that is good once, for a few minutes, for the client and redirect it was issued to.
+service of persons, identity documents, contacts and children, logout) plus a JWKS with
+the key of its ID tokens, with the persons of ``core.demo.PORTAL_PERSONS``. It checks what
+ESIA checks: the client, the redirect address, the signed ``client_secret`` of both
+requests, a UUID state, and a code that is good once, for a few minutes, for the client
+and redirect it was issued to. Like ESIA it keeps its own session (a cookie of its own):
+a second login in the same browser does not ask again until ESIA's logout ends it.
 
 It exists only when the development or testing settings enable it (``ESIA_DEV_IDP``);
 production refuses to start with it enabled. Codes and tokens are kept in the process's
@@ -30,7 +32,7 @@ from core.access import require
 from core.demo import PORTAL_PERSONS, PortalPerson
 from core.extensions import csrf
 from core.validators import format_snils
-from plugins.esia.client import SIMPLIFIED, CONFIRMED, STANDARD
+from plugins.esia.client import CONFIRMED, SIMPLIFIED, STANDARD, VERIFYING
 from plugins.esia.signing import DevelopmentSigner, load_signer
 
 blueprint = Blueprint("esia_dev", __name__, url_prefix="/esia-dev", template_folder="templates")
@@ -38,6 +40,8 @@ blueprint = Blueprint("esia_dev", __name__, url_prefix="/esia-dev", template_fol
 CODE_LIFETIME = 300
 TOKEN_LIFETIME = 3600
 TIMESTAMP_SKEW = 3600
+SESSION_LIFETIME = 3600
+SESSION_COOKIE = "esia_dev_session"
 
 TRUST_TITLES = {
     SIMPLIFIED: "Упрощённая",
@@ -61,6 +65,8 @@ class _State:
     key: RSAKey
     codes: dict[str, _Grant] = field(default_factory=dict)
     tokens: dict[str, _Grant] = field(default_factory=dict)
+    # The IdP's own login sessions: cookie value -> (oid, expiry).
+    sessions: dict[str, tuple[str, float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -135,26 +141,17 @@ AUTHORIZATION_PARAMS = (
 )
 
 
-@blueprint.route("/aas/oauth2/v2/ac", methods=["GET", "POST"])
-def authorize():
-    """ESIA's login page: pick a demo person (or cancel)."""
-    source = request.form if request.method == "POST" else request.args
-    params = {k: source.get(k, "") for k in AUTHORIZATION_PARAMS}
-    try:
-        _check_authorization(params)
-    except _BadRequest as error:
-        return render_template("esia/dev_error.html", field=str(error)), 400
-    if request.method == "GET":
-        return render_template(
-            "esia/dev_authorize.html", persons=PORTAL_PERSONS, params=params, trust_titles=TRUST_TITLES
-        )
-    target = params["redirect_uri"]
-    if request.form.get("action") == "cancel":
-        return redirect(f"{target}?{urlencode({'error': 'access_denied', 'state': params['state']})}")
-    person = _person(request.form.get("oid", ""))
-    if person is None:
-        abort(400)
+def _signed_in_person() -> PortalPerson | None:
+    """The person this browser is logged in to the IdP as, if its session is still on."""
+    state = _state()
+    with state.lock:
+        oid, expires = state.sessions.get(request.cookies.get(SESSION_COOKIE, ""), ("", 0.0))
+    return _person(oid) if expires > time.time() else None
+
+
+def _issue_code(person: PortalPerson, params: dict[str, str]):
     code = secrets.token_urlsafe(32)
+    target = params["redirect_uri"]
     state = _state()
     with state.lock:
         state.codes[code] = _Grant(
@@ -162,6 +159,57 @@ def authorize():
             scope=params["scope"], nonce=params["nonce"] or None, expires=time.time() + CODE_LIFETIME,
         )
     return redirect(f"{target}?{urlencode({'code': code, 'state': params['state']})}")
+
+
+@blueprint.route("/aas/oauth2/v2/ac", methods=["GET", "POST"])
+def authorize():
+    """ESIA's login page: pick a demo person (or cancel); a browser still logged in to
+    the IdP goes straight back with a code, as with ESIA."""
+    source = request.form if request.method == "POST" else request.args
+    params = {k: source.get(k, "") for k in AUTHORIZATION_PARAMS}
+    try:
+        _check_authorization(params)
+    except _BadRequest as error:
+        return render_template("esia/dev_error.html", field=str(error)), 400
+    if request.method == "GET":
+        remembered = _signed_in_person()
+        if remembered is not None:
+            return _issue_code(remembered, params)
+        return render_template(
+            "esia/dev_authorize.html", persons=PORTAL_PERSONS, params=params, trust_titles=TRUST_TITLES
+        )
+    if request.form.get("action") == "cancel":
+        return redirect(f"{params['redirect_uri']}?{urlencode({'error': 'access_denied', 'state': params['state']})}")
+    person = _person(request.form.get("oid", ""))
+    if person is None:
+        abort(400)
+    session_id = secrets.token_urlsafe(32)
+    state = _state()
+    with state.lock:
+        state.sessions[session_id] = (person.esia_oid, time.time() + SESSION_LIFETIME)
+    response = _issue_code(person, params)
+    response.set_cookie(
+        SESSION_COOKIE, session_id, max_age=SESSION_LIFETIME, path=blueprint.url_prefix,
+        httponly=True, samesite="Lax", secure=request.is_secure,
+    )
+    return response
+
+
+@blueprint.route("/idp/ext/Logout")
+def logout():
+    """ESIA's logout: forget the IdP session, then back to the client's address."""
+    back = request.args.get("redirect_url", "")
+    if request.args.get("client_id") != current_app.config["ESIA_CLIENT_ID"]:
+        return render_template("esia/dev_error.html", field="client_id"), 400
+    allowed_roots = {request.url_root, current_app.config.get("ESIA_LOGOUT_REDIRECT_URI") or request.url_root}
+    if back and not any(back.startswith(root) for root in allowed_roots):
+        return render_template("esia/dev_error.html", field="redirect_url"), 400
+    state = _state()
+    with state.lock:
+        state.sessions.pop(request.cookies.get(SESSION_COOKIE, ""), None)
+    response = redirect(back or url_for("esia.login"))
+    response.delete_cookie(SESSION_COOKIE, path=blueprint.url_prefix)
+    return response
 
 
 # --------------------------------------------------------------------------- token
@@ -272,12 +320,28 @@ def person(oid: str):
         data["birthDate"] = _date(who.birth_date)
     if "gender" in scopes:
         data["gender"] = "M" if who.sex == "male" else "F"
-    # A simplified account has no verified SNILS or identity document.
-    if who.trust_level != SIMPLIFIED:
-        data["rIdDoc"] = int(oid) * 10 + 1
+    # A person who entered no identity document has no SNILS checked either.
+    if who.document_check is not None:
+        data["rIdDoc"] = _document_id(who)
         if "snils" in scopes:
             data["snils"] = format_snils(who.snils)
     return jsonify(data)
+
+
+def _document_id(who: PortalPerson) -> int:
+    return int(who.esia_oid) * 10 + 1
+
+
+@blueprint.route("/rs/prns/<oid>/docs/<int:document_id>")
+def document(oid: str, document_id: int):
+    """The identity document; the portal reads only its check status (``vrfStu``)."""
+    grant = _bearer(oid)
+    who = _person(oid) or abort(404)
+    if "id_doc" not in grant.scope.split():
+        abort(403)
+    if who.document_check is None or document_id != _document_id(who):
+        abort(404)
+    return jsonify(id=document_id, type="RF_PASSPORT", vrfStu=who.document_check)
 
 
 @blueprint.route("/rs/prns/<oid>/ctts")
@@ -312,6 +376,8 @@ def kids(oid: str):
 
 def person_notes(person: PortalPerson) -> list[str]:
     notes = [_("Учётная запись: %(level)s", level=TRUST_TITLES[person.trust_level])]
+    if person.document_check == VERIFYING:
+        notes.append(_("Паспорт ещё на проверке"))
     if person.children:
         notes.append(_("Есть ребёнок: %(name)s", name=" ".join(person.children[0][:2])))
     if not person.in_registry:

@@ -16,13 +16,17 @@ from core.access import ANONYMOUS, require
 from core.auth import login_account
 from core.db import db
 from plugins.esia import accounts
-from plugins.esia.client import EsiaIDToken, authorization_params, fetch_person, make_client, redirect_uri
+from plugins.esia.client import (
+    EsiaIDToken, authorization_params, fetch_person, logout_url, make_client, redirect_uri,
+)
 
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint("esia", __name__, url_prefix="/esia", template_folder="templates")
 
 _NEXT = "esia_next"
+# Set in the portal session of a patient who came in through ESIA (logout goes through it too).
+_SIGNED_IN = "esia_signed_in"
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -70,7 +74,12 @@ def callback():
     try:
         token = client.authorize_access_token(
             claims_cls=EsiaIDToken,
-            claims_options={"iss": {"essential": True, "value": current_app.config["ESIA_ISSUER"]}},
+            # Authlib compares ``aud`` only when asked: a token ESIA issued to another
+            # system must not log anybody in here.
+            claims_options={
+                "iss": {"essential": True, "value": current_app.config["ESIA_ISSUER"]},
+                "aud": {"essential": True, "value": client.client_id},
+            },
         )
         claims = token.get("userinfo") or {}
         oid = claims.get("urn:esia:sbj_id") or claims.get("sub")
@@ -97,6 +106,8 @@ def callback():
         db.session.commit()
         return render_template(
             "esia/simplified.html",
+            document_pending=person.document_pending,
+            esia_logout_url=logout_url(),
             upgrade_url=current_app.config["ESIA_UPGRADE_URL"],
             instruction_url=current_app.config["ESIA_INSTRUCTION_URL"],
         ), 403
@@ -104,10 +115,19 @@ def callback():
         account = accounts.sign_in(person)
     except accounts.NotInRegistry:
         db.session.commit()  # the audit event
-        return render_template("esia/not_in_registry.html", person=person), 403
+        return render_template("esia/not_in_registry.html", person=person, esia_logout_url=logout_url()), 403
     login_account(account)
+    session[_SIGNED_IN] = True
     db.session.commit()
     return redirect(next_page or url_for("portal.index"))
+
+
+def logout_redirect(principal) -> str | None:
+    """After the local logout of a patient who came through ESIA, ESIA's own logout, so
+    the next «Войти через Госуслуги» asks again (SPEC P8)."""
+    if not principal.is_patient or not session.get(_SIGNED_IN):
+        return None
+    return logout_url()
 
 
 def _failure(message: str, status: int, cancelled: bool = False):

@@ -3,36 +3,20 @@ sender sees it read (SPEC D7, P4). Uses Debian's chromium through Playwright."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from core.testing import in_ci
+from core.testing import require_or_skip
 from tests.chat.conftest import make_cast
 
-CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def browser():
-    missing = [what for what, ok in (
-        ("Chromium", os.path.exists(CHROMIUM)),
-        ("node_modules (npm ci)", (ROOT / "node_modules" / "socket.io-client").is_dir()),
-    ) if not ok]
-    if missing:
-        if in_ci():
-            pytest.fail("missing: " + ", ".join(missing))
-        pytest.skip("missing: " + ", ".join(missing))
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--disable-background-networking", "--disable-component-update", "--no-first-run"],
-        )
-        yield chromium
-        chromium.close()
+def browser(chromium):
+    require_or_skip([] if (ROOT / "node_modules" / "socket.io-client").is_dir() else ["node_modules (npm ci)"])
+    return chromium
 
 
 def test_a_message_sent_in_one_page_appears_in_the_other(server, factory, browser):

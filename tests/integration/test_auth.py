@@ -2,6 +2,7 @@
 
 import sqlalchemy as sa
 
+from core import hookimpl
 from core.db import db
 from core.models import AuditEvent, User
 from core.testing import PASSWORD
@@ -126,3 +127,32 @@ def test_patient_cannot_enter_the_workplace(client, app):
 def test_english_locale(client):
     assert "Sign in" in client.get("/login?lang=en").get_data(as_text=True)
     assert "Sign in" in client.get("/login").get_data(as_text=True)  # remembered in the session
+
+
+class SingleSignOut:
+    """Stands for an identity-provider plugin that ends its own session on logout."""
+
+    def __init__(self):
+        self.sessions = []
+
+    @hookimpl
+    def teleconsult_logout_url(self, principal):
+        from flask import session
+
+        self.sessions.append(dict(session))
+        return "https://idp.example/logout" if principal.is_staff else None
+
+
+def test_a_plugin_sends_the_browser_through_its_own_logout(make_app):
+    from core.testing import Factory
+
+    plugin = SingleSignOut()
+    app = make_app(plugins=[], extra_plugins=[("sso", plugin)])
+    with app.app_context():
+        Factory(app).doctor(login="ivanova")
+        client = app.test_client()
+        assert client.login("ivanova", PASSWORD).status_code == 302
+        response = client.logout()
+        assert response.location == "https://idp.example/logout"
+        assert plugin.sessions[0].get("_user_id")  # asked while the session still held the login
+        assert client.get("/workplace/").status_code == 302  # the local session ended all the same

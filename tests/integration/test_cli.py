@@ -54,7 +54,7 @@ def test_plugins_and_demo_data_commands(tmp_path):
     env = _env(tmp_path)
     loaded = subprocess.run([*teleconsult_command(), "demo-data", "--patients", "50"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert loaded.returncode == 0, loaded.stderr
-    assert "patients=54" in loaded.stdout
+    assert "patients=55" in loaded.stdout  # 50 and the registry records of the portal demo persons
     again = subprocess.run([*teleconsult_command(), "demo-data"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode != 0 and "empty" in again.stderr
     listing = subprocess.run([*teleconsult_command(), "plugins"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)

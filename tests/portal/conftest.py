@@ -7,12 +7,14 @@ over real HTTP to the same app served on a local port, as they would to ESIA.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
+from flask import request, request_finished, request_started
 
 from core.demo import PORTAL_PERSONS
 from core.testing import LiveServer
@@ -20,7 +22,7 @@ from core.testing import LiveServer
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 _FORM_CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
-PARENT, STANDARD, SIMPLIFIED, UNKNOWN = (p.esia_oid for p in PORTAL_PERSONS)
+PARENT, STANDARD, SIMPLIFIED, UNKNOWN, PENDING = (p.esia_oid for p in PORTAL_PERSONS)
 
 
 def person(oid):
@@ -110,6 +112,50 @@ def login(browser, oid=STANDARD):
     response = browser.get(authorize(browser, oid=oid))
     browser._csrf = None
     return response
+
+
+def enter(browser, oid=STANDARD):
+    response = login(browser, oid)
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def accept_consent(browser):
+    page = browser.get("/portal/chats").get_data(as_text=True)
+    version_id = page.split('name="version_id" value="')[1].split('"')[0]
+    response = browser.post_form("/portal/consent", {"version_id": version_id, "agree": "yes"})
+    assert response.status_code == 302 and response.location.endswith("/portal/chats")
+
+
+def logout(browser):
+    """«Выйти» as a browser does it: the local logout, then ESIA's, then back to the portal."""
+    response = browser.logout()
+    assert response.status_code == 302
+    hops = [response.location]
+    while response.status_code == 302:
+        response = browser.get(response.location)
+        hops.append(response.location)
+    return hops[:-1], response
+
+
+@contextlib.contextmanager
+def addresses(app):
+    """Every URL the app is asked for and every address it redirects to, inside the block."""
+    seen: list[str] = []
+
+    def started(sender, **extra):
+        seen.append(request.url)
+
+    def finished(sender, response, **extra):
+        if response.location:
+            seen.append(response.location)
+
+    request_started.connect(started, app)
+    request_finished.connect(finished, app)
+    try:
+        yield seen
+    finally:
+        request_started.disconnect(started, app)
+        request_finished.disconnect(finished, app)
 
 
 def query(url: str) -> dict[str, str]:

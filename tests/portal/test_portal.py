@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -12,21 +13,9 @@ from core import hookimpl
 from core.access import principal_for_user
 from core.db import db
 from core.models import AuditEvent, ConsentAcceptance, ConsentVersion, Outcome, RecordRequest
-from tests.portal.conftest import PARENT, STANDARD, login, page_csrf
+from tests.portal.conftest import PARENT, STANDARD, accept_consent, addresses, enter, page_csrf
 
 CONSENT_TITLE = "Информированное добровольное согласие на дистанционное консультирование"
-
-
-def enter(browser, oid=STANDARD):
-    response = login(browser, oid)
-    assert response.status_code == 302, response.get_data(as_text=True)
-
-
-def accept_consent(browser):
-    page = browser.get("/portal/chats").get_data(as_text=True)
-    version_id = page.split('name="version_id" value="')[1].split('"')[0]
-    response = browser.post_form("/portal/consent", {"version_id": version_id, "agree": "yes"})
-    assert response.status_code == 302 and response.location.endswith("/portal/chats")
 
 
 @pytest.fixture
@@ -238,12 +227,21 @@ VALID = {
 }
 
 
-def test_a_request_is_stored_for_the_patient_organisation_and_its_status_shown(browser, registry):
+def test_a_request_is_stored_for_the_patient_organisation_and_its_status_shown(app, browser, registry):
     patient = registry.patients[STANDARD]
-    enter(browser)
-    page = request_form(browser)
-    assert 'value="Смирнова"' in page and f'value="{patient.oms_policy}"' in page  # prefilled
-    assert patient.oms_policy not in browser.get("/portal/requests/new").request.url
+    with addresses(app) as seen:
+        enter(browser)
+        page = request_form(browser)
+        assert 'value="Смирнова"' in page and f'value="{patient.oms_policy}"' in page  # prefilled
+        response = browser.post_form("/portal/requests/new", dict(VALID, oms_policy=patient.oms_policy))
+        assert response.status_code == 302
+        assert "Принята, ожидает обработки" in browser.get(response.location).get_data(as_text=True)
+    # The policy and SNILS travel in form bodies only, never in an address the browser (or
+    # the server, towards ESIA) went through: login, form, submission, redirects.
+    assert {"/esia/callback", "/portal/requests/new", "/portal/requests"} <= {urlsplit(u).path for u in seen}
+    assert not [u for u in seen if patient.oms_policy in u or patient.snils in u]
+    db.session.delete(db.session.scalar(sa.select(RecordRequest)))
+    db.session.commit()
 
     bad = dict(VALID, oms_policy="1234567890123456", email="не-почта", phone="12")
     response = browser.post_form("/portal/requests/new", bad)
@@ -265,10 +263,14 @@ def test_a_request_is_stored_for_the_patient_organisation_and_its_status_shown(b
     again = browser.post_form("/portal/requests/new", dict(VALID, oms_policy=patient.oms_policy))
     assert again.status_code == 409 and "уже есть" in again.get_data(as_text=True)
 
-    # Staff turn it into an application in the workplace; the patient sees it registered.
-    record.status = RecordRequest.REGISTERED
-    db.session.commit()
-    assert "Зарегистрирована" in browser.get("/portal/requests").get_data(as_text=True)
+
+def test_a_tampered_choice_of_whom_is_shown(browser, registry):
+    enter(browser)
+    patient = registry.patients[STANDARD]
+    response = browser.post_form("/portal/requests/new", dict(VALID, oms_policy=patient.oms_policy, who="neighbour"))
+    assert response.status_code == 422
+    assert "Выберите, для кого консультация: для себя или для ребёнка" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(RecordRequest.id))) == 0
 
 
 def test_a_parent_requests_a_consultation_for_the_child(browser, registry, factory):
@@ -322,3 +324,171 @@ def test_the_portal_menu_speaks_english_too(browser, registry):
     enter(browser)
     page = browser.get("/portal/?lang=en").get_data(as_text=True)
     assert "Chat with a doctor" in page and "Access management" in page and "Request a consultation" in page
+
+
+# --------------------------------------------------------------------------- behind a proxy
+
+
+@pytest.mark.parametrize(("proxies", "stored"), [(0, "127.0.0.1"), (1, "203.0.113.7")])
+def test_the_consent_keeps_the_forwarded_address_only_behind_trusted_proxies(make_app, proxies, stored):
+    """Production runs behind a proxy: the consent must record the patient's address, not
+    the proxy's; without the setting a client cannot put any address it likes there."""
+    from core.models import PortalAccount
+    from core.testing import Factory, enable_test_login
+
+    app = make_app(config={"TRUSTED_PROXIES": proxies})
+    enable_test_login(app)
+    with app.app_context():
+        patient = Factory(app).patient()
+        account = PortalAccount(esia_oid="proxy-test", trust_level="standard", last_name=patient.last_name,
+                                first_name=patient.first_name)
+        db.session.add(account)
+        db.session.flush()
+        patient.portal_account_id = account.id
+        db.session.commit()
+        browser = app.test_client()
+        browser.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.7"  # what the proxy adds
+        assert browser.get(f"/_test/login/patient/{account.id}").status_code == 200
+        accept_consent(browser)
+        assert db.session.scalar(sa.select(ConsentAcceptance.client_address)) == stored
+
+
+def test_trusted_proxies_must_be_a_count(make_app):
+    from core.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="TRUSTED_PROXIES"):
+        make_app(config={"TRUSTED_PROXIES": -1})
+
+
+# --------------------------------------------------------------------------- the journal end to end (P7)
+
+
+def _leave_request(browser, patient):
+    response = browser.post_form("/portal/requests/new", dict(VALID, oms_policy=patient.oms_policy))
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def _staff(app, user):
+    from core.testing import PASSWORD
+
+    client = app.test_client()
+    assert client.login(user.login, PASSWORD).status_code == 302
+    return client
+
+
+def _journal_request_id(staff, name):
+    import re
+
+    page = staff.get("/workplace/record-requests").get_data(as_text=True)
+    assert name in page and "Оформить заявку" in page
+    return int(re.search(r'/workplace/record-requests/(\d+)/register', page).group(1))
+
+
+def _remote_patient_type():
+    from core.models import ConsultationType
+
+    return db.session.scalar(sa.select(ConsultationType).where(ConsultationType.code == "remote_patient"))
+
+
+def _finish_wizard(staff, doctor, slot, email_expected):
+    """From the confirmed patient to «Сохранить»: e-mail, consultant, slot."""
+    email_page = staff.get("/workplace/new/email").get_data(as_text=True)
+    assert email_expected in email_page and "Повышенное давление по утрам" in email_page  # from the request
+    staff.post_form("/workplace/new/email", {"email": email_expected, "comment": "Повышенное давление по утрам"})
+    staff.post_form("/workplace/new/consultant", {"consultant_id": doctor.id})
+    created = staff.post_form("/workplace/new/slot", {"slot_id": slot.id})
+    assert created.status_code == 302 and "/workplace/applications/" in created.location, created.get_data(as_text=True)
+    return staff.get(created.location).get_data(as_text=True)
+
+
+def test_a_request_goes_from_the_portal_to_a_registered_application_and_an_e_mail(app, browser, registry, factory):
+    """The guide's way (seed 000 §3, SPEC P7): the patient leaves a request, staff see it in
+    the journal, «Оформить заявку» starts the wizard prefilled, the application is registered,
+    the request shows «Зарегистрирована» and the e-mail goes out."""
+    from core.models import Consultation
+    from tests.notifications.helpers import outbox, text_of
+
+    patient = registry.patients[STANDARD]
+    doctor = factory.doctor(organisation=registry.organisation, login="morozov", last_name="Морозов", specialty="кардиолог")
+    slot = factory.slot(doctor)
+    enter(browser)
+    _leave_request(browser, patient)
+
+    staff = _staff(app, doctor)
+    request_id = _journal_request_id(staff, "Смирнова Ольга")
+    started = staff.post_form(f"/workplace/record-requests/{request_id}/register")
+    assert started.location.endswith("/workplace/new/type")
+    ctype = _remote_patient_type()
+    staff.post_form("/workplace/new/type", {"type_id": ctype.id})
+    to_confirm = staff.post_form("/workplace/new/profile", {"profile_id": ctype.profiles[0].id})
+    assert to_confirm.location.endswith("/workplace/new/confirm")  # the patient found from the request
+    assert "Смирнова Ольга Викторовна" in staff.get("/workplace/new/confirm").get_data(as_text=True)
+    staff.post_form("/workplace/new/confirm")
+    card = _finish_wizard(staff, doctor, slot, "smirnova.olga@example.ru")
+    assert "создана и поставлена в расписание" in card and "осталась в журнале" not in card
+
+    consultation = db.session.scalar(sa.select(Consultation))
+    assert consultation.patient_id == patient.id
+    page = browser.get("/portal/requests").get_data(as_text=True)
+    assert "Зарегистрирована" in page and f'href="/portal/chats/{consultation.id}"' in page
+    assert "Новых заявок нет" in staff.get("/workplace/record-requests").get_data(as_text=True)
+    [mail] = [m for m in outbox(app) if "зарегистрирована" in m["Subject"]]
+    assert mail["To"] == "smirnova.olga@example.ru" and "Повышенное давление по утрам" in text_of(mail)
+
+
+def test_an_application_for_someone_else_leaves_the_request_in_the_journal(app, browser, registry, factory):
+    patient = registry.patients[STANDARD]
+    somebody = factory.patient(organisation=registry.organisation, last_name="Другова", first_name="Вера")
+    doctor = factory.doctor(organisation=registry.organisation, login="sokolova")
+    enter(browser)
+    _leave_request(browser, patient)
+    staff = _staff(app, doctor)
+    request_id = _journal_request_id(staff, "Смирнова Ольга")
+    staff.post_form(f"/workplace/record-requests/{request_id}/register")
+    ctype = _remote_patient_type()
+    staff.post_form("/workplace/new/type", {"type_id": ctype.id})
+    staff.post_form("/workplace/new/profile", {"profile_id": ctype.profiles[0].id})
+    # The doctor looks up another person instead of the one found from the request.
+    staff.post_form("/workplace/new/patient", {"kind": "snils", "identifier": somebody.snils})
+    staff.post_form("/workplace/new/confirm")
+    card = _finish_wizard(staff, doctor, factory.slot(doctor), "smirnova.olga@example.ru")
+    assert "создана и поставлена в расписание" in card
+    assert "осталась в журнале: она подана для другого пациента, а консультация оформлена на Другова Вера" in card
+
+    row = db.session.get(RecordRequest, request_id)
+    db.session.refresh(row)
+    assert row.status == RecordRequest.NEW and row.consultation_id is None
+    assert "Принята, ожидает обработки" in browser.get("/portal/requests").get_data(as_text=True)
+    assert "Смирнова Ольга" in staff.get("/workplace/record-requests").get_data(as_text=True)
+
+
+def test_staff_turn_a_request_down_with_a_reason_the_patient_sees(app, browser, registry, factory):
+    patient = registry.patients[STANDARD]
+    enter(browser)
+    _leave_request(browser, patient)
+    registrar = factory.user(roles=("registrar",), organisation=registry.organisation, login="kravtsova")
+    staff = _staff(app, registrar)
+    page = staff.get("/workplace/record-requests").get_data(as_text=True)
+    assert "Отклонить заявку" in page and "Оформить заявку" not in page  # registering takes a doctor
+    row = db.session.scalar(sa.select(RecordRequest))
+    url = f"/workplace/record-requests/{row.id}/reject"
+
+    empty = staff.post_form(url, {"reason": "   "})
+    assert empty.status_code == 422 and "Укажите причину отказа" in empty.get_data(as_text=True)
+    too_long = staff.post_form(url, {"reason": "я" * 501})
+    assert too_long.status_code == 422 and "не длиннее 500 символов" in too_long.get_data(as_text=True)
+    outsider = _staff(app, factory.user(roles=("registrar",), organisation=factory.organisation(), login="chuzhoy"))
+    assert outsider.post_form(url, {"reason": "Не наша поликлиника"}).status_code == 404
+    db.session.refresh(row)
+    assert row.status == RecordRequest.NEW
+
+    reason = "Консультация кардиолога у нас не проводится: запишитесь в городской кардиологический центр."
+    done = staff.post_form(url, {"reason": reason})
+    assert done.status_code == 302
+    db.session.refresh(row)
+    assert (row.status, row.rejection_reason, row.handled_by_id) == (RecordRequest.REJECTED, reason, registrar.id)
+    assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "record_request.rejected"))
+    page = browser.get("/portal/requests").get_data(as_text=True)
+    assert "Отклонена" in page and reason in page
+    assert "Новых заявок нет" in staff.get("/workplace/record-requests").get_data(as_text=True)
+    assert staff.post_form(url, {"reason": "ещё раз"}).status_code == 409
