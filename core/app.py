@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from flask import Flask, abort, g, request
 from flask.ctx import RequestContext
 from flask_babel import refresh as babel_refresh
 
-from core import access, i18n, logs
+from core import access, i18n, logs, migrating
 from core.extensions import SocketIO, babel, csrf, db, login_manager, migrate
 from core.plugins import build_plugin_manager, collect, switched_off, watch_plugin_states
 from core.routing import build_registry
@@ -22,7 +21,7 @@ from core.storage import LocalStorage
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATIONS_DIR = migrating.MIGRATIONS_DIR
 
 
 class TeleconsultFlask(Flask):
@@ -192,10 +191,7 @@ def _register_guards(app: Flask) -> None:
 
 @migrate.configure
 def _version_locations(config):
-    """Every plugin's Alembic branch sits beside the core's."""
+    """Every installed plugin's Alembic branch sits beside the core's (core.migrating)."""
     from flask import current_app
 
-    folders = [str(MIGRATIONS_DIR / "versions"), *current_app.extensions["teleconsult.migrations"]]
-    config.set_main_option("path_separator", "os")
-    config.set_main_option("version_locations", os.pathsep.join(folders))
-    return config
+    return migrating.configure(config, current_app._get_current_object())

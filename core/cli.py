@@ -15,8 +15,13 @@ from flask.cli import FlaskGroup, with_appcontext
 
 def _make_app():
     from core.app import create_app
+    from core.settings import SettingsError
 
-    return create_app()
+    try:
+        return create_app()
+    except SettingsError as error:
+        # A plain message, not a traceback: the operator has a setting to fix.
+        raise click.ClickException(str(error)) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_make_app, add_default_commands=False, add_version_option=False)
@@ -25,13 +30,13 @@ def main():
 
 
 def upgrade_database() -> None:
-    """Bring every Alembic branch (core and plugins) to its head, then the reference data."""
-    from flask_migrate import upgrade
-
+    """Bring the Alembic branches of the core and the loaded plugins to their heads, then
+    the reference data. A disabled plugin's branch stays where it is (core.migrating)."""
     from core.db import db
     from core.dictionaries import sync_reference_data
+    from core.migrating import upgrade_loaded
 
-    upgrade(revision="heads")
+    upgrade_loaded(current_app._get_current_object())
     added = sync_reference_data()
     db.session.commit()
     if any(added.values()):
@@ -46,7 +51,7 @@ def db_group():
 @db_group.command("upgrade")
 @with_appcontext
 def db_upgrade():
-    """Apply every migration of the core and the loaded plugins."""
+    """Apply the migrations of the core and the loaded plugins."""
     upgrade_database()
     click.echo("database is up to date")
 

@@ -43,6 +43,9 @@ class TeleconsultPluginManager(pluggy.PluginManager):
         super().__init__(PROJECT)
         self.add_hookspecs(hookspecs)
         self.info: dict[str, PluginInfo] = {}
+        # Installed entry points this app does not load (disabled by settings): their
+        # migrations stay known to Alembic (core.migrating).
+        self.unloaded: dict[str, importlib.metadata.EntryPoint] = {}
 
     def register_plugin(self, plugin: Any, name: str, distribution=None, builtin=False) -> None:
         self.register(plugin, name=name)
@@ -75,6 +78,8 @@ def build_plugin_manager(
     """
     from core import builtin
 
+    if isinstance(enabled, str) or isinstance(disabled, str):
+        raise TypeError("enabled and disabled plugins are lists of names, not a string")
     pm = TeleconsultPluginManager()
     pm.register_plugin(builtin, CORE_PLUGIN, builtin=True)
     enabled = None if enabled is None else set(enabled)
@@ -83,10 +88,11 @@ def build_plugin_manager(
         importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name
     ):
         name = entry_point.name
-        if name in pm.info:  # the same plugin installed twice (editable + regular)
+        if name in pm.info or name in pm.unloaded:  # installed twice (editable + regular)
             continue
         if name in disabled or (enabled is not None and name not in enabled):
             pm.set_blocked(name)
+            pm.unloaded[name] = entry_point
             continue
         dist = entry_point.dist
         builtin_dist = dist is not None and dist.metadata["Name"] == PROJECT
