@@ -14,7 +14,7 @@ from flask_babel import refresh as babel_refresh
 
 from core import access, i18n, logs, migrating
 from core.extensions import SocketIO, babel, csrf, db, login_manager, migrate
-from core.plugins import build_plugin_manager, collect, switched_off, watch_plugin_states
+from core.plugins import build_plugin_manager, collect, enabled_for_object, watch_plugin_states
 from core.routing import build_registry
 from core.settings import check_production, load
 from core.storage import LocalStorage
@@ -177,8 +177,10 @@ def _register_guards(app: Flask) -> None:
 
     @app.before_request
     def _switched_off_plugin_pages_are_absent():
+        # A page about a consultation follows the switch of the consultation's
+        # organisation; any other page the viewer's (core.plugins).
         owner = app.extensions["teleconsult.blueprint_owners"].get(request.blueprint or "")
-        if owner and owner in switched_off(app):
+        if owner and not enabled_for_object(owner, (request.view_args or {}).get("consultation_id"), app):
             abort(404)
 
     @app.after_request

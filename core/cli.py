@@ -75,23 +75,42 @@ def demo_data(patients: int):
 @click.command("plugins")
 @with_appcontext
 def plugins_command():
-    """List plugins: name, where they came from, enabled or not."""
+    """List plugins: name, where they came from, enabled or not, and the operator's
+    switches for single organisations."""
+    import sqlalchemy as sa
+
+    from core.db import db
+    from core.models import Organisation, PluginState
     from core.plugins import plugin_manager, switched_off
 
     pm = plugin_manager()
-    off = switched_off()
-    blocked = [name for name, plugin in pm.list_name_plugin() if plugin is None]
+    off = switched_off(organisation_id=None)  # the deployment's switches
+    overrides: dict[str, list[str]] = {}
+    try:
+        found = db.session.execute(
+            sa.select(PluginState.plugin, PluginState.enabled, Organisation.id, Organisation.short_name)
+            .join(Organisation, Organisation.id == PluginState.organisation_id)
+            .order_by(Organisation.short_name, Organisation.id)
+        ).all()
+    except sa.exc.OperationalError:  # no database yet
+        db.session.rollback()
+        found = []
+    for plugin, enabled, organisation_id, short_name in found:
+        state = "switched on" if enabled else "switched off"
+        overrides.setdefault(plugin, []).append(f"{state} for organisation {organisation_id} ({short_name})")
     rows = []
     # The core first, then the plugins by name.
     for name, info in sorted(pm.info.items(), key=lambda item: (item[0] != "core", item[0])):
         origin = "core" if name == "core" else f"{info.distribution or 'direct'} {info.version or ''}".strip()
         state = "switched off by the operator" if name in off else "enabled"
-        rows.append((name, origin, state, info.description))
-    for name in sorted(blocked):
-        rows.append((name, "installed", "disabled by settings", ""))
+        rows.append((name, origin, state, info.description, overrides.get(name, [])))
+    for name in sorted(pm.unloaded):
+        rows.append((name, "installed", "disabled by settings", "", []))
     width = max(len(r[0]) for r in rows)
-    for name, origin, state, description in rows:
+    for name, origin, state, description, switches in rows:
         click.echo(f"{name:<{width}}  {origin:<24}  {state:<30}  {description}")
+        for switch in switches:
+            click.echo(f"{'':<{width}}    {switch}")
 
 
 @click.command("hooks")

@@ -142,3 +142,26 @@ def test_every_plugin_branch_depends_on_core(app):
             deps = base.dependencies
             deps = (deps,) if isinstance(deps, str) else tuple(deps or ())
             assert "0001_core" in deps, f"{base.revision} must depend on the core branch"
+
+
+def test_duplicate_deployment_switches_are_merged_by_the_unique_index_revision(empty_database_url, tmp_path):
+    from flask_migrate import upgrade
+
+    from core.cli import upgrade_database
+    from core.db import db
+
+    app = _app(empty_database_url, tmp_path, plugins=[])
+    with app.app_context():
+        upgrade(revision="0002_registry_indexes")
+        with db.engine.begin() as connection:
+            for enabled in (True, False, True, False):
+                connection.execute(
+                    sa.text("INSERT INTO plugin_states (plugin, organisation_id, enabled, updated_at) "
+                            "VALUES ('chat', NULL, :enabled, CURRENT_TIMESTAMP)"),
+                    {"enabled": enabled},
+                )
+        upgrade_database()
+        with db.engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT plugin, enabled FROM plugin_states")).all()
+        assert [(plugin, bool(enabled)) for plugin, enabled in rows] == [("chat", False)]  # the latest
+        db.engine.dispose()

@@ -149,3 +149,20 @@ def test_built_in_plugins_come_through_the_entry_point_group():
     for name, target in names.items():
         if target.startswith("plugins."):
             assert target == f"plugins.{name}"
+
+
+def test_one_deployment_switch_per_plugin(app_context):
+    """NULLs are distinct in a unique constraint: a partial unique index keeps the
+    deployment's switch single."""
+    db.session.add(PluginState(plugin="chat", organisation_id=None, enabled=False))
+    db.session.commit()
+    db.session.add(PluginState(plugin="chat", organisation_id=None, enabled=True))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    from core.testing import Factory
+
+    organisation = Factory(app_context).organisation()
+    db.session.add(PluginState(plugin="chat", organisation_id=organisation.id, enabled=True))
+    db.session.add(PluginState(plugin="esia", organisation_id=None, enabled=False))
+    db.session.commit()  # other plugins and organisations have their own rows
