@@ -12,7 +12,7 @@ from flask import Flask, abort, g, request
 from flask.ctx import RequestContext
 from flask_babel import refresh as babel_refresh
 
-from core import access, i18n, logs, migrating
+from core import access, i18n, logs, migrating, participant_roles
 from core.extensions import SocketIO, babel, csrf, db, login_manager, migrate
 from core.plugins import build_plugin_manager, collect, enabled_for_object, watch_plugin_states
 from core.routing import build_registry
@@ -153,10 +153,11 @@ def _register_plugins(app: Flask) -> None:
         spec.name: (plugin, spec) for plugin, spec in collect(pm, "teleconsult_register_tasks")
     }
     app.extensions["teleconsult.routes"] = build_registry(collect(pm, "teleconsult_register_routes"))
-    rules = []
-    for impl in reversed(pm.hook.teleconsult_register_access_rules.get_hookimpls()):
-        rules.append((impl.plugin_name, impl.function() or {}))
+    rules = [(plugin, dict([rule])) for plugin, rule in collect(pm, "teleconsult_register_access_rules")]
     app.extensions["teleconsult.access_rules"] = access.build_rules(rules)
+    app.extensions["teleconsult.participant_roles"] = participant_roles.build_registry(
+        collect(pm, "teleconsult_register_participant_roles")
+    )
     app.extensions["teleconsult.migrations"] = [
         folder for _plugin, folder in collect(pm, "teleconsult_register_migrations")
     ]

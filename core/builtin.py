@@ -1,5 +1,5 @@
-"""The core's own hook implementations: the default route, the main menu, and completion
-without conclusion. Registered first under the name ``core``; it cannot be switched off.
+"""The core's own hook implementations: the default route, the main menu, the
+participant roles, and completion without conclusion. Registered first under the name ``core``; it cannot be switched off.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from core import hookimpl
 from core.lifecycle import CompletionMethod
 from core.menus import MenuItem
-from core.models import Outcome
+from core.models import Outcome, ParticipantRole
 from core.routespec import ConsultationTypeSpec, RouteSpec
 
 DEFAULT_ROUTE = RouteSpec(
@@ -73,3 +73,16 @@ def teleconsult_consultation_completion_methods(consultation, principal):
             order=90,
         )
     ]
+
+
+@hookimpl
+def teleconsult_register_participant_roles():
+    # ParticipantRole is the core's list; plugins add their roles through the same hook.
+    titles = {
+        ParticipantRole.AUTHOR: _l("Автор заявки"),
+        ParticipantRole.CONSULTANT: _l("Врач-консультант"),
+        ParticipantRole.PATIENT: _l("Пациент"),
+        ParticipantRole.REPRESENTATIVE: _l("Законный представитель пациента"),
+        ParticipantRole.OBSERVER: _l("Наблюдатель"),
+    }
+    return {role.value: titles[role] for role in ParticipantRole}

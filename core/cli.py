@@ -119,28 +119,60 @@ def hooks_command():
     click.echo(hook_reference())
 
 
-def hook_reference() -> str:
-    """Markdown from the hook docstrings, in the order and groups of core/hookspecs.py."""
-    import re
-
+def hookspec_modules() -> list[tuple[str, object]]:
+    """``[(plugin, module), ...]`` of every hook specification module: the core's first,
+    then those the installed plugins add (``teleconsult_add_hookspecs``), by plugin."""
     from core import hookspecs
+    from core.plugins import CORE_PLUGIN, build_plugin_manager
 
-    source = inspect.getsource(hookspecs)
-    banners = [(m.start(), m.group(1)) for m in re.finditer(r"^# -+ (\w+)$", source, re.M)]
-    lines = ["# Hook reference", "", inspect.cleandoc(hookspecs.__doc__ or ""), ""]
+    pm = build_plugin_manager(None, ())
+    found: dict[str, list[object]] = {}
+    for name, owner in pm.hookspec_owners.items():
+        module = getattr(pm.hook, name).spec.namespace
+        if owner != CORE_PLUGIN and module not in found.setdefault(owner, []):
+            found[owner].append(module)
+    return [(CORE_PLUGIN, hookspecs)] + [(owner, m) for owner in sorted(found) for m in found[owner]]
+
+
+def hook_functions(module) -> list[tuple[str, object]]:
+    """``[(name, spec function), ...]`` of a hook specification module, in source order."""
+    source = inspect.getsource(module)
     hooks = [
         (source.index(f"def {name}("), name, func)
-        for name, func in inspect.getmembers(hookspecs, inspect.isfunction)
-        if name.startswith("teleconsult_")
+        for name, func in inspect.getmembers(module, inspect.isfunction)
+        if name.startswith("teleconsult_") and func.__module__ == module.__name__
     ]
+    return [(name, func) for _position, name, func in sorted(hooks, key=lambda item: item[0])]
+
+
+def _hook_sections(module, level: str, mark: str = "") -> list[str]:
+    import re
+
+    source = inspect.getsource(module)
+    banners = [(m.start(), m.group(1)) for m in re.finditer(r"^# -+ (\w+)$", source, re.M)]
+    lines: list[str] = []
     group = None
-    for position, name, func in sorted(hooks, key=lambda item: item[0]):
+    for name, func in hook_functions(module):
+        position = source.index(f"def {name}(")
         current = [title for start, title in banners if start < position][-1]
         if current != group:
             group = current
-            lines += [f"## {group.capitalize()} hooks", ""]
+            lines += [f"{level} {group.capitalize()} hooks", ""]
         signature = str(inspect.signature(func)).replace("'", "")
-        lines += [f"### `{name}{signature}`", "", inspect.cleandoc(func.__doc__ or ""), ""]
+        lines += [f"{level}# `{name}{signature}`{mark}", "", inspect.cleandoc(func.__doc__ or ""), ""]
+    return lines
+
+
+def hook_reference() -> str:
+    """Markdown from the hook docstrings: the core's hooks in the order and groups of
+    core/hookspecs.py, then each plugin's own hooks, marked with the plugin."""
+    modules = hookspec_modules()
+    (_core, core_specs), plugin_specs = modules[0], modules[1:]
+    lines = ["# Hook reference", "", inspect.cleandoc(core_specs.__doc__ or ""), ""]
+    lines += _hook_sections(core_specs, "##")
+    for plugin, module in plugin_specs:
+        lines += [f"## Hooks of the `{plugin}` plugin", "", inspect.cleandoc(module.__doc__ or ""), ""]
+        lines += _hook_sections(module, "###", f" (plugin `{plugin}`)")
     return "\n".join(lines)
 
 

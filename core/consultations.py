@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
-from core import audit, lifecycle
+from core import audit, lifecycle, participant_roles
 from core.access import Principal
 from core.db import db
 from core.errors import InvalidInput
@@ -175,6 +175,8 @@ def add_participant(
     user: User | None = None,
     patient: Patient | None = None,
 ) -> Participant:
+    """Add someone in ``role``, one of the registered roles (core.participant_roles)."""
+    participant_roles.check(role)
     participant = Participant(consultation=consultation, role=role, user=user, patient=patient)
     db.session.add(participant)
     db.session.flush()

@@ -19,7 +19,7 @@ import enum
 import importlib.metadata
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -48,14 +48,29 @@ class TeleconsultPluginManager(pluggy.PluginManager):
 
     def __init__(self) -> None:
         super().__init__(PROJECT)
-        self.add_hookspecs(hookspecs)
         self.info: dict[str, PluginInfo] = {}
         # Installed entry points this app does not load (disabled by settings): their
         # migrations stay known to Alembic (core.migrating).
         self.unloaded: dict[str, importlib.metadata.EntryPoint] = {}
+        # Hook name -> the plugin that declared it ("core" for core.hookspecs).
+        self.hookspec_owners: dict[str, str] = {}
+        self._registering = CORE_PLUGIN
+        self.add_hookspecs(hookspecs)
+        # Historic: every plugin registered from now on adds its specs at registration.
+        self.hook.teleconsult_add_hookspecs.call_historic(kwargs={"pluginmanager": self})
+
+    def add_hookspecs(self, module_or_class: Any) -> None:
+        super().add_hookspecs(module_or_class)
+        for name, caller in vars(self.hook).items():
+            if caller.spec is not None and caller.spec.namespace is module_or_class:
+                self.hookspec_owners.setdefault(name, self._registering)
 
     def register_plugin(self, plugin: Any, name: str, distribution=None, builtin=False) -> None:
-        self.register(plugin, name=name)
+        self._registering = name
+        try:
+            self.register(plugin, name=name)
+        finally:
+            self._registering = CORE_PLUGIN
         dist_name = distribution.metadata["Name"] if distribution else None
         version = distribution.version if distribution else None
         doc = (getattr(plugin, "__doc__", None) or "").strip().splitlines()
@@ -390,12 +405,17 @@ def collect(pm: TeleconsultPluginManager, hook_name: str, **kwargs) -> list[tupl
     """Call a registration hook plugin by plugin: ``[(plugin_name, item), ...]``.
 
     The core needs to know which plugin contributed each blueprint, admin view or
-    namespace so that switching the plugin off hides exactly those.
+    namespace so that switching the plugin off hides exactly those. A mapping answer
+    gives its ``(key, value)`` pairs. Each plugin is called through pluggy (a subset
+    caller), so its tracing and call monitoring see registration hooks too.
     """
     caller = getattr(pm.hook, hook_name)
+    impls = caller.get_hookimpls()
     result = []
-    for impl in reversed(caller.get_hookimpls()):
-        items = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
-        for item in items or ():
-            result.append((impl.plugin_name, item))
+    for impl in reversed(impls):
+        others = [other.plugin for other in impls if other is not impl]
+        one = pm.subset_hook_caller(hook_name, remove_plugins=others) if others else caller
+        for items in one(**kwargs):
+            pairs = items.items() if isinstance(items, Mapping) else items or ()
+            result.extend((impl.plugin_name, item) for item in pairs)
     return result

@@ -7,6 +7,7 @@ import textwrap
 import pytest
 import sqlalchemy as sa
 
+from core import hookimpl
 from core.db import db
 from core.models import PluginState
 from core.plugins import hooks
@@ -166,3 +167,68 @@ def test_one_deployment_switch_per_plugin(app_context):
     db.session.add(PluginState(plugin="chat", organisation_id=organisation.id, enabled=True))
     db.session.add(PluginState(plugin="esia", organisation_id=None, enabled=False))
     db.session.commit()  # other plugins and organisations have their own rows
+
+
+def teleconsult_feedback_collected(consultation_id: int, score: int) -> None:
+    """A patient rated a consultation (the feedback plugin's hook, for other plugins)."""
+
+
+class Feedback:
+    """A plugin with a hook of its own."""
+
+    @hookimpl
+    def teleconsult_add_hookspecs(self, pluginmanager):
+        import types
+
+        from core import hookspec
+
+        specs = types.ModuleType("feedback_hookspecs")  # a module in real life
+        specs.teleconsult_feedback_collected = hookspec(teleconsult_feedback_collected)
+        pluginmanager.add_hookspecs(specs)
+
+
+class FeedbackListener:
+    def __init__(self):
+        self.scores = []
+
+    @hookimpl(optionalhook=True)  # another plugin's hook: loads without it too
+    def teleconsult_feedback_collected(self, consultation_id, score):
+        self.scores.append((consultation_id, score))
+
+
+class MisspeltListener:
+    @hookimpl
+    def teleconsult_feedback_colected(self, consultation_id, score):
+        pass
+
+
+def test_a_plugin_adds_hooks_that_other_plugins_implement(make_app):
+    """Hook teleconsult_add_hookspecs: a plugin's specs are added at its registration,
+    before check_pending, so plugins registered after it implement them."""
+    from pluggy import PluginValidationError
+
+    listener = FeedbackListener()
+    app = make_app(plugins=[], extra_plugins=[("feedback", Feedback()), ("listener", listener)])
+    pm = app.extensions["teleconsult.pm"]
+    assert pm.hookspec_owners["teleconsult_feedback_collected"] == "feedback"
+    assert pm.hookspec_owners["teleconsult_consultation_created"] == "core"
+    with app.app_context():
+        hooks(app).teleconsult_feedback_collected(consultation_id=7, score=5)
+    assert listener.scores == [(7, 5)]
+
+    # The plugin that declares the hook is absent: its listener still loads.
+    make_app(plugins=[], extra_plugins=[("listener", FeedbackListener())])
+    # A misspelt implementation of a plugin's hook fails at start, as for the core's.
+    with pytest.raises(PluginValidationError):
+        make_app(plugins=[], extra_plugins=[("feedback", Feedback()), ("misspelt", MisspeltListener())])
+
+
+def test_the_notifications_plugin_brings_its_own_hook(make_app):
+    from core import hookspecs
+
+    assert not hasattr(hookspecs, "teleconsult_notification_channels")  # the core knows no plugin
+    with_notifications = make_app(plugins=["notifications"])
+    pm = with_notifications.extensions["teleconsult.pm"]
+    assert pm.hookspec_owners["teleconsult_notification_channels"] == "notifications"
+    bare = make_app(plugins=[]).extensions["teleconsult.pm"]
+    assert "teleconsult_notification_channels" not in bare.hookspec_owners
