@@ -186,7 +186,24 @@ def load(
         raise SettingsError("invalid settings: " + "; ".join(problems))
     settings["ENV"] = env
     _derive(settings)
+    check_async_mode(settings)
     return settings
+
+
+ASYNC_MODES = ("threading", "eventlet")
+
+
+def check_async_mode(settings: Mapping[str, Any]) -> None:
+    """Refuse what Socket.IO's mode cannot run with, wherever the app is built
+    (``teleconsult run``, gunicorn, ``python -m core.serve``, a Celery worker)."""
+    mode = settings.get("SOCKETIO_ASYNC_MODE")
+    if mode not in ASYNC_MODES:
+        raise SettingsError(f"SOCKETIO_ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}, got {mode!r}")
+    if mode == "eventlet" and settings["DATABASE_URL"].startswith("sqlite"):
+        raise SettingsError(
+            "SOCKETIO_ASYNC_MODE=eventlet needs PostgreSQL (TELECONSULT_DATABASE_URL): SQLite writers "
+            "deadlock under eventlet; use the threading mode with SQLite"
+        )
 
 
 def _derive(settings: dict[str, Any]) -> None:

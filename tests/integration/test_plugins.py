@@ -143,13 +143,22 @@ def test_bare_core_has_only_the_core(make_app):
         assert hooks(app).teleconsult_register_routes()  # the core's default route
 
 
-def test_built_in_plugins_come_through_the_entry_point_group():
+BUILT_IN = ("chat", "conclusion_upload", "esia", "notifications")
+
+
+def test_built_in_plugins_come_through_the_entry_point_group(make_app):
     import importlib.metadata
 
-    names = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="teleconsult.plugins")}
-    for name, target in names.items():
-        if target.startswith("plugins."):
-            assert target == f"plugins.{name}"
+    entry_points = {ep.name: ep for ep in importlib.metadata.entry_points(group="teleconsult.plugins")}
+    for name in BUILT_IN:
+        assert name in entry_points, f"{name} is not registered in the teleconsult.plugins group"
+        assert entry_points[name].value == f"plugins.{name}"
+        assert entry_points[name].dist.metadata["Name"] == "teleconsult"
+    info = make_app().extensions["teleconsult.pm"].info
+    for name in BUILT_IN:
+        assert info[name].builtin, f"{name} must be marked built-in"
+        assert info[name].distribution == "teleconsult" and info[name].module == f"plugins.{name}"
+    assert info["core"].builtin and info["core"].distribution is None  # the core is no entry point
 
 
 def test_one_deployment_switch_per_plugin(app_context):
