@@ -45,8 +45,10 @@ LOGIN_LOCKOUT_MINUTES = 15
 WTF_CSRF_ENABLED = True
 WTF_CSRF_TIME_LIMIT: int | None = None  # the token lives as long as the session
 
-# Uploaded files.
-STORAGE_BACKEND = "local"
+# Uploaded files: the storage backend's class (``package.module:Class`` with a
+# ``from_settings(settings)`` class method; core.storage.Storage). The default keeps
+# them in a local folder, STORAGE_DIR.
+STORAGE_BACKEND = "core.storage:LocalStorage"
 STORAGE_DIR = ""  # empty: DATA_DIR/files
 MAX_CONTENT_LENGTH = 110 * 1024 * 1024  # a whole request, several files together
 DOCUMENT_MAX_SIZE = 20 * 1024 * 1024  # one file

@@ -17,7 +17,7 @@ from core.extensions import SocketIO, babel, csrf, db, login_manager, migrate
 from core.plugins import build_plugin_manager, collect, enabled_for_object, watch_plugin_states
 from core.routing import build_registry
 from core.settings import check_production, load
-from core.storage import LocalStorage
+from core.storage import build_storage
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def _init_extensions(app: Flask) -> None:
         cors_allowed_origins=app.config["SOCKETIO_CORS_ALLOWED_ORIGINS"],
         manage_session=False,
     )
-    app.extensions["teleconsult.storage"] = LocalStorage(app.config["STORAGE_DIR"])
+    app.extensions["teleconsult.storage"] = build_storage(app.config)
 
 
 def _tune_sqlite(app: Flask) -> None:

@@ -224,6 +224,20 @@ def _derive(settings: dict[str, Any]) -> None:
     settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
 
 
+def import_named(settings: Mapping[str, Any], key: str) -> Any:
+    """The object a setting names as ``package.module:Name`` (a storage backend, a
+    signer); ``SettingsError`` when the setting does not name one."""
+    from werkzeug.utils import ImportStringError, import_string
+
+    path = settings.get(key) or ""
+    if ":" not in path:
+        raise SettingsError(f"{key} must look like 'package.module:Class', not {path!r}")
+    try:
+        return import_string(path)
+    except ImportStringError as error:
+        raise SettingsError(f"{key}: cannot import {path!r} ({error.exception})") from None
+
+
 def check_production(settings: Mapping[str, Any], plugin_problems: list[str] = ()) -> None:
     """Refuse unsafe production settings before anything is served.
 
