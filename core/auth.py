@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired, Length
 
 from core import audit
 from core.access import current_principal, principal_for_account, principal_for_user
-from core.db import db, utcnow
+from core.db import db, increment, utcnow
 from core.models import PortalAccount, User
 
 blueprint = Blueprint("auth", __name__)
@@ -133,13 +133,7 @@ def _authenticate(login: str, password: str):
 def _count_failure(user: User, now) -> None:
     """Add one failure in the database itself: concurrent wrong guesses all count."""
     maximum = current_app.config["LOGIN_MAX_FAILURES"]
-    failures = db.session.execute(
-        sa.update(User)
-        .where(User.id == user.id)
-        .values(failed_logins=User.failed_logins + 1)
-        .returning(User.failed_logins)
-        .execution_options(synchronize_session=False)
-    ).scalar_one()
+    failures = increment(User.failed_logins, user.id)
     data = {"failed_logins": failures}
     if failures >= maximum:
         until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])

@@ -27,6 +27,17 @@ def database(tmp_path, request):
         yield url
 
 
+def _wait_for_login_page(http, base: str):
+    """The login page once the server answers. A gunicorn master listens at once while
+    its worker still builds the app, hence the long read timeout."""
+    for _ in range(150):
+        try:
+            return http.get(f"{base}/login", timeout=30)
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise AssertionError(f"{base} did not answer")
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_login_and_socketio_connection(mode, database, tmp_path):
     env = {**_env(tmp_path), "TELECONSULT_DATABASE_URL": database}
@@ -39,12 +50,7 @@ def test_login_and_socketio_connection(mode, database, tmp_path):
     base = f"http://127.0.0.1:{port}"
     try:
         http = requests.Session()
-        for _ in range(100):
-            try:
-                page = http.get(f"{base}/login", timeout=2)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.2)
+        page = _wait_for_login_page(http, base)
         token = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
         from core.demo import DEMO_PASSWORD
 
@@ -148,13 +154,7 @@ def test_gunicorn_config_serves_the_threading_mode(tmp_path):
     port = free_port()
     server = _gunicorn(tmp_path, env, port)
     try:
-        for _ in range(150):
-            try:
-                # The master listens at once; the worker builds the app first.
-                page = requests.get(f"http://127.0.0.1:{port}/login", timeout=30)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.2)
+        page = _wait_for_login_page(requests.Session(), f"http://127.0.0.1:{port}")
         assert page.status_code == 200 and "Войти" in page.text
     finally:
         server.terminate()
