@@ -1,5 +1,7 @@
-"""The core's own hook implementations: the default route, the main menu, the
-participant roles, and completion without conclusion. Registered first under the name ``core``; it cannot be switched off.
+"""The core's own hook implementations (default route, menus, roles, completion).
+
+The default route, the main menus, the participant roles and completion without
+conclusion. Registered first under the name ``core``; it cannot be switched off.
 """
 
 from __future__ import annotations

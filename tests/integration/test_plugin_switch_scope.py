@@ -86,12 +86,16 @@ class Probe:
 
 @pytest.fixture
 def world(make_app):
+    yield from _world(make_app)
+
+
+def _world(make_app, config=None):
     """The probe is off for the deployment and on for organisation «on» only. The
     patient is attached to organisation «off» but has a consultation in each."""
     from core.testing import Factory
 
     probe = Probe()
-    app = make_app(plugins=[], extra_plugins=[("probe", probe)])
+    app = make_app(plugins=[], extra_plugins=[("probe", probe)], config=config)
     with app.app_context():
         factory = Factory(app)
         on, off = factory.organisation("Включено"), factory.organisation("Выключено")
@@ -209,3 +213,16 @@ def test_tasks_for_a_consultation_follow_its_organisation(world):
     enqueue("probe.sweep")
     db.session.commit()
     assert probe.calls == [("task", in_on.id), ("sweep", None)]  # off everywhere now
+
+
+def test_a_celery_task_for_a_consultation_carries_its_organisation(make_app):
+    """The organisation travels in the message; the worker checks the switch for it."""
+    config = {"TASKS_BACKEND": "celery", "CELERY_BROKER_URL": "memory://",
+              "CELERY_OPTIONS": {"task_always_eager": True}}
+    for world in _world(make_app, config):
+        probe, in_on, in_off = world["probe"], world["in_on"], world["in_off"]
+        probe.calls.clear()
+        enqueue_for(in_on, "probe.note", consultation_id=in_on.id)
+        enqueue_for(in_off, "probe.note", consultation_id=in_off.id)
+        db.session.commit()
+        assert probe.calls == [("task", in_on.id)]
