@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from core import audit
 from core.access import current_principal
 from core.db import db
-from core.errors import UserError
+from core.errors import Conflict, UserError
 from core.models import Organisation, PluginState
 from core.plugins import CORE_PLUGIN, forget_switches, plugin_manager
 
@@ -104,7 +104,12 @@ class PluginsView(SecureBaseView):
             row.enabled = STATES[state]
             row.updated_by_id = principal.id
             audit.record("admin.plugins.switched", row, data=data)
-        db.session.commit()
+        try:
+            db.session.commit()
+        except sa.exc.IntegrityError:
+            # Another operator added the same switch at the same moment (unique index).
+            db.session.rollback()
+            raise Conflict(_("Переключатель только что изменил другой оператор, обновите страницу")) from None
         forget_switches()
         where = organisation.short_name if organisation else _("всего развёртывания")
         messages = {

@@ -1,7 +1,10 @@
 """Default settings shared by every environment.
 
 Every key can be overridden by an environment variable named ``TELECONSULT_<KEY>``
-(``TELECONSULT_DATABASE_URL``, ``TELECONSULT_PLUGINS_DISABLED=video,esia``...).
+(``TELECONSULT_DATABASE_URL``, ``TELECONSULT_PLUGINS_DISABLED=video,esia``...), read as
+the type of its default: lists comma-separated or JSON, dicts JSON, ``null`` for None.
+A setting whose default is None declares its type here (``NAME: list[str] | None``).
+A value of the wrong type stops the start with a message naming the setting.
 """
 
 from datetime import timedelta
@@ -45,10 +48,12 @@ PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
 LOGIN_MAX_FAILURES = 5
 LOGIN_LOCKOUT_MINUTES = 15
 WTF_CSRF_ENABLED = True
-WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+WTF_CSRF_TIME_LIMIT: int | None = None  # the token lives as long as the session
 
-# Uploaded files.
-STORAGE_BACKEND = "local"
+# Uploaded files: the storage backend's class (``package.module:Class`` with a
+# ``from_settings(settings)`` class method; core.storage.Storage). The default keeps
+# them in a local folder, STORAGE_DIR.
+STORAGE_BACKEND = "core.storage:LocalStorage"
 STORAGE_DIR = ""  # empty: DATA_DIR/files
 MAX_CONTENT_LENGTH = 110 * 1024 * 1024  # a whole request, several files together
 DOCUMENT_MAX_SIZE = 20 * 1024 * 1024  # one file

@@ -3,6 +3,8 @@
 import pluggy
 
 hookimpl = pluggy.HookimplMarker("teleconsult")
+#: for a plugin's own hook specifications (hook ``teleconsult_add_hookspecs``)
+hookspec = pluggy.HookspecMarker("teleconsult")
 
 
 def create_app(*args, **kwargs):
@@ -12,4 +14,4 @@ def create_app(*args, **kwargs):
     return factory(*args, **kwargs)
 
 
-__all__ = ["create_app", "hookimpl"]
+__all__ = ["create_app", "hookimpl", "hookspec"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -14,16 +13,16 @@ from flask.ctx import RequestContext
 from flask_babel import refresh as babel_refresh
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import access, i18n, logs
+from core import access, i18n, logs, migrating, participant_roles
 from core.extensions import SocketIO, babel, csrf, db, login_manager, migrate
-from core.plugins import build_plugin_manager, collect, switched_off, watch_plugin_states
+from core.plugins import build_plugin_manager, collect, enabled_for_object, watch_plugin_states
 from core.routing import build_registry
 from core.settings import SettingsError, check_production, load
-from core.storage import LocalStorage
+from core.storage import build_storage
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATIONS_DIR = migrating.MIGRATIONS_DIR
 
 
 class TeleconsultFlask(Flask):
@@ -118,7 +117,7 @@ def _init_extensions(app: Flask) -> None:
         cors_allowed_origins=app.config["SOCKETIO_CORS_ALLOWED_ORIGINS"],
         manage_session=False,
     )
-    app.extensions["teleconsult.storage"] = LocalStorage(app.config["STORAGE_DIR"])
+    app.extensions["teleconsult.storage"] = build_storage(app.config)
 
 
 def _tune_sqlite(app: Flask) -> None:
@@ -166,10 +165,11 @@ def _register_plugins(app: Flask) -> None:
         spec.name: (plugin, spec) for plugin, spec in collect(pm, "teleconsult_register_tasks")
     }
     app.extensions["teleconsult.routes"] = build_registry(collect(pm, "teleconsult_register_routes"))
-    rules = []
-    for impl in reversed(pm.hook.teleconsult_register_access_rules.get_hookimpls()):
-        rules.append((impl.plugin_name, impl.function() or {}))
+    rules = [(plugin, dict([rule])) for plugin, rule in collect(pm, "teleconsult_register_access_rules")]
     app.extensions["teleconsult.access_rules"] = access.build_rules(rules)
+    app.extensions["teleconsult.participant_roles"] = participant_roles.build_registry(
+        collect(pm, "teleconsult_register_participant_roles")
+    )
     app.extensions["teleconsult.migrations"] = [
         folder for _plugin, folder in collect(pm, "teleconsult_register_migrations")
     ]
@@ -190,8 +190,10 @@ def _register_guards(app: Flask) -> None:
 
     @app.before_request
     def _switched_off_plugin_pages_are_absent():
+        # A page about a consultation follows the switch of the consultation's
+        # organisation; any other page the viewer's (core.plugins).
         owner = app.extensions["teleconsult.blueprint_owners"].get(request.blueprint or "")
-        if owner and owner in switched_off(app):
+        if owner and not enabled_for_object(owner, (request.view_args or {}).get("consultation_id"), app):
             abort(404)
 
     @app.after_request
@@ -204,10 +206,7 @@ def _register_guards(app: Flask) -> None:
 
 @migrate.configure
 def _version_locations(config):
-    """Every plugin's Alembic branch sits beside the core's."""
+    """Every installed plugin's Alembic branch sits beside the core's (core.migrating)."""
     from flask import current_app
 
-    folders = [str(MIGRATIONS_DIR / "versions"), *current_app.extensions["teleconsult.migrations"]]
-    config.set_main_option("path_separator", "os")
-    config.set_main_option("version_locations", os.pathsep.join(folders))
-    return config
+    return migrating.configure(config, current_app._get_current_object())

@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired, Length
 
 from core import audit
 from core.access import current_principal, principal_for_account, principal_for_user
-from core.db import db, utcnow
+from core.db import db, increment, utcnow
 from core.models import PortalAccount, User
 
 blueprint = Blueprint("auth", __name__)
@@ -101,34 +101,54 @@ def login():
     return render_template("auth/login.html", form=form, error=error), status
 
 
+# One answer for every refusal: an unknown login, a wrong password, a locked or disabled
+# account. A distinct "locked" message would tell a stranger which logins exist (lock one
+# by guessing, then see the message change).
+LOGIN_REFUSED = _l(
+    "Неверный логин или пароль. После нескольких неудачных попыток вход временно "
+    "блокируется: попробуйте позже или обратитесь к администратору."
+)
+
+
 def _authenticate(login: str, password: str):
     """Return ``(user, None)`` or ``(None, message)``; counts failures and locks (SPEC D1)."""
     user = db.session.scalar(sa.select(User).where(sa.func.lower(User.login) == login.lower()))
     now = utcnow()
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
-        return None, _l("Неверный логин или пароль")
+        check_password_hash(_DUMMY_HASH, password)  # the same time as for a real login
+        return None, LOGIN_REFUSED
+    password_ok = user.check_password(password)
     if user.locked_until is not None and user.locked_until > now:
         audit.record("auth.login_refused_locked", user, principal=principal_for_user(user))
-        return None, _l(
-            "Учётная запись временно заблокирована после нескольких неудачных попыток входа. "
-            "Попробуйте позже или обратитесь к администратору."
-        )
-    if not user.check_password(password) or not user.is_active:
-        user.failed_logins += 1
-        data = {"failed_logins": user.failed_logins}
-        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
-            user.failed_logins = 0
-            data["locked_until"] = user.locked_until.isoformat()
-            audit.record("auth.locked", user, principal=principal_for_user(user), data=data)
-        else:
-            audit.record("auth.login_failed", user, principal=principal_for_user(user), data=data)
-        return None, _l("Неверный логин или пароль")
+        return None, LOGIN_REFUSED
+    if not password_ok or not user.is_active:
+        _count_failure(user, now)
+        return None, LOGIN_REFUSED
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
     return user, None
+
+
+def _count_failure(user: User, now) -> None:
+    """Add one failure in the database itself: concurrent wrong guesses all count."""
+    maximum = current_app.config["LOGIN_MAX_FAILURES"]
+    failures = increment(User.failed_logins, user.id)
+    data = {"failed_logins": failures}
+    if failures >= maximum:
+        until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+        # Of concurrent requests that reached the maximum, one locks and resets.
+        locked = db.session.execute(
+            sa.update(User)
+            .where(User.id == user.id, User.failed_logins >= maximum)
+            .values(failed_logins=0, locked_until=until)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if locked:
+            data["locked_until"] = until.isoformat()
+            audit.record("auth.locked", user, principal=principal_for_user(user), data=data)
+            return
+    audit.record("auth.login_failed", user, principal=principal_for_user(user), data=data)
 
 
 @blueprint.route("/logout", methods=["POST"])

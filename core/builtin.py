@@ -1,5 +1,7 @@
-"""The core's own hook implementations: the default route, the main menu, and completion
-without conclusion. Registered first under the name ``core``; it cannot be switched off.
+"""The core's own hook implementations (default route, menus, roles, completion).
+
+The default route, the main menus, the participant roles and completion without
+conclusion. Registered first under the name ``core``; it cannot be switched off.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from core import hookimpl
 from core.lifecycle import CompletionMethod
 from core.menus import MenuItem
-from core.models import Outcome
+from core.models import Outcome, ParticipantRole
 from core.routespec import ConsultationTypeSpec, RouteSpec
 
 DEFAULT_ROUTE = RouteSpec(
@@ -80,3 +82,16 @@ def teleconsult_register_audit_titles():
     from core.audit import CORE_TITLES
 
     return CORE_TITLES
+
+
+@hookimpl
+def teleconsult_register_participant_roles():
+    # ParticipantRole is the core's list; plugins add their roles through the same hook.
+    titles = {
+        ParticipantRole.AUTHOR: _l("Автор заявки"),
+        ParticipantRole.CONSULTANT: _l("Врач-консультант"),
+        ParticipantRole.PATIENT: _l("Пациент"),
+        ParticipantRole.REPRESENTATIVE: _l("Законный представитель пациента"),
+        ParticipantRole.OBSERVER: _l("Наблюдатель"),
+    }
+    return {role.value: titles[role] for role in ParticipantRole}

@@ -74,10 +74,16 @@ def make_celery(app: Flask) -> Celery:
     return celery
 
 
+# The organisation whose plugin switch decides (``core.tasks.enqueue_for``) travels in
+# the message beside the task's own arguments.
+ORGANISATION_ARG = "_teleconsult_organisation_id"
+
+
 def _task_body(app: Flask, name: str):
     def run(**kwargs: Any) -> Any:
         # An app context, the plugin switch, commit or rollback: the same as in-process.
-        return run_inprocess(app, name, kwargs)
+        organisation_id = kwargs.pop(ORGANISATION_ARG, None)
+        return run_inprocess(app, name, kwargs, organisation_id)
 
     run.__name__ = name.replace(".", "_")
     run.__qualname__ = run.__name__
@@ -89,7 +95,9 @@ def bind(app: Flask) -> Celery:
     celery = make_celery(app)
     app.extensions["celery"] = celery
 
-    def send(name: str, kwargs: dict[str, Any]) -> None:
+    def send(name: str, kwargs: dict[str, Any], organisation_id: int | None = None) -> None:
+        if organisation_id is not None:
+            kwargs = {**kwargs, ORGANISATION_ARG: organisation_id}
         celery.tasks[name].apply_async(kwargs=kwargs)
 
     app.extensions["teleconsult.task_backend"] = send

@@ -15,8 +15,13 @@ from flask.cli import FlaskGroup, with_appcontext
 
 def _make_app():
     from core.app import create_app
+    from core.settings import SettingsError
 
-    return create_app()
+    try:
+        return create_app()
+    except SettingsError as error:
+        # A plain message, not a traceback: the operator has a setting to fix.
+        raise click.ClickException(str(error)) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_make_app, add_default_commands=False, add_version_option=False)
@@ -25,13 +30,13 @@ def main():
 
 
 def upgrade_database() -> None:
-    """Bring every Alembic branch (core and plugins) to its head, then the reference data."""
-    from flask_migrate import upgrade
-
+    """Bring the Alembic branches of the core and the loaded plugins to their heads, then
+    the reference data. A disabled plugin's branch stays where it is (core.migrating)."""
     from core.db import db
     from core.dictionaries import sync_reference_data
+    from core.migrating import upgrade_loaded
 
-    upgrade(revision="heads")
+    upgrade_loaded(current_app._get_current_object())
     added = sync_reference_data()
     db.session.commit()
     if any(added.values()):
@@ -46,7 +51,7 @@ def db_group():
 @db_group.command("upgrade")
 @with_appcontext
 def db_upgrade():
-    """Apply every migration of the core and the loaded plugins."""
+    """Apply the migrations of the core and the loaded plugins."""
     upgrade_database()
     click.echo("database is up to date")
 
@@ -70,23 +75,42 @@ def demo_data(patients: int):
 @click.command("plugins")
 @with_appcontext
 def plugins_command():
-    """List plugins: name, where they came from, enabled or not."""
+    """List plugins: name, where they came from, enabled or not, and the operator's
+    switches for single organisations."""
+    import sqlalchemy as sa
+
+    from core.db import db
+    from core.models import Organisation, PluginState
     from core.plugins import plugin_manager, switched_off
 
     pm = plugin_manager()
-    off = switched_off()
-    blocked = [name for name, plugin in pm.list_name_plugin() if plugin is None]
+    off = switched_off(organisation_id=None)  # the deployment's switches
+    overrides: dict[str, list[str]] = {}
+    try:
+        found = db.session.execute(
+            sa.select(PluginState.plugin, PluginState.enabled, Organisation.id, Organisation.short_name)
+            .join(Organisation, Organisation.id == PluginState.organisation_id)
+            .order_by(Organisation.short_name, Organisation.id)
+        ).all()
+    except sa.exc.OperationalError:  # no database yet
+        db.session.rollback()
+        found = []
+    for plugin, enabled, organisation_id, short_name in found:
+        state = "switched on" if enabled else "switched off"
+        overrides.setdefault(plugin, []).append(f"{state} for organisation {organisation_id} ({short_name})")
     rows = []
     # The core first, then the plugins by name.
     for name, info in sorted(pm.info.items(), key=lambda item: (item[0] != "core", item[0])):
         origin = "core" if name == "core" else f"{info.distribution or 'direct'} {info.version or ''}".strip()
         state = "switched off by the operator" if name in off else "enabled"
-        rows.append((name, origin, state, info.description))
-    for name in sorted(blocked):
-        rows.append((name, "installed", "disabled by settings", ""))
+        rows.append((name, origin, state, info.description, overrides.get(name, [])))
+    for name in sorted(pm.unloaded):
+        rows.append((name, "installed", "disabled by settings", "", []))
     width = max(len(r[0]) for r in rows)
-    for name, origin, state, description in rows:
+    for name, origin, state, description, switches in rows:
         click.echo(f"{name:<{width}}  {origin:<24}  {state:<30}  {description}")
+        for switch in switches:
+            click.echo(f"{'':<{width}}    {switch}")
 
 
 @click.command("hooks")
@@ -95,28 +119,60 @@ def hooks_command():
     click.echo(hook_reference())
 
 
-def hook_reference() -> str:
-    """Markdown from the hook docstrings, in the order and groups of core/hookspecs.py."""
-    import re
-
+def hookspec_modules() -> list[tuple[str, object]]:
+    """``[(plugin, module), ...]`` of every hook specification module: the core's first,
+    then those the installed plugins add (``teleconsult_add_hookspecs``), by plugin."""
     from core import hookspecs
+    from core.plugins import CORE_PLUGIN, build_plugin_manager
 
-    source = inspect.getsource(hookspecs)
-    banners = [(m.start(), m.group(1)) for m in re.finditer(r"^# -+ (\w+)$", source, re.M)]
-    lines = ["# Hook reference", "", inspect.cleandoc(hookspecs.__doc__ or ""), ""]
+    pm = build_plugin_manager(None, ())
+    found: dict[str, list[object]] = {}
+    for name, owner in pm.hookspec_owners.items():
+        module = getattr(pm.hook, name).spec.namespace
+        if owner != CORE_PLUGIN and module not in found.setdefault(owner, []):
+            found[owner].append(module)
+    return [(CORE_PLUGIN, hookspecs)] + [(owner, m) for owner in sorted(found) for m in found[owner]]
+
+
+def hook_functions(module) -> list[tuple[str, object]]:
+    """``[(name, spec function), ...]`` of a hook specification module, in source order."""
+    source = inspect.getsource(module)
     hooks = [
         (source.index(f"def {name}("), name, func)
-        for name, func in inspect.getmembers(hookspecs, inspect.isfunction)
-        if name.startswith("teleconsult_")
+        for name, func in inspect.getmembers(module, inspect.isfunction)
+        if name.startswith("teleconsult_") and func.__module__ == module.__name__
     ]
+    return [(name, func) for _position, name, func in sorted(hooks, key=lambda item: item[0])]
+
+
+def _hook_sections(module, level: str, mark: str = "") -> list[str]:
+    import re
+
+    source = inspect.getsource(module)
+    banners = [(m.start(), m.group(1)) for m in re.finditer(r"^# -+ (\w+)$", source, re.M)]
+    lines: list[str] = []
     group = None
-    for position, name, func in sorted(hooks, key=lambda item: item[0]):
+    for name, func in hook_functions(module):
+        position = source.index(f"def {name}(")
         current = [title for start, title in banners if start < position][-1]
         if current != group:
             group = current
-            lines += [f"## {group.capitalize()} hooks", ""]
+            lines += [f"{level} {group.capitalize()} hooks", ""]
         signature = str(inspect.signature(func)).replace("'", "")
-        lines += [f"### `{name}{signature}`", "", inspect.cleandoc(func.__doc__ or ""), ""]
+        lines += [f"{level}# `{name}{signature}`{mark}", "", inspect.cleandoc(func.__doc__ or ""), ""]
+    return lines
+
+
+def hook_reference() -> str:
+    """Markdown from the hook docstrings: the core's hooks in the order and groups of
+    core/hookspecs.py, then each plugin's own hooks, marked with the plugin."""
+    modules = hookspec_modules()
+    (_core, core_specs), plugin_specs = modules[0], modules[1:]
+    lines = ["# Hook reference", "", inspect.cleandoc(core_specs.__doc__ or ""), ""]
+    lines += _hook_sections(core_specs, "##")
+    for plugin, module in plugin_specs:
+        lines += [f"## Hooks of the `{plugin}` plugin", "", inspect.cleandoc(module.__doc__ or ""), ""]
+        lines += _hook_sections(module, "###", f" (plugin `{plugin}`)")
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
-from core import audit, lifecycle
+from core import audit, lifecycle, participant_roles
 from core.access import Principal
 from core.db import db
 from core.errors import InvalidInput
@@ -26,7 +26,7 @@ from core.models import (
     Slot,
     User,
 )
-from core.plugins import hooks
+from core.plugins import hooks_for
 from core.routing import route_for
 
 COMMENT_MAX_LENGTH = 2000
@@ -121,7 +121,7 @@ def create_consultation(draft: ConsultationDraft, actor: Principal) -> Consultat
         status=ConsultationStatus.CREATED,
     )
     problems = list(route.validate(consultation, route_data) if route.validate else [])
-    for found in hooks().teleconsult_consultation_validate(consultation=consultation):
+    for found in hooks_for(consultation).teleconsult_consultation_validate(consultation=consultation):
         problems.extend(found or [])
     if problems:
         if consultation in db.session:
@@ -137,7 +137,7 @@ def create_consultation(draft: ConsultationDraft, actor: Principal) -> Consultat
         data={"type": ctype.code, "profile": profile.code, "consultant_id": consultant.id},
     )
     _add_participants(consultation, author, consultant, patient, representative, actor)
-    hooks().teleconsult_consultation_created(consultation=consultation, actor=actor)
+    hooks_for(consultation).teleconsult_consultation_created(consultation=consultation, actor=actor)
     if draft.slot_id is not None:
         lifecycle.schedule(consultation, db.session.get(Slot, draft.slot_id), actor)
     return consultation
@@ -176,6 +176,8 @@ def add_participant(
     user: User | None = None,
     patient: Patient | None = None,
 ) -> Participant:
+    """Add someone in ``role``, one of the registered roles (core.participant_roles)."""
+    participant_roles.check(role)
     participant = Participant(consultation=consultation, role=role, user=user, patient=patient)
     db.session.add(participant)
     db.session.flush()
@@ -186,7 +188,7 @@ def add_participant(
         consultation_id=consultation.id,
         data={"role": role, "user_id": user.id if user else None},
     )
-    hooks().teleconsult_participant_added(consultation=consultation, participant=participant)
+    hooks_for(consultation).teleconsult_participant_added(consultation=consultation, participant=participant)
     return participant
 
 

@@ -29,6 +29,20 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def increment(column, row_id: int) -> int:
+    """Add one to ``column`` of the row with id ``row_id`` in the database itself
+    (``SET c = c + 1 ... RETURNING c``) and return the new value: concurrent increments
+    neither collide nor get lost, whatever this session read before."""
+    model = column.class_
+    return db.session.execute(
+        sa.update(model)
+        .where(model.id == row_id)
+        .values({column.key: column + 1})
+        .returning(column)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+
+
 class UTCDateTime(sa.types.TypeDecorator):
     """Stores naive UTC, hands back aware UTC: the same on SQLite and PostgreSQL."""
 

@@ -8,7 +8,14 @@ Registration hooks (``teleconsult_register_*``) *return* things and the core reg
 them; a plugin never reaches into the app by itself. Lifecycle hooks are events fired
 inside the transaction that made the change, so whatever a plugin writes is committed
 or rolled back together with it; work that must only happen after a commit (sending an
-e-mail, emitting a Socket.IO event) goes through ``core.tx.after_commit``.
+e-mail, emitting a Socket.IO event) goes through ``core.tx.after_commit``. Hooks about
+a consultation call only the plugins switched on for the consultation's organisation
+(``core.plugins.hooks_for``).
+
+A plugin may declare hooks of its own for other plugins to implement
+(``teleconsult_add_hookspecs``); they are listed after the core's, under their plugin.
+A plugin that implements another plugin's hook marks it ``@hookimpl(optionalhook=True)``,
+so that it still loads while that plugin is disabled.
 
 Run ``teleconsult hooks`` to print this reference; docs/hooks.md is generated from it.
 """
@@ -17,7 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import pluggy
+from core import hookspec
 
 if TYPE_CHECKING:
     import click
@@ -27,17 +34,26 @@ if TYPE_CHECKING:
 
     from core.access import Principal, Rule
     from core.audit import AuditTitles
+    from core.plugins import TeleconsultPluginManager
     from core.lifecycle import CompletionMethod
     from core.menus import MenuItem
     from core.models import Consultation, Participant, Slot
     from core.routespec import RouteSpec
     from core.tasks import TaskSpec
-    from plugins.notifications.channels import NotificationChannel
-
-hookspec = pluggy.HookspecMarker("teleconsult")
 
 
 # --------------------------------------------------------------------------- setup
+
+
+@hookspec(historic=True)
+def teleconsult_add_hookspecs(pluginmanager: TeleconsultPluginManager) -> None:
+    """Add the plugin's own hook specifications (as pytest's ``pytest_addhooks``).
+
+    Call ``pluginmanager.add_hookspecs(module)`` with a module of functions decorated
+    with ``core.hookspec``. Fires for each plugin as it is registered, before the core
+    checks that every implemented hook has a specification, so the plugins registered
+    after it may implement the new hooks. The hook reference lists them under the plugin.
+    """
 
 
 @hookspec
@@ -233,7 +249,9 @@ def teleconsult_consultation_badges(
     """Numbers to show beside consultations in lists, ``{consultation id: count}``.
 
     The chat plugin answers with unread messages (the blue circle of SPEC P3, D7). Lists
-    add up the answers of every plugin. ``consultations`` is the page being shown.
+    add up the answers of every plugin. ``consultations`` are those of one organisation
+    on the page being shown: the hook is asked once per organisation, each time with
+    only the plugins switched on for that organisation.
     """
 
 
@@ -274,6 +292,17 @@ def teleconsult_participant_left(
     """
 
 
+@hookspec
+def teleconsult_register_participant_roles() -> dict[str, str]:
+    """Roles a participant of a consultation may have: ``{code: Russian title}``.
+
+    The core registers its own (``core.models.ParticipantRole``: author, consultant,
+    patient, representative, observer); a plugin adds more (a video plugin's listener).
+    ``core.consultations.add_participant`` refuses a role nobody registered; a code may be
+    registered once. Fires once, while the app is being built; titles are lazy strings.
+    """
+
+
 # --------------------------------------------------------------------------- route
 
 
@@ -285,22 +314,4 @@ def teleconsult_register_routes() -> list[RouteSpec]:
     application and conclusion fields, and optional validation. The core creates the
     declared types on ``teleconsult db upgrade`` (the operator edits them afterwards)
     and stores route data as validated JSON on the consultation.
-    """
-
-
-# --------------------------------------------------------------------------- notification
-
-
-@hookspec
-def teleconsult_notification_channels(app: Flask) -> list[NotificationChannel]:
-    """Channels that deliver notifications to patients (SPEC F3): e-mail, SMS, ...
-
-    ``app`` is given for reading settings only. Returns objects with the interface of
-    ``plugins.notifications.channels.NotificationChannel``: a ``code`` (``"email"``,
-    ``"sms"``), ``address_for(consultation)`` (the recipient's address, or None when the
-    channel cannot reach them) and ``deliver(message)``, which raises
-    ``TemporaryFailure`` (retried with backoff) or ``PermanentFailure`` (shown to the
-    operator at once). A later plugin's channel with the same code replaces an earlier
-    one, so a real SMS provider replaces the built-in log channel. Called once per send
-    by the notifications plugin; ``NOTIFICATIONS_CHANNELS`` lists the codes in use.
     """

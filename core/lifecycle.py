@@ -28,7 +28,7 @@ from core.models import (
     Outcome,
     Slot,
 )
-from core.plugins import hooks
+from core.plugins import hooks_for
 from core.routing import route_for
 
 S = ConsultationStatus
@@ -113,14 +113,14 @@ def schedule(consultation: Consultation, slot: Slot | None, actor: Principal) ->
         principal=actor,
         data={"slot_id": slot.id, "previous_slot_id": previous, "starts_at": slot.starts_at.isoformat()},
     )
-    hooks().teleconsult_consultation_scheduled(consultation=consultation, slot=slot, actor=actor)
+    hooks_for(consultation).teleconsult_consultation_scheduled(consultation=consultation, slot=slot, actor=actor)
 
 
 def start(consultation: Consultation, actor: Principal) -> None:
     consultation.status = check_transition(consultation, "start")
     consultation.started_at = utcnow()
     audit.record("consultation.started", consultation, principal=actor)
-    hooks().teleconsult_consultation_started(consultation=consultation, actor=actor)
+    hooks_for(consultation).teleconsult_consultation_started(consultation=consultation, actor=actor)
 
 
 def start_if_scheduled(consultation: Consultation, actor: Principal) -> bool:
@@ -178,7 +178,7 @@ def complete(
             "document_id": consultation.conclusion_document_id,
         },
     )
-    hooks().teleconsult_consultation_completed(
+    hooks_for(consultation).teleconsult_consultation_completed(
         consultation=consultation, outcome=outcome.value, actor=actor
     )
 
@@ -188,7 +188,7 @@ def completion_methods(consultation: Consultation, principal: Principal) -> list
         return []
     methods = [
         method
-        for group in hooks().teleconsult_consultation_completion_methods(
+        for group in hooks_for(consultation).teleconsult_consultation_completion_methods(
             consultation=consultation, principal=principal
         )
         for method in group or ()

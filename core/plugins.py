@@ -2,19 +2,26 @@
 
 Built-in plugins are registered through the same entry-point group as outside packages.
 A deployment disables plugins in settings (``PLUGINS_DISABLED``: never loaded); the
-operator switches loaded plugins on and off in the console (``PluginState`` rows), which
-takes effect at once: hooks of a switched-off plugin are not called and its pages, admin
-views and Socket.IO events answer as if it were absent.
+operator switches loaded plugins on and off in the console (``PluginState`` rows), for
+the deployment or one organisation, which takes effect at once: hooks of a switched-off
+plugin are not called and its pages, admin views and Socket.IO events answer as if it
+were absent.
+
+Whose switch counts: for anything done for a consultation, the consultation's
+organisation's (``hooks_for(consultation)``, ``is_enabled(name, organisation_id=...)``),
+in a request or not; for pages and events about no object, the viewer's
+(``hooks()``, ``enabled_for_viewer``).
 """
 
 from __future__ import annotations
 
+import enum
 import importlib.metadata
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pluggy
 from flask import Flask, current_app, g, has_app_context, has_request_context
@@ -41,11 +48,29 @@ class TeleconsultPluginManager(pluggy.PluginManager):
 
     def __init__(self) -> None:
         super().__init__(PROJECT)
-        self.add_hookspecs(hookspecs)
         self.info: dict[str, PluginInfo] = {}
+        # Installed entry points this app does not load (disabled by settings): their
+        # migrations stay known to Alembic (core.migrating).
+        self.unloaded: dict[str, importlib.metadata.EntryPoint] = {}
+        # Hook name -> the plugin that declared it ("core" for core.hookspecs).
+        self.hookspec_owners: dict[str, str] = {}
+        self._registering = CORE_PLUGIN
+        self.add_hookspecs(hookspecs)
+        # Historic: every plugin registered from now on adds its specs at registration.
+        self.hook.teleconsult_add_hookspecs.call_historic(kwargs={"pluginmanager": self})
+
+    def add_hookspecs(self, module_or_class: Any) -> None:
+        super().add_hookspecs(module_or_class)
+        for name, caller in vars(self.hook).items():
+            if caller.spec is not None and caller.spec.namespace is module_or_class:
+                self.hookspec_owners.setdefault(name, self._registering)
 
     def register_plugin(self, plugin: Any, name: str, distribution=None, builtin=False) -> None:
-        self.register(plugin, name=name)
+        self._registering = name
+        try:
+            self.register(plugin, name=name)
+        finally:
+            self._registering = CORE_PLUGIN
         dist_name = distribution.metadata["Name"] if distribution else None
         version = distribution.version if distribution else None
         doc = (getattr(plugin, "__doc__", None) or "").strip().splitlines()
@@ -75,6 +100,8 @@ def build_plugin_manager(
     """
     from core import builtin
 
+    if isinstance(enabled, str) or isinstance(disabled, str):
+        raise TypeError("enabled and disabled plugins are lists of names, not a string")
     pm = TeleconsultPluginManager()
     pm.register_plugin(builtin, CORE_PLUGIN, builtin=True)
     enabled = None if enabled is None else set(enabled)
@@ -83,10 +110,11 @@ def build_plugin_manager(
         importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name
     ):
         name = entry_point.name
-        if name in pm.info:  # the same plugin installed twice (editable + regular)
+        if name in pm.info or name in pm.unloaded:  # installed twice (editable + regular)
             continue
         if name in disabled or (enabled is not None and name not in enabled):
             pm.set_blocked(name)
+            pm.unloaded[name] = entry_point
             continue
         dist = entry_point.dist
         builtin_dist = dist is not None and dist.metadata["Name"] == PROJECT
@@ -102,14 +130,27 @@ def plugin_manager(app: Flask | None = None) -> TeleconsultPluginManager:
     return (app or current_app).extensions["teleconsult.pm"]
 
 
-def switched_off(app: Flask | None = None) -> frozenset[str]:
-    """Plugins the operator has switched off for the current viewer (cached per request)."""
-    if has_request_context() and "teleconsult_switched_off" in g:
-        return g.teleconsult_switched_off
-    result = _load_switched_off(app or current_app._get_current_object(), _viewer_organisation_id())
-    if has_request_context():
-        g.teleconsult_switched_off = result
-    return result
+class _Viewer(enum.Enum):
+    VIEWER = "the viewer's organisation"
+
+
+#: ``organisation_id=VIEWER``: the organisation of whoever makes the request (none outside
+#: a request). Pass a consultation's ``organisation_id`` instead whenever there is one.
+VIEWER = _Viewer.VIEWER
+Scope = int | None | Literal[_Viewer.VIEWER]
+
+
+def switched_off(app: Flask | None = None, organisation_id: Scope = VIEWER) -> frozenset[str]:
+    """Plugins the operator has switched off for ``organisation_id``: its own switch if
+    it has one, else the deployment's. ``None``: the deployment's switch alone;
+    ``VIEWER``: the organisation of the request's principal. Cached per request."""
+    app = app or current_app._get_current_object()
+    if organisation_id is VIEWER:
+        organisation_id = _viewer_organisation_id()
+    cache = g.setdefault("teleconsult_switched_off", {}) if has_request_context() else {}
+    if organisation_id not in cache:
+        cache[organisation_id] = _load_switched_off(app, organisation_id)
+    return cache[organisation_id]
 
 
 def forget_switches(app: Flask | None = None) -> None:
@@ -185,12 +226,23 @@ def _read_switch_rows(app: Flask, cache: _SwitchCache) -> list[tuple[str, int | 
     return rows
 
 
-def _load_switched_off(app: Flask, organisation_id: int | None = None) -> frozenset[str]:
+def _load_switched_off(app: Flask, organisation_id: int | None) -> frozenset[str]:
     rows = _switch_rows(app)
     deployment = {plugin: enabled for plugin, org, enabled in rows if org is None}
     organisation = {plugin: enabled for plugin, org, enabled in rows if org is not None and org == organisation_id}
     state = {**deployment, **organisation}
     return frozenset(name for name, enabled in state.items() if not enabled)
+
+
+def enabled_anywhere(name: str, app: Flask | None = None) -> bool:
+    """Whether the plugin is on for the deployment or for at least one organisation: a
+    periodic task runs then, and checks the switch for each consultation it handles."""
+    app = app or current_app._get_current_object()
+    if name not in plugin_manager(app).info:
+        return False
+    rows = _switch_rows(app)
+    deployment_on = all(enabled for plugin, org, enabled in rows if plugin == name and org is None)
+    return deployment_on or any(enabled for plugin, org, enabled in rows if plugin == name and org is not None)
 
 
 _listening = False
@@ -235,32 +287,90 @@ def _viewer_organisation_id() -> int | None:
     return current_principal().organisation_id
 
 
-_VIEWER = object()
+def is_enabled(name: str, app: Flask | None = None, *, organisation_id: Scope = VIEWER) -> bool:
+    """Whether plugin ``name`` is loaded and switched on for ``organisation_id``.
 
-
-def is_enabled(name: str, app: Flask | None = None, *, organisation_id: Any = _VIEWER) -> bool:
-    """Whether plugin ``name`` is loaded and switched on: for the current viewer, or,
-    given ``organisation_id``, for that organisation (its own switches over the
-    deployment's; None: the deployment's alone). Work done outside a request for an
-    organisation's data (a task, a periodic sweep) asks for that organisation."""
+    For anything done for a consultation pass ``organisation_id=consultation.organisation_id``
+    (in a request or not); the default follows the viewer's organisation (pages and
+    events that concern no particular object), and outside a request the deployment's
+    switch alone.
+    """
     pm = plugin_manager(app)
-    if name not in pm.info:
+    return name in pm.info and name not in switched_off(app, organisation_id)
+
+
+def enabled_for_viewer(name: str, app: Flask | None = None) -> bool:
+    """Whether the viewer may use plugin ``name`` on pages and events about no object.
+
+    Staff and machine clients: their organisation's switch. A patient belongs to the
+    organisation they are attached to but may have consultations with others: the
+    plugin is theirs while it is on for any of those (what each consultation shows is
+    then decided by that consultation's organisation).
+    """
+    if is_enabled(name, app):
+        return True
+    if name not in plugin_manager(app).info or not has_request_context():
         return False
-    if organisation_id is _VIEWER:
-        return name not in switched_off(app)
-    return name not in _load_switched_off(app or current_app._get_current_object(), organisation_id)
+    from core.access import current_principal
+
+    principal = current_principal()
+    if not principal.is_patient or not principal.patient_ids:
+        return False
+    return any(
+        is_enabled(name, app, organisation_id=organisation_id)
+        for organisation_id in _organisations_of_patients(principal.patient_ids)
+    )
 
 
-def enabled_somewhere(name: str, app: Flask | None = None) -> bool:
-    """Whether plugin ``name`` is on for the deployment or for at least one organisation
-    (whose own switch overrides the deployment's): then its background tasks run, and
-    check the organisation of what they work on themselves."""
+_ORGANISATIONS_KEPT = 50_000
+
+
+def consultation_organisation_id(consultation_id: int, app: Flask | None = None) -> int | None:
+    """The organisation of a consultation by its id, for guards that have only the id
+    (a page's URL, a Socket.IO event). It never changes, so each process keeps it."""
+    import sqlalchemy as sa
+
+    from core.db import db
+    from core.models import Consultation
+
     app = app or current_app._get_current_object()
-    if name not in plugin_manager(app).info:
-        return False
-    rows = [(org, enabled) for plugin, org, enabled in _switch_rows(app) if plugin == name]
-    deployment = next((enabled for org, enabled in rows if org is None), True)
-    return deployment or any(enabled for org, enabled in rows if org is not None)
+    known = app.extensions.setdefault("teleconsult.consultation_organisations", {})
+    if consultation_id not in known:
+        organisation_id = db.session.scalar(
+            sa.select(Consultation.organisation_id).where(Consultation.id == consultation_id)
+        )
+        if organisation_id is None:
+            return None
+        if len(known) >= _ORGANISATIONS_KEPT:
+            known.clear()
+        known[consultation_id] = organisation_id
+    return known[consultation_id]
+
+
+def enabled_for_object(name: str, consultation_id: Any, app: Flask | None = None) -> bool:
+    """The guard of a plugin's page or event: the switch of the consultation it names
+    (``consultation_id``), else the viewer's (``enabled_for_viewer``)."""
+    if isinstance(consultation_id, str) and consultation_id.isdigit():
+        consultation_id = int(consultation_id)
+    if isinstance(consultation_id, int) and not isinstance(consultation_id, bool):
+        organisation_id = consultation_organisation_id(consultation_id, app)
+        if organisation_id is not None:
+            return is_enabled(name, app, organisation_id=organisation_id)
+    return enabled_for_viewer(name, app)
+
+
+def _organisations_of_patients(patient_ids: frozenset[int]) -> list[int]:
+    import sqlalchemy as sa
+
+    from core.db import db
+    from core.models import Consultation
+
+    ids = list(patient_ids)
+    return list(db.session.scalars(
+        sa.select(Consultation.organisation_id)
+        .where(sa.or_(Consultation.patient_id.in_(ids), Consultation.representative_id.in_(ids)))
+        .distinct()
+    ))
 
 
 class LiveHooks:
@@ -276,21 +386,36 @@ class LiveHooks:
         return self._pm.subset_hook_caller(name, remove_plugins=self._off)
 
 
-def hooks(app: Flask | None = None) -> LiveHooks:
+def hooks(app: Flask | None = None, *, organisation_id: Scope = VIEWER) -> LiveHooks:
+    """The hooks of the plugins switched on for ``organisation_id`` (see ``is_enabled``).
+
+    Hooks fired for a consultation use ``hooks_for(consultation)`` instead.
+    """
     app = app or (current_app._get_current_object() if has_app_context() else None)
-    return LiveHooks(plugin_manager(app), switched_off(app))
+    return LiveHooks(plugin_manager(app), switched_off(app, organisation_id))
+
+
+def hooks_for(consultation: Any, app: Flask | None = None) -> LiveHooks:
+    """The hooks of the plugins switched on for the consultation's organisation, whoever
+    looks at it (a patient attached elsewhere, a task, the command line)."""
+    return hooks(app, organisation_id=consultation.organisation_id)
 
 
 def collect(pm: TeleconsultPluginManager, hook_name: str, **kwargs) -> list[tuple[str, Any]]:
     """Call a registration hook plugin by plugin: ``[(plugin_name, item), ...]``.
 
     The core needs to know which plugin contributed each blueprint, admin view or
-    namespace so that switching the plugin off hides exactly those.
+    namespace so that switching the plugin off hides exactly those. A mapping answer
+    gives its ``(key, value)`` pairs. Each plugin is called through pluggy (a subset
+    caller), so its tracing and call monitoring see registration hooks too.
     """
     caller = getattr(pm.hook, hook_name)
+    impls = caller.get_hookimpls()
     result = []
-    for impl in reversed(caller.get_hookimpls()):
-        items = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
-        for item in items or ():
-            result.append((impl.plugin_name, item))
+    for impl in reversed(impls):
+        others = [other.plugin for other in impls if other is not impl]
+        one = pm.subset_hook_caller(hook_name, remove_plugins=others) if others else caller
+        for items in one(**kwargs):
+            pairs = items.items() if isinstance(items, Mapping) else items or ()
+            result.extend((impl.plugin_name, item) for item in pairs)
     return result

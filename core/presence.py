@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from core.db import utcnow
 from core.models import Consultation, Participant
-from core.plugins import hooks
+from core.plugins import hooks_for
 
 
 def joined(consultation: Consultation, participant: Participant, channel: str) -> None:
     participant.last_joined_at = utcnow()
-    hooks().teleconsult_participant_joined(consultation=consultation, participant=participant, channel=channel)
+    hooks_for(consultation).teleconsult_participant_joined(consultation=consultation, participant=participant, channel=channel)
 
 
 def left(consultation: Consultation, participant: Participant, channel: str) -> None:
     participant.last_left_at = utcnow()
-    hooks().teleconsult_participant_left(consultation=consultation, participant=participant, channel=channel)
+    hooks_for(consultation).teleconsult_participant_left(consultation=consultation, participant=participant, channel=channel)
 
 
 def participant_for(consultation: Consultation, principal) -> Participant | None:

@@ -1,10 +1,12 @@
 """Base for plugins' Socket.IO namespaces.
 
-Every event (not only ``connect``) is refused while the owning plugin is switched off,
-and the access policy is asked for each event with what is true now. The principal is
-worked out afresh for each event unless the namespace keeps it per connection
-(``event_principal``), as the chat does: it re-validates its connections' logins every
-few seconds and checks logouts on every event. Handlers still call ``core.access.require`` for their objects;
+Every event (not only ``connect``) is refused while the owning plugin is switched off:
+for the organisation of the consultation the event is about (``event_consultation_id``),
+else for the viewer (``core.plugins.enabled_for_viewer``). The access policy is asked
+for each event with what is true now. The principal is worked out afresh for each event
+unless the namespace keeps it per connection (``event_principal``), as the chat does: it
+re-validates its connections' logins every few seconds and checks logouts on every
+event. Handlers still call ``core.access.require`` for their objects;
 a refusal (or any ``UserError``) goes back as the event's acknowledgement
 ``{"ok": False, "status": ..., "error": "<Russian message>"}`` instead of a crash.
 """
@@ -21,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from core.access import set_principal
 from core.db import db
 from core.errors import UserError
-from core.plugins import is_enabled
+from core.plugins import enabled_for_object
 
 
 class Namespace(_Namespace):
@@ -43,13 +45,21 @@ class Namespace(_Namespace):
         None to load it from the login session (Flask-Login) as pages do."""
         return None
 
+    def event_consultation_id(self, event: str, *args):
+        """The id of the consultation an event is about (``{"consultation_id": ...}`` by
+        default), whose organisation's switch then decides; None: the viewer's."""
+        data = args[0] if args else None
+        return data.get("consultation_id") if isinstance(data, dict) else None
+
     def _guarded(self, event, handler, *args):
         for key in ("_login_user", "teleconsult_principal", "teleconsult_switched_off"):
             g.pop(key, None)
         principal = self.event_principal(event)
         if principal is not None:
             set_principal(principal)
-        if self.teleconsult_plugin and not is_enabled(self.teleconsult_plugin):
+        if self.teleconsult_plugin and not enabled_for_object(
+            self.teleconsult_plugin, self.event_consultation_id(event, *args)
+        ):
             if event == "connect":
                 return False
             disconnect()

@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import filetype
 from flask import current_app
@@ -32,6 +32,11 @@ DOCUMENT_TYPES = {
 
 
 class Storage(Protocol):
+    """A storage backend. ``STORAGE_BACKEND`` names its class (``package.module:Class``);
+    the app builds it once with ``Class.from_settings(settings)``."""
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> Storage: ...
     def save(self, key: str, data: bytes) -> None: ...
     def open(self, key: str) -> BinaryIO: ...
     def delete(self, key: str) -> None: ...
@@ -39,10 +44,14 @@ class Storage(Protocol):
 
 
 class LocalStorage:
-    """Files in a local folder, written atomically (temp file, then rename)."""
+    """Files in a local folder (``STORAGE_DIR``), written atomically (temp file, then rename)."""
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> LocalStorage:
+        return cls(settings["STORAGE_DIR"])
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
@@ -65,6 +74,16 @@ class LocalStorage:
 
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
+
+
+def build_storage(settings: Mapping[str, Any]) -> Storage:
+    """The backend ``STORAGE_BACKEND`` names, built from the settings."""
+    from core.settings import SettingsError, import_named
+
+    backend = import_named(settings, "STORAGE_BACKEND")
+    if not callable(getattr(backend, "from_settings", None)):
+        raise SettingsError(f"STORAGE_BACKEND {settings['STORAGE_BACKEND']!r} has no from_settings(settings)")
+    return backend.from_settings(settings)
 
 
 def storage() -> Storage:

@@ -1,6 +1,7 @@
 """Background tasks: declared by plugins, run in-process or on a Celery worker.
 
-``enqueue`` never sends anything before the transaction commits. In the embedded default
+``enqueue`` (or ``enqueue_for(consultation, ...)``, for a task that works for one
+consultation) never sends anything before the transaction commits. In the embedded default
 (``TASKS_BACKEND = "inprocess"``) the task runs right after the commit in the same process;
 with ``"celery"`` it is sent to the broker and a worker runs it inside an app context
 (``core.celery_app``; ``teleconsult worker`` and ``teleconsult beat``).
@@ -9,6 +10,11 @@ Periodic tasks (``TaskSpec.every``) are run by Celery beat, or in the embedded d
 ``PeriodicRunner``, a thread that ``teleconsult run`` and ``teleconsult beat`` start.
 Whatever must happen at a time in the future is a database row that a periodic task
 picks up, never a far-future ETA message (a broker redelivers those in loops).
+
+Plugin switches: a task enqueued for a consultation runs only while its plugin is on for
+the consultation's organisation; any other task (periodic ones included) runs while its
+plugin is on anywhere, and checks ``core.plugins.is_enabled(name,
+organisation_id=consultation.organisation_id)`` for each consultation it handles.
 """
 
 from __future__ import annotations
@@ -47,31 +53,49 @@ def registry(app: Flask | None = None) -> dict[str, tuple[str, TaskSpec]]:
     return (app or current_app).extensions["teleconsult.tasks"]
 
 
-def enqueue(name: str, **kwargs: Any) -> None:
-    """Run task ``name`` with keyword arguments (JSON-serialisable) after the commit."""
+def enqueue(name: str, /, **kwargs: Any) -> None:
+    """Run task ``name`` with keyword arguments (JSON-serialisable) after the commit.
+
+    The task runs while its plugin is on for the deployment or for any organisation; a
+    task that works for one consultation is enqueued with ``enqueue_for`` instead.
+    """
+    _enqueue(name, kwargs, None)
+
+
+def enqueue_for(consultation: Any, name: str, /, **kwargs: Any) -> None:
+    """Like ``enqueue``, for a task that works for ``consultation``: it runs only while its
+    plugin is switched on for the consultation's organisation when it runs."""
+    _enqueue(name, kwargs, consultation.organisation_id)
+
+
+def _enqueue(name: str, kwargs: dict[str, Any], organisation_id: int | None) -> None:
     app = current_app._get_current_object()
     if name not in registry(app):
         raise LookupError(f"unknown task {name!r}")
-    after_commit(lambda: dispatch(app, name, kwargs))
+    after_commit(lambda: dispatch(app, name, kwargs, organisation_id))
 
 
-def dispatch(app: Flask, name: str, kwargs: dict[str, Any]) -> None:
+def dispatch(app: Flask, name: str, kwargs: dict[str, Any], organisation_id: int | None = None) -> None:
     backend = app.extensions.get("teleconsult.task_backend")
     if backend is not None:
-        backend(name, kwargs)
+        backend(name, kwargs, organisation_id)
     else:
-        run_inprocess(app, name, kwargs)
+        run_inprocess(app, name, kwargs, organisation_id)
 
 
-def run_inprocess(app: Flask, name: str, kwargs: dict[str, Any]) -> Any:
+def run_inprocess(app: Flask, name: str, kwargs: dict[str, Any], organisation_id: int | None = None) -> Any:
+    """Run a task in an app context; ``organisation_id``: the organisation of the
+    consultation it works for (``enqueue_for``), whose plugin switch decides."""
     from core.db import db
-    from core.plugins import enabled_somewhere
+    from core.plugins import enabled_anywhere, is_enabled
 
     plugin, spec = registry(app)[name]
     with app.app_context():
-        # A task has no viewer: it runs while any organisation has the plugin on, and
-        # looks at the organisation of what it works on (``is_enabled(organisation_id=)``).
-        if not enabled_somewhere(plugin, app):
+        if organisation_id is not None:
+            enabled = is_enabled(plugin, app, organisation_id=organisation_id)
+        else:
+            enabled = enabled_anywhere(plugin, app)
+        if not enabled:
             log.info("task %s skipped: plugin %s is switched off", name, plugin)
             return None
         try:

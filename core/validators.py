@@ -31,6 +31,7 @@ __all__ = [
     "MSG_PASSPORT_FORMAT",
     "MSG_SNILS_CHECKSUM",
     "MSG_SNILS_FORMAT",
+    "MSG_SNILS_NOT_ISSUED",
     "MSG_UNKNOWN_IDENTIFIER",
     "complete_oms",
     "complete_snils",
@@ -68,6 +69,7 @@ __all__ = [
 
 MSG_SNILS_FORMAT = _l("СНИЛС должен состоять из 11 цифр")
 MSG_SNILS_CHECKSUM = _l("Неверная контрольная сумма СНИЛС")
+MSG_SNILS_NOT_ISSUED = _l("СНИЛС 000-000-000 00 не выдаётся")
 MSG_OMS_FORMAT = _l("Номер полиса ОМС должен состоять из 16 цифр")
 MSG_OMS_CHECKSUM = _l("Неверная контрольная цифра номера полиса ОМС")
 MSG_PASSPORT_FORMAT = _l("Серия паспорта — 4 цифры, номер — 6 цифр")
@@ -124,7 +126,8 @@ def _digits_only(value: object, length: int, message: object, kind: IdentifierKi
 
 # Checksum rule: Pension Fund of Russia, «Алгоритм формирования контрольного
 # числа Страхового номера» (worked example 112-233-445 95). The check applies
-# only to numbers greater than 001-001-998; smaller ones are accepted as is.
+# only to numbers greater than 001-001-998; smaller ones are accepted as is,
+# except 000-000-000 00. Sources: docs/validation.md.
 _SNILS_UNCHECKED_MAX = 1_001_998
 _SNILS_BODY_MIN = _SNILS_UNCHECKED_MAX + 1
 _SNILS_BODY_MAX = 999_999_999
@@ -156,6 +159,10 @@ def normalize_snils(value: str) -> str:
     """
     digits = _digits_only(value, 11, MSG_SNILS_FORMAT, IdentifierKind.SNILS)
     body, control = digits[:9], int(digits[9:])
+    if int(body) == 0:
+        # Inside the range the rule leaves unchecked, but no account has number zero:
+        # it is what a blank form or a placeholder in an MIS export holds.
+        raise InvalidIdentifier(MSG_SNILS_NOT_ISSUED, IdentifierKind.SNILS)
     if int(body) > _SNILS_UNCHECKED_MAX and snils_checksum(body) != control:
         raise InvalidIdentifier(MSG_SNILS_CHECKSUM, IdentifierKind.SNILS)
     return digits
@@ -189,12 +196,12 @@ def mask_snils(value: str) -> str:
 # --- полис ОМС (единый номер полиса, 16 digits) -------------------------------
 #
 # Control digit (16th digit) of the unified OMS policy number (ЕНП).
-# Source: the FFOMS description of the ЕНП control digit as published in
-# ConsultantPlus (document LAW n=204797, fragment dst=113673), cited by and
-# implemented in the public library anper/russian-id
+# Source: only a library. The public PHP library anper/russian-id
 # (github.com/perevoshchikov/russian-id, src/Oms.php; its test fixture
-# 2341998071655749 is valid and 2341998071655740 is not). The steps, over the
-# first 15 digits:
+# 2341998071655749 is valid and 2341998071655740 is not) implements it and cites
+# a ConsultantPlus document (LAW n=204797, fragment dst=113673) that we could not
+# read; no FFOMS text describing the digit was found (docs/validation.md). The
+# steps, over the first 15 digits:
 #   1. write the digits in odd positions (15th, 13th, ..., 1st) as a number
 #      and multiply it by 2;
 #   2. write the digits in even positions (14th, 12th, ..., 2nd) as a number to

@@ -64,18 +64,29 @@ def _filtered(query: sa.Select, search: str, show_closed: bool) -> sa.Select:
 
 
 def badges(consultations: list[Consultation], principal) -> dict[int, int]:
-    """Add up what plugins show beside each consultation (unread messages, ...)."""
+    """Add up what plugins show beside each consultation (unread messages, ...).
+
+    The hook is asked once per organisation among the consultations, each time with the
+    plugins switched on for that organisation.
+    """
     from core.plugins import hooks
 
+    by_organisation: dict[int, list[Consultation]] = {}
+    for consultation in consultations:
+        by_organisation.setdefault(consultation.organisation_id, []).append(consultation)
     totals: dict[int, int] = {}
-    for answer in hooks().teleconsult_consultation_badges(consultations=consultations, principal=principal):
-        for consultation_id, count in (answer or {}).items():
-            totals[consultation_id] = totals.get(consultation_id, 0) + count
+    for organisation_id, group in by_organisation.items():
+        answers = hooks(organisation_id=organisation_id).teleconsult_consultation_badges(
+            consultations=group, principal=principal
+        )
+        for answer in answers:
+            for consultation_id, count in (answer or {}).items():
+                totals[consultation_id] = totals.get(consultation_id, 0) + count
     return totals
 
 
 def link(consultation: Consultation, principal) -> str | None:
     """Where a click on the consultation leads, if a plugin says (e.g. its chat)."""
-    from core.plugins import hooks
+    from core.plugins import hooks_for
 
-    return hooks().teleconsult_consultation_link(consultation=consultation, principal=principal)
+    return hooks_for(consultation).teleconsult_consultation_link(consultation=consultation, principal=principal)

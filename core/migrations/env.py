@@ -1,4 +1,4 @@
-"""Alembic environment: the app's engine and the metadata of core and loaded plugins."""
+"""Alembic environment: the app's engine and the tables of the core and the loaded plugins."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from alembic import context
 from flask import current_app
 
 from core.db import UTCDateTime
+from core.migrating import include_object
 
 log = logging.getLogger("alembic.env")
 config = context.config
@@ -36,6 +37,7 @@ def run_migrations_online() -> None:
     options = dict(current_app.extensions["migrate"].configure_args)
     options.setdefault("process_revision_directives", skip_empty)
     options["render_item"] = render_item
+    options.setdefault("include_object", include_object(current_app))
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=metadata(), **options)
         with context.begin_transaction():
@@ -48,6 +50,7 @@ if context.is_offline_mode():
         target_metadata=metadata(),
         literal_binds=True,
         render_item=render_item,
+        include_object=include_object(current_app),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -31,6 +31,10 @@ class Outcome(enum.StrEnum):
 
 
 class ParticipantRole(enum.StrEnum):
+    """The core's participant roles. Plugins register more through the hook
+    ``teleconsult_register_participant_roles`` (``core.participant_roles``), so a
+    participant's ``role`` is any registered code, not only these."""
+
     AUTHOR = "author"
     CONSULTANT = "consultant"
     PATIENT = "patient"

@@ -16,7 +16,18 @@ class PluginState(db.Model):
     """
 
     __tablename__ = "plugin_states"
-    __table_args__ = (sa.UniqueConstraint("plugin", "organisation_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("plugin", "organisation_id"),
+        # The constraint above lets any number of deployment rows through (NULLs are
+        # distinct in a unique constraint): one per plugin is kept by this index.
+        sa.Index(
+            "uq_plugin_states_deployment",
+            "plugin",
+            unique=True,
+            postgresql_where=sa.text("organisation_id IS NULL"),
+            sqlite_where=sa.text("organisation_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plugin: Mapped[str] = mapped_column(sa.String(100))

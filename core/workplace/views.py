@@ -25,7 +25,7 @@ from core.models import (
     User,
 )
 from core.models.registry import normalize_name
-from core.plugins import hooks
+from core.plugins import hooks_for
 from core.storage import storage
 
 blueprint = Blueprint("workplace", __name__, url_prefix="/workplace")
@@ -119,7 +119,7 @@ def application(consultation_id: int):
     )
     actions = [
         item
-        for group in hooks().teleconsult_consultation_actions(consultation=consultation, principal=principal)
+        for group in hooks_for(consultation).teleconsult_consultation_actions(consultation=consultation, principal=principal)
         for item in group or ()
     ]
     documents = list(

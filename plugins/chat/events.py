@@ -50,6 +50,10 @@ def _answer_errors(handler):
 
 
 class ChatNamespace(Namespace):
+    def event_consultation_id(self, event, *args):
+        data = args[0] if args else None
+        return data.get("chat") if isinstance(data, dict) else None  # a chat is its consultation's
+
     def event_principal(self, event):
         if event == "connect":
             return None

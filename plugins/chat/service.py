@@ -21,7 +21,7 @@ from werkzeug.exceptions import NotFound
 
 from core import audit, lifecycle
 from core.access import Principal, require
-from core.db import db
+from core.db import db, increment
 from core.errors import Conflict, InvalidInput
 from core.models import Consultation, Document, Outcome, ParticipantRole
 from core.storage import store_document
@@ -193,13 +193,7 @@ def writing():
 def _next_seq(chat: Chat) -> int:
     # An UPDATE first: it takes the row lock (PostgreSQL) or the write lock (SQLite)
     # before the number is read, so two senders never get the same one.
-    seq = db.session.execute(
-        sa.update(Chat)
-        .where(Chat.id == chat.id)
-        .values(last_seq=Chat.last_seq + 1)
-        .returning(Chat.last_seq)
-        .execution_options(synchronize_session=False)
-    ).scalar_one()
+    seq = increment(Chat.last_seq, chat.id)
     sa.orm.attributes.set_committed_value(chat, "last_seq", seq)  # already in the row
     return seq
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import importlib
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -53,11 +52,9 @@ class DevelopmentSigner:
 
 def load_signer(settings: Mapping[str, Any]) -> Signer:
     """Build the signer named in ``ESIA_SIGNER`` (``module:Class``) from the settings."""
-    path = settings.get("ESIA_SIGNER") or DEVELOPMENT_SIGNER
-    module_name, _, attribute = path.partition(":")
-    if not attribute:
-        raise ValueError(f"ESIA_SIGNER must look like 'package.module:Class', not {path!r}")
-    factory = getattr(importlib.import_module(module_name), attribute)
+    from core.settings import import_named
+
+    factory = import_named({"ESIA_SIGNER": settings.get("ESIA_SIGNER") or DEVELOPMENT_SIGNER}, "ESIA_SIGNER")
     return factory(settings)
 
 

@@ -14,6 +14,13 @@ NAME = "notifications"
 
 
 @hookimpl
+def teleconsult_add_hookspecs(pluginmanager):
+    from plugins.notifications import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+@hookimpl
 def teleconsult_config_defaults():
     return {
         # Channels in use, by code; each comes from teleconsult_notification_channels.

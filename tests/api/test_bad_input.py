@@ -105,6 +105,21 @@ def test_registry_search_validates_identifiers_before_searching(setup):
     assert "контрольн" in error_of(checksum)["message"].lower()
 
 
+
+def test_registry_search_refuses_a_policy_with_a_wrong_control_digit(setup):
+    api, _, _, patient = setup
+    typo = patient.oms_policy[:15] + str((int(patient.oms_policy[15]) + 1) % 10)
+    for body in ({"identifier": typo}, {"identifier": typo, "kind": "oms"}, {"identifier": "2341998071655740"}):
+        response = api.post("/api/v1/registry/search", body)
+        assert response.status_code == 422, body
+        assert error_of(response)["message"] == "Неверная контрольная цифра номера полиса ОМС"
+        assert typo not in response.get_data(as_text=True)
+    zero = api.post("/api/v1/registry/search", {"identifier": "000-000-000 00"})
+    assert zero.status_code == 422 and error_of(zero)["message"] == "СНИЛС 000-000-000 00 не выдаётся"
+    found = api.post("/api/v1/registry/search", {"identifier": patient.oms_policy})
+    assert found.status_code == 200 and patient.id in [p["id"] for p in found.get_json()["patients"]]
+
+
 def test_unknown_api_routes_and_methods_answer_json(setup):
     api, _, _, _ = setup
     assert api.get("/api/v1/consultations/999999").status_code == 404

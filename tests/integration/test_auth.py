@@ -30,11 +30,25 @@ def test_login_and_logout(client, factory):
     assert actions == ["auth.login", "auth.logout"]
 
 
+REFUSED = "Неверный логин или пароль. После нескольких неудачных попыток вход временно блокируется"
+
+
+def _refusal(response, login: str) -> str:
+    """The page of a refused login, less what differs between any two requests: the CSRF
+    token and the login typed, shown again in its field."""
+    import re
+
+    assert response.status_code == 401
+    page = response.get_data(as_text=True).replace(f'value="{login}"', 'value=""')
+    return re.sub(r'(name="csrf[-_]token"[^>]*(?:content|value)=")[^"]+', r"\1", page)
+
+
 def test_wrong_password_says_nothing_about_the_login(client, factory):
     _doctor(factory)
-    wrong = client.login("ivanova", "wrong").get_data(as_text=True)
-    unknown = client.login("nobody", "wrong").get_data(as_text=True)
-    assert "Неверный логин или пароль" in wrong and "Неверный логин или пароль" in unknown
+    wrong = client.login("ivanova", "wrong")
+    unknown = client.login("nobody", "wrong")
+    assert REFUSED in wrong.get_data(as_text=True)
+    assert _refusal(wrong, "ivanova") == _refusal(unknown, "nobody")
 
 
 def test_lockout_after_repeated_failures(client, factory, app):
@@ -42,12 +56,56 @@ def test_lockout_after_repeated_failures(client, factory, app):
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         assert client.login("ivanova", "wrong").status_code == 401
     response = client.login("ivanova", PASSWORD)
-    assert response.status_code == 401
-    assert "временно заблокирована" in response.get_data(as_text=True)
+    assert response.status_code == 401  # locked: even the right password is refused
     db.session.refresh(user)
-    assert user.locked_until is not None
+    assert user.locked_until is not None and user.failed_logins == 0
     actions = set(db.session.scalars(sa.select(AuditEvent.action)))
     assert {"auth.login_failed", "auth.locked", "auth.login_refused_locked"} <= actions
+
+
+def test_a_locked_login_is_answered_like_an_unknown_one(client, factory, app):
+    """Otherwise locking a login by guessing tells whether it exists."""
+    _doctor(factory)
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        client.login("ivanova", "wrong")
+    locked = client.login("ivanova", PASSWORD)
+    unknown = client.login("nobody", PASSWORD)
+    assert REFUSED in locked.get_data(as_text=True)
+    assert _refusal(locked, "ivanova") == _refusal(unknown, "nobody")
+
+
+def test_concurrent_failures_all_count(make_app):
+    """Each failure is added by the database (``failed_logins = failed_logins + 1``), so
+    wrong guesses sent at the same moment are not lost to each other."""
+    import threading
+
+    from core.testing import Factory
+
+    app = make_app(config={"LOGIN_MAX_FAILURES": 100})
+    with app.app_context():
+        user = _doctor(Factory(app))
+        user_id = user.id
+    attempts = 12
+    clients = [app.test_client() for _ in range(attempts)]
+    for client in clients:
+        client.csrf_token()
+    start = threading.Barrier(attempts)
+    statuses = []
+
+    def guess(client):
+        start.wait()
+        statuses.append(client.post_form("/login", {"login": "ivanova", "password": "wrong"}).status_code)
+
+    threads = [threading.Thread(target=guess, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [401] * attempts
+    with app.app_context():
+        assert db.session.get(User, user_id).failed_logins == attempts
+        failures = db.session.scalars(sa.select(AuditEvent.data).where(AuditEvent.action == "auth.login_failed"))
+        assert sorted(data["failed_logins"] for data in failures) == list(range(1, attempts + 1))
 
 
 def test_lockout_ends(client, factory):

@@ -7,6 +7,7 @@ import textwrap
 import pytest
 import sqlalchemy as sa
 
+from core import hookimpl
 from core.db import db
 from core.models import PluginState
 from core.plugins import hooks
@@ -142,10 +143,101 @@ def test_bare_core_has_only_the_core(make_app):
         assert hooks(app).teleconsult_register_routes()  # the core's default route
 
 
-def test_built_in_plugins_come_through_the_entry_point_group():
+BUILT_IN = ("chat", "conclusion_upload", "esia", "notifications")
+
+
+def test_built_in_plugins_come_through_the_entry_point_group(make_app):
     import importlib.metadata
 
-    names = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="teleconsult.plugins")}
-    for name, target in names.items():
-        if target.startswith("plugins."):
-            assert target == f"plugins.{name}"
+    entry_points = {ep.name: ep for ep in importlib.metadata.entry_points(group="teleconsult.plugins")}
+    for name in BUILT_IN:
+        assert name in entry_points, f"{name} is not registered in the teleconsult.plugins group"
+        assert entry_points[name].value == f"plugins.{name}"
+        assert entry_points[name].dist.metadata["Name"] == "teleconsult"
+    info = make_app().extensions["teleconsult.pm"].info
+    for name in BUILT_IN:
+        assert info[name].builtin, f"{name} must be marked built-in"
+        assert info[name].distribution == "teleconsult" and info[name].module == f"plugins.{name}"
+    assert info["core"].builtin and info["core"].distribution is None  # the core is no entry point
+
+
+def test_one_deployment_switch_per_plugin(app_context):
+    """NULLs are distinct in a unique constraint: a partial unique index keeps the
+    deployment's switch single."""
+    db.session.add(PluginState(plugin="chat", organisation_id=None, enabled=False))
+    db.session.commit()
+    db.session.add(PluginState(plugin="chat", organisation_id=None, enabled=True))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    from core.testing import Factory
+
+    organisation = Factory(app_context).organisation()
+    db.session.add(PluginState(plugin="chat", organisation_id=organisation.id, enabled=True))
+    db.session.add(PluginState(plugin="esia", organisation_id=None, enabled=False))
+    db.session.commit()  # other plugins and organisations have their own rows
+
+
+def teleconsult_feedback_collected(consultation_id: int, score: int) -> None:
+    """A patient rated a consultation (the feedback plugin's hook, for other plugins)."""
+
+
+class Feedback:
+    """A plugin with a hook of its own."""
+
+    @hookimpl
+    def teleconsult_add_hookspecs(self, pluginmanager):
+        import types
+
+        from core import hookspec
+
+        specs = types.ModuleType("feedback_hookspecs")  # a module in real life
+        specs.teleconsult_feedback_collected = hookspec(teleconsult_feedback_collected)
+        pluginmanager.add_hookspecs(specs)
+
+
+class FeedbackListener:
+    def __init__(self):
+        self.scores = []
+
+    @hookimpl(optionalhook=True)  # another plugin's hook: loads without it too
+    def teleconsult_feedback_collected(self, consultation_id, score):
+        self.scores.append((consultation_id, score))
+
+
+class MisspeltListener:
+    @hookimpl
+    def teleconsult_feedback_colected(self, consultation_id, score):
+        pass
+
+
+def test_a_plugin_adds_hooks_that_other_plugins_implement(make_app):
+    """Hook teleconsult_add_hookspecs: a plugin's specs are added at its registration,
+    before check_pending, so plugins registered after it implement them."""
+    from pluggy import PluginValidationError
+
+    listener = FeedbackListener()
+    app = make_app(plugins=[], extra_plugins=[("feedback", Feedback()), ("listener", listener)])
+    pm = app.extensions["teleconsult.pm"]
+    assert pm.hookspec_owners["teleconsult_feedback_collected"] == "feedback"
+    assert pm.hookspec_owners["teleconsult_consultation_created"] == "core"
+    with app.app_context():
+        hooks(app).teleconsult_feedback_collected(consultation_id=7, score=5)
+    assert listener.scores == [(7, 5)]
+
+    # The plugin that declares the hook is absent: its listener still loads.
+    make_app(plugins=[], extra_plugins=[("listener", FeedbackListener())])
+    # A misspelt implementation of a plugin's hook fails at start, as for the core's.
+    with pytest.raises(PluginValidationError):
+        make_app(plugins=[], extra_plugins=[("feedback", Feedback()), ("misspelt", MisspeltListener())])
+
+
+def test_the_notifications_plugin_brings_its_own_hook(make_app):
+    from core import hookspecs
+
+    assert not hasattr(hookspecs, "teleconsult_notification_channels")  # the core knows no plugin
+    with_notifications = make_app(plugins=["notifications"])
+    pm = with_notifications.extensions["teleconsult.pm"]
+    assert pm.hookspec_owners["teleconsult_notification_channels"] == "notifications"
+    bare = make_app(plugins=[]).extensions["teleconsult.pm"]
+    assert "teleconsult_notification_channels" not in bare.hookspec_owners

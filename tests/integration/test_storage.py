@@ -48,3 +48,60 @@ def test_rollback_removes_the_written_file(app_context):
 def test_file_names_cannot_escape(app_context):
     document = store_document("../../etc/passwd.pdf", b"%PDF-1.4\n%%EOF\n")
     assert document.filename == "passwd.pdf"
+
+
+class MemoryStorage:
+    """A storage backend a deployment could name in STORAGE_BACKEND (an object store)."""
+
+    instances: list["MemoryStorage"] = []
+
+    def __init__(self, bucket: str) -> None:
+        self.bucket = bucket
+        self.files: dict[str, bytes] = {}
+        MemoryStorage.instances.append(self)
+
+    @classmethod
+    def from_settings(cls, settings):
+        return cls(settings["MEMORY_BUCKET"])
+
+    def save(self, key, data):
+        self.files[key] = data
+
+    def open(self, key):
+        import io
+
+        return io.BytesIO(self.files[key])
+
+    def delete(self, key):
+        self.files.pop(key, None)
+
+    def exists(self, key):
+        return key in self.files
+
+
+def test_the_storage_backend_is_a_setting(make_app):
+    from core.storage import LocalStorage, storage
+
+    default = make_app()
+    assert isinstance(default.extensions["teleconsult.storage"], LocalStorage)
+    MemoryStorage.instances.clear()
+    app = make_app(config={"STORAGE_BACKEND": f"{__name__}:MemoryStorage", "MEMORY_BUCKET": "consultations"})
+    with app.app_context():
+        document = store_document("scan.png", PNG)
+        db.session.commit()
+        [backend] = MemoryStorage.instances
+        assert storage() is backend and backend.bucket == "consultations"
+        assert backend.files == {document.storage_key: PNG}
+        assert _files(app) == []  # nothing in the local folder
+
+
+@pytest.mark.parametrize("backend, message", [
+    ("local", "must look like 'package.module:Class'"),
+    ("core.storage:NoSuchStorage", "cannot import 'core.storage:NoSuchStorage'"),
+    ("core.storage:check_file", "has no from_settings"),
+])
+def test_a_storage_backend_that_is_not_one_stops_the_start(make_app, backend, message):
+    from core.settings import SettingsError
+
+    with pytest.raises(SettingsError, match=message):
+        make_app(config={"STORAGE_BACKEND": backend})

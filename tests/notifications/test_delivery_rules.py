@@ -218,7 +218,7 @@ def test_the_sweep_hands_a_due_row_to_one_task_until_the_dispatch_lease_ends(mak
     app = make_app(plugins=["notifications"], config=config, extra_plugins=[sms_plugin(channel)])
     handed: list[int] = []
 
-    def queue(name, kwargs):  # a broker whose workers are busy elsewhere: tasks wait
+    def queue(name, kwargs, organisation_id=None):  # a broker whose workers are busy elsewhere: tasks wait
         handed.append(kwargs["notification_id"])
 
     with app.app_context():
@@ -250,7 +250,7 @@ def test_a_notification_sent_at_once_is_not_handed_out_again_by_the_sweep(make_a
     app = make_app(plugins=["notifications"])
     handed: list[str] = []
     with app.app_context():
-        app.extensions["teleconsult.task_backend"] = lambda name, kwargs: handed.append(name)
+        app.extensions["teleconsult.task_backend"] = lambda name, kwargs, organisation_id=None: handed.append(name)
         Factory(app).consultation()
         [row] = notifications(event="registered")
         assert row.status == S.PENDING and row.dispatched_at is not None

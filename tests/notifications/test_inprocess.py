@@ -206,7 +206,7 @@ def sms_plugin(channel):
     class SmsProvider:
         """Replaces the built-in log SMS channel."""
 
-        @hookimpl
+        @hookimpl(optionalhook=True)  # another plugin's hook
         def teleconsult_notification_channels(self, app):
             return [channel]
 

@@ -118,6 +118,14 @@ def test_snils_up_to_001_001_998_is_not_checked(exempt):
     assert is_valid_snils(exempt)
 
 
+@pytest.mark.parametrize("zero", ["000-000-000 00", "00000000000", "000 000 000 00"])
+def test_the_all_zero_snils_is_refused(zero):
+    with pytest.raises(InvalidIdentifier) as exc_info:
+        normalize_snils(zero)
+    assert _message(exc_info) == "СНИЛС 000-000-000 00 не выдаётся"
+    assert not is_valid_snils("000-000-000 42")  # a zero account with any control number
+
+
 @pytest.mark.parametrize(
     "bad",
     [

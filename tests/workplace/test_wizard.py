@@ -110,6 +110,27 @@ def test_bad_identifiers_get_russian_messages(client, factory):
     assert passport.full_name in client.get("/workplace/new/confirm").get_data(as_text=True)
 
 
+def test_a_policy_with_a_wrong_control_digit_is_refused_not_searched(client, factory):
+    """The 16th digit of a unified OMS policy number is checked (docs/validation.md): a
+    typo in it is named as such, even beside a registered policy that differs only there."""
+    organisation, _ = _doctor(factory, client)
+    patient = factory.patient(organisation)
+    _to_patient_step(client)
+    typo = patient.oms_policy[:15] + str((int(patient.oms_policy[15]) + 1) % 10)
+    for value in (typo, "2341 9980 7165 5740", "2341998071655740"):
+        response = client.post_form("/workplace/new/patient", {"kind": "oms", "identifier": value})
+        assert response.status_code == 422, value
+        page = response.get_data(as_text=True)
+        assert "Неверная контрольная цифра номера полиса ОМС" in page
+        assert value not in page  # the number is not echoed back into the page
+    zero = client.post_form("/workplace/new/patient", {"kind": "snils", "identifier": "000-000-000 00"})
+    assert zero.status_code == 422 and "СНИЛС 000-000-000 00 не выдаётся" in zero.get_data(as_text=True)
+    found = client.post_form("/workplace/new/patient", {"kind": "oms", "identifier": "2341 9980 7165 5749"})
+    assert found.status_code == 404  # the valid neighbour is searched: nobody has it
+    right = client.post_form("/workplace/new/patient", {"kind": "oms", "identifier": patient.oms_policy})
+    assert right.status_code == 302
+
+
 def test_bad_email_unknown_and_past_slots_write_nothing(client, factory):
     organisation, doctor = _doctor(factory, client)
     patient = factory.patient(organisation)

@@ -1,0 +1,34 @@
+"""Hooks of the notifications plugin, added through ``teleconsult_add_hookspecs``.
+
+A plugin that implements them marks its implementation ``@hookimpl(optionalhook=True)``,
+so that it still loads while the notifications plugin is disabled.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from core import hookspec
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from plugins.notifications.channels import NotificationChannel
+
+
+# --------------------------------------------------------------------------- notification
+
+
+@hookspec
+def teleconsult_notification_channels(app: Flask) -> list[NotificationChannel]:
+    """Channels that deliver notifications to patients (SPEC F3): e-mail, SMS, ...
+
+    ``app`` is given for reading settings only. Returns objects with the interface of
+    ``plugins.notifications.channels.NotificationChannel``: a ``code`` (``"email"``,
+    ``"sms"``), ``address_for(consultation)`` (the recipient's address, or None when the
+    channel cannot reach them) and ``deliver(message)``, which raises
+    ``TemporaryFailure`` (retried with backoff) or ``PermanentFailure`` (shown to the
+    operator at once). A later plugin's channel with the same code replaces an earlier
+    one, so a real SMS provider replaces the built-in log channel. Called once per send
+    by the notifications plugin; ``NOTIFICATIONS_CHANNELS`` lists the codes in use.
+    """
