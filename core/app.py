@@ -144,6 +144,10 @@ def _register_plugins(app: Flask) -> None:
     for plugin, blueprint in collect(pm, "teleconsult_register_blueprints", app=app):
         app.register_blueprint(blueprint)
         owners[blueprint.name] = plugin
+    from core.api.views import register_plugin_blueprint
+
+    for plugin, blueprint in collect(pm, "teleconsult_register_api_blueprints", app=app):
+        owners[register_plugin_blueprint(app, blueprint)] = plugin
     app.extensions["teleconsult.blueprint_owners"] = owners
 
     for plugin, namespace in collect(pm, "teleconsult_register_socketio_namespaces"):

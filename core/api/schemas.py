@@ -162,18 +162,24 @@ class GuardianshipOutSchema(Schema):
     kind = fields.String()
 
 
-class PatientRecordSchema(PatientListItemSchema):
-    """One registry record with its identifiers in full."""
+class PatientMaskedRecordSchema(PatientListItemSchema):
+    """One registry record as a principal outside the patient's organisation sees it:
+    identifiers masked, as in lists, and no contacts."""
 
-    snils = fields.String(allow_none=True)
-    oms_policy = fields.String(allow_none=True)
-    passport = fields.String(allow_none=True)
-    email = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
     source = fields.String(allow_none=True)
     updated_at = fields.DateTime()
     representatives = fields.List(fields.Nested(GuardianshipOutSchema))
     children = fields.List(fields.Nested(GuardianshipOutSchema))
+
+
+class PatientRecordSchema(PatientMaskedRecordSchema):
+    """One registry record with its identifiers in full (the patient's own organisation)."""
+
+    snils = fields.String(allow_none=True, metadata={"description": "Только для организации прикрепления"})
+    oms_policy = fields.String(allow_none=True, metadata={"description": "Только для организации прикрепления"})
+    passport = fields.String(allow_none=True, metadata={"description": "Только для организации прикрепления"})
+    email = fields.String(allow_none=True, metadata={"description": "Только для организации прикрепления"})
+    phone = fields.String(allow_none=True, metadata={"description": "Только для организации прикрепления"})
 
 
 class PatientImportSchema(RussianSchema):
@@ -377,9 +383,27 @@ class ConsultationSchema(Schema):
     outcome = fields.String(allow_none=True)
     outcome_reason = fields.Nested(CompletionReasonSchema, allow_none=True)
     outcome_note = fields.String(allow_none=True)
+    conclusion = fields.Method("_conclusion", allow_none=True, metadata={"description": "Документ заключения: GET …/conclusion"})
     created_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)
     participants = fields.List(fields.Nested(ParticipantSchema))
+
+    def _conclusion(self, consultation) -> dict | None:
+        if consultation.conclusion_document_id is None:
+            return None
+        from core.db import db
+        from core.models import Document
+
+        return ConclusionDocumentSchema().dump(db.session.get(Document, consultation.conclusion_document_id))
+
+
+class ConclusionDocumentSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "conclusion_scan | …"})
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
 
 
 def _status_title(status: str) -> str:
