@@ -23,6 +23,9 @@ _COLUMN = {
     IdentifierKind.OMS: Patient.oms_policy,
     IdentifierKind.PASSPORT: Patient.passport,
 }
+# Built once: a lookup is the hottest query of the registry, and building the statement
+# and its cache key each time cost as much as running it (each column has a unique index).
+_BY_IDENTIFIER = {kind: sa.select(Patient).where(column == sa.bindparam("value")) for kind, column in _COLUMN.items()}
 
 
 _NAME_MATCHES_READ = 500
@@ -43,7 +46,7 @@ def find_by_identifier(value: str, kind: str | None = None) -> SearchResult:
         raise InvalidInput(error.message) from None
     if kind is not None and detected != kind:
         raise InvalidInput(_mismatch(kind))
-    patients = list(db.session.scalars(sa.select(Patient).where(_COLUMN[detected] == normalized)))
+    patients = list(db.session.scalars(_BY_IDENTIFIER[detected], {"value": normalized}))
     return SearchResult(patients, len(patients), str(detected))
 
 

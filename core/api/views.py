@@ -206,8 +206,9 @@ def registry_search():
     else:
         result = search_by_surname(args["surname"], limit=args["limit"], offset=args["offset"])
     audit_search(result, principal)
+    data = s.RegistrySearchResultSchema().dump(result)  # before the commit expires the rows
     db.session.commit()
-    return jsonify(s.RegistrySearchResultSchema().dump(result))
+    return jsonify(data)
 
 
 @blueprint.get("/registry/patients/<int:patient_id>")
@@ -225,8 +226,8 @@ def registry_patient(patient_id: int):
     patient = db.session.get(Patient, patient_id)
     full = patient is not None and can("registry.view_record", patient, principal)
     audit_record_read(patient_id, found=patient is not None, full=full, principal=principal)
-    db.session.commit()
     if patient is None:
+        db.session.commit()
         raise NotFound()
     links = db.session.scalars(
         sa.select(Guardianship).where(
@@ -236,6 +237,7 @@ def registry_patient(patient_id: int):
     data = (s.PatientRecordSchema() if full else s.PatientMaskedRecordSchema()).dump(patient)
     data["representatives"] = s.GuardianshipOutSchema(many=True).dump([g for g in links if g.child_id == patient.id])
     data["children"] = s.GuardianshipOutSchema(many=True).dump([g for g in links if g.representative_id == patient.id])
+    db.session.commit()
     return jsonify(data)
 
 

@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -84,7 +84,10 @@ def _draft() -> WizardDraft | None:
     draft_id = session.get(STATE)
     if not isinstance(draft_id, str):
         return None
-    draft = db.session.get(WizardDraft, draft_id)
+    # Held for the request: the session's identity map keeps objects only while referenced.
+    draft = g.get("teleconsult_wizard_draft")
+    if draft is None or draft.id != draft_id or draft not in db.session:
+        draft = g.teleconsult_wizard_draft = db.session.get(WizardDraft, draft_id)
     if draft is None or draft.user_id != current_principal().id or draft.expires_at <= utcnow():
         return None
     return draft
@@ -108,7 +111,9 @@ def save_state(values: dict) -> None:
     if draft is None:
         # Drafts given up on are swept whenever someone starts a new one.
         db.session.execute(sa.delete(WizardDraft).where(WizardDraft.expires_at <= now))
-        draft = WizardDraft(id=secrets.token_urlsafe(32), user_id=current_principal().id, created_at=now)
+        draft = g.teleconsult_wizard_draft = WizardDraft(
+            id=secrets.token_urlsafe(32), user_id=current_principal().id, created_at=now
+        )
         db.session.add(draft)
         session[STATE] = draft.id
     draft.data = dict(values)
@@ -225,14 +230,21 @@ def _render(step: str, status: int = 200, **context):
 
 def _still_valid(values: dict) -> dict:
     """Forget what no longer exists (a type switched off, a doctor gone) since it was chosen."""
+    # One small query each (not whole objects with their relationships): every step asks.
     checks = {
-        "type_id": lambda v: (t := db.session.get(ConsultationType, v)) is not None and t.active,
-        "profile_id": lambda v: (p := db.session.get(MedicalProfile, v)) is not None and p.active,
-        "candidate_id": lambda v: db.session.get(Patient, v) is not None,
-        "patient_id": lambda v: db.session.get(Patient, v) is not None,
-        "consultant_id": lambda v: (u := db.session.get(User, v)) is not None and u.is_active,
+        "type_id": (ConsultationType.id, ConsultationType.active.is_(True)),
+        "profile_id": (MedicalProfile.id, MedicalProfile.active.is_(True)),
+        "candidate_id": (Patient.id, sa.true()),
+        "patient_id": (Patient.id, sa.true()),
+        "consultant_id": (User.id, User.is_active.is_(True)),
     }
-    stale = [key for key, ok in checks.items() if key in values and not ok(values[key])]
+    ids = {key: values[key] for key in checks if isinstance(values.get(key), int)}
+    live = {
+        key: db.session.scalar(sa.select(column).where(column == ids[key], condition)) is not None
+        for key, (column, condition) in checks.items()
+        if key in ids
+    }
+    stale = [key for key in checks if key in values and not live.get(key, False)]
     if stale:
         values = {k: v for k, v in values.items() if k not in stale}
         save_state(values)
