@@ -4,33 +4,12 @@ import pytest
 import sqlalchemy as sa
 
 from core.db import db
-from core.testing import empty_postgres_database, postgres_admin_url
+from core.testing import postgres_admin_url
 
 # Only PostgreSQL drops connections; without it configured there is nothing to test (CI has it).
-BACKENDS = ["postgresql"] if postgres_admin_url() else []
-
-
-@pytest.fixture(params=BACKENDS)
-def postgres_app(request, tmp_path):
-    from core.app import create_app
-
-    with empty_postgres_database("teleconsult_pool") as url:
-        apps = []
-
-        def make(idle_seconds: float):
-            app = create_app(
-                {"DATABASE_URL": url, "DATA_DIR": str(tmp_path), "DATABASE_PING_AFTER_IDLE_SECONDS": idle_seconds},
-                environment="testing",
-                plugins=[],
-            )
-            apps.append(app)
-            return app
-
-        yield make
-        for app in apps:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+postgres_only = pytest.mark.parametrize(
+    "database_backend", ["postgresql"] if postgres_admin_url() else [], indirect=True
+)
 
 
 def _backend_pid(app) -> int:
@@ -49,8 +28,9 @@ def _pings(app, monkeypatch) -> list:
     return calls
 
 
-def test_a_connection_dropped_while_idle_is_replaced_before_use(postgres_app, monkeypatch):
-    app = postgres_app(idle_seconds=0.0)
+@postgres_only
+def test_a_connection_dropped_while_idle_is_replaced_before_use(make_app, monkeypatch):
+    app = make_app(plugins=[], config={"DATABASE_PING_AFTER_IDLE_SECONDS": 0.0})
     pings = _pings(app, monkeypatch)
     pid = _backend_pid(app)
     admin = sa.create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
@@ -64,8 +44,9 @@ def test_a_connection_dropped_while_idle_is_replaced_before_use(postgres_app, mo
     assert new_pid != pid and pings
 
 
-def test_a_busy_connection_is_not_pinged_on_every_use(postgres_app, monkeypatch):
-    app = postgres_app(idle_seconds=60.0)
+@postgres_only
+def test_a_busy_connection_is_not_pinged_on_every_use(make_app, monkeypatch):
+    app = make_app(plugins=[], config={"DATABASE_PING_AFTER_IDLE_SECONDS": 60.0})
     pings = _pings(app, monkeypatch)
     pids = {_backend_pid(app) for _ in range(5)}
     assert len(pids) == 1 and pings == []
