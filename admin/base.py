@@ -31,6 +31,7 @@ from wtforms.validators import ValidationError
 
 from core import access, audit
 from core.db import db
+from core.models import AuditEvent
 from core.template_tools import local_datetime
 
 log = logging.getLogger(__name__)
@@ -262,12 +263,12 @@ class ConsoleModelView(SecureViewMixin, ModelView):
             "search": args.search or None,
             "filters": self._describe_filters(args.filters or []),
         }
-        event = audit.record(f"admin.{self._audit_prefix()}.exported", object_type=self.model.__tablename__, data=data)
-        db.session.flush()  # the audit log's own export lists this very event
+        event_id = audit.record(f"admin.{self._audit_prefix()}.exported", object_type=self.model.__tablename__, data=data)
+        # Counted after the event is written: the audit log's own export lists it too.
         count, _query = self.get_list(0, None, None, args.search, args.filters, execute=False)
         if count is not None and self.export_max_rows:
             count = min(count, self.export_max_rows)
-        event.data = {**event.data, "rows": count}
+        db.session.execute(sa.update(AuditEvent).where(AuditEvent.id == event_id).values(data={**data, "rows": count}))
         db.session.commit()
 
     def _describe_filters(self, active) -> list[str]:

@@ -1,22 +1,34 @@
-"""Registry and worklist benchmark on SQLite and PostgreSQL (SPEC D3, D4; issue acceptance).
+"""Registry and worklist benchmark on SQLite and PostgreSQL, through real requests
+(SPEC D3, D4; issue acceptance).
 
-Loads 1,000,000 registry patients (``core.demo_data.generate_people``) and 100,000
-consultations into a temporary SQLite file and a temporary PostgreSQL database (created
-and dropped here), then times, in this process, the application's own calls and raw SQL
-for the same queries, and prints them side by side:
+Loads ``--patients`` registry patients (``core.demo_data.generate_people``; 1,000,000 by
+default) and ``--consultations`` consultations (100,000) with their chats into a temporary
+SQLite file and a temporary PostgreSQL database (created and dropped here), builds the app
+with every installed plugin, and sends it real requests through the WSGI stack (Flask's
+test client). The server time of a request is taken around the WSGI call: routing, the
+token or session, the plugin switches, the access policy, the view, templates, plugin
+hooks, the audit event and the commit. Beside each, raw SQL for the same reads on a bare
+DBAPI connection:
 
-* SNILS lookup, OMS policy lookup      ``core.registry.find_by_identifier``
-* surname search (first page + count)  ``core.registry.search_by_surname``
-* «Входящие» of a busy doctor          ``core.worklists.worklist_query``, first page of 50 + count
-* free slots of that doctor            ``core.schedule.free_slots``
-* booking a slot                       ``core.consultations.create_consultation`` + commit
+* snils, policy        ``POST /api/v1/registry/search`` ``{"identifier", "kind"}``
+* snils (wizard)       ``POST /workplace/new/patient``: «Поиск пациента» in «Подать заявку»
+* surname              ``POST /api/v1/registry/search`` ``{"surname"}``: count + first 50
+* inbox                ``GET /workplace/inbox`` of a busy consultant: the rendered page of
+                       20 rows with the chat plugin's unread badges
+* booking              ``POST /api/v1/consultations`` with a free slot: validation,
+                       participants, the chat, audit events, hooks, commit. The e-mail to the
+                       patient is handed to the task backend, as to Celery in production,
+                       and not sent inside the request.
 
 Targets on PostgreSQL: lookups p95 ≤ 5 ms, «Входящие» p95 ≤ 100 ms, surname p95 ≤ 50 ms.
 
-    .venv/bin/python bench/registry_bench.py                      # both databases
-    .venv/bin/python bench/registry_bench.py --patients 100000 --backends sqlite
+    .venv/bin/python bench/registry_bench.py                      # both databases, full size
+    .venv/bin/python bench/registry_bench.py --patients 50000 --consultations 5000
+    .venv/bin/python bench/registry_bench.py --backends postgresql --only snils --repeat 5000
     TELECONSULT_BENCH_POSTGRES=postgresql+psycopg://postgres@127.0.0.1:5432/postgres  (default)
 
+``--only`` keeps the timing to some operations (e.g. to profile one with
+``py-spy record -o profile.svg -- .venv/bin/python bench/registry_bench.py ...``).
 Not a test: it prints figures; nothing asserts on time.
 """
 
@@ -46,6 +58,10 @@ TARGETS_MS = {"snils": 5, "policy": 5, "surname": 50, "inbox": 100}
 ORGANISATIONS = 20
 DOCTORS_PER_ORGANISATION = 10
 BUSY_SHARE = 0.04  # the busy doctor is the consultant of 4 % of all consultations
+# «Входящие» shows 20 a page: the busy doctor has at least three pages open at any size.
+MIN_BUSY_OPEN = 60
+INBOX_ROWS = 20
+OPERATIONS = ("snils", "policy", "snils (wizard)", "surname", "inbox", "booking")
 
 
 def log(message: str) -> None:
@@ -95,10 +111,51 @@ class Database:
 
 # --------------------------------------------------------------------------- loading
 
+CHAT_TABLES = ("chat_chats", "chat_members", "chat_messages")
+
 
 def _chunks(rows: list, size: int = 20000):
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
+
+
+def _load_chats(connection, consult_rows: list[dict], now: datetime) -> None:
+    """The chat plugin's rows as the app would have made them: a chat per consultation, its
+    members, and three messages (patient, consultant, patient). The consultant has read an
+    open consultation's chat only up to the first one, so «Входящие» shows unread badges."""
+    from core.db import db
+
+    tables = db.metadata.tables
+    chats, members, messages = [], [], []
+    member_id = message_id = 0
+    for row in consult_rows:
+        chat_id = row["id"]
+        closed = row["status"] == "closed"
+        chats.append({"id": chat_id, "consultation_id": chat_id, "last_seq": 3, "created_at": now,
+                      "closed_at": row["closed_at"]})
+        ids = {}
+        for role, user_id, patient_id in (
+            ("author", row["author_id"], None),
+            ("consultant", row["consultant_id"], None),
+            ("patient", None, row["patient_id"]),
+        ):
+            if (user_id, patient_id) in ids:
+                continue  # the author consults the patient himself: one member
+            member_id += 1
+            ids[(user_id, patient_id)] = member_id
+            read = 3 if closed or role == "author" else (1 if role == "consultant" else 2)
+            members.append({"id": member_id, "chat_id": chat_id, "user_id": user_id, "patient_id": patient_id,
+                            "role": role, "last_read_seq": read})
+        patient = ids[(None, row["patient_id"])]
+        consultant = ids[(row["consultant_id"], None)]
+        for seq, sender, side in ((1, patient, "patient"), (2, consultant, "staff"), (3, patient, "patient")):
+            message_id += 1
+            messages.append({"id": message_id, "chat_id": chat_id, "seq": seq, "kind": "text",
+                             "sender_member_id": sender, "sender_side": side, "sender_name": "",
+                             "text": "Добрый день", "data": {}, "created_at": now})
+    for name, rows in zip(CHAT_TABLES, (chats, members, messages), strict=True):
+        for chunk in _chunks(rows):
+            connection.execute(sa.insert(tables[name]), chunk)
 
 
 def load(people: list[dict], consultations: int, seed: int) -> dict:
@@ -216,6 +273,9 @@ def load(people: list[dict], consultations: int, seed: int) -> dict:
             participants.append(
                 {"consultation_id": n, "user_id": user_id, "patient_id": person_id, "role": role, "added_at": now}
             )
+    busy_rows = [c for c in consult_rows if c["consultant_id"] == busy]
+    for row in sorted(busy_rows, key=lambda c: c["scheduled_at"], reverse=True)[:MIN_BUSY_OPEN]:
+        row.update(status="scheduled", outcome=None, closed_at=None)
     # Free future slots of the busy doctor, for the booking timings.
     future = max(origin + timedelta(minutes=20 * slot_clock[busy]), now) + timedelta(days=1)
     free_slot_ids = []
@@ -230,8 +290,9 @@ def load(people: list[dict], consultations: int, seed: int) -> dict:
             connection.execute(sa.insert(tables["consultations"]), chunk)
         for chunk in _chunks(participants):
             connection.execute(sa.insert(tables["consultation_participants"]), chunk)
+        _load_chats(connection, consult_rows, now)
         if engine.dialect.name == "postgresql":
-            for table in ("slots", "consultations", "consultation_participants"):
+            for table in ("slots", "consultations", "consultation_participants", *CHAT_TABLES):
                 connection.exec_driver_sql(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
                 )
@@ -242,6 +303,7 @@ def load(people: list[dict], consultations: int, seed: int) -> dict:
     busy_open = sum(1 for c in consult_rows if c["consultant_id"] == busy and c["status"] != "closed")
     return {
         "busy": busy,
+        "busy_org": busy_org,
         "busy_total": sum(1 for c in consult_rows if c["consultant_id"] == busy),
         "busy_open": busy_open,
         "busy_org_doctors": per_org[busy_org],
@@ -254,25 +316,87 @@ def load(people: list[dict], consultations: int, seed: int) -> dict:
 # --------------------------------------------------------------------------- timings
 
 
-def measure(people: list[dict], context: dict, repeat: int, seed: int) -> dict[str, dict[str, tuple[float, float]]]:
-    from core.access import Principal
-    from core.consultations import ConsultationDraft, create_consultation
-    from core.db import db
-    from core.registry import find_by_identifier, search_by_surname
-    from core.schedule import free_slots
-    from core.worklists import INBOX, worklist_query
+class ServerTime:
+    """WSGI middleware: how long the app itself took for the last request (the test
+    client's own work of building the request and reading the answer is left out)."""
 
+    def __init__(self, wsgi_app) -> None:
+        self.wsgi_app = wsgi_app
+        self.last = self.last_cpu = 0.0
+        self.statements = self.last_statements = 0
+
+    def count_statement(self, *_args) -> None:
+        self.statements += 1
+
+    def __call__(self, environ, start_response):
+        self.statements = 0
+        started, started_cpu = time.perf_counter(), time.thread_time()
+        iterable = self.wsgi_app(environ, start_response)
+        try:
+            body = [b"".join(iterable)]
+        finally:
+            if hasattr(iterable, "close"):
+                iterable.close()
+        self.last = time.perf_counter() - started
+        self.last_cpu = time.thread_time() - started_cpu
+        self.last_statements = self.statements
+        return body
+
+
+def timed_request(timer: ServerTime, send: Callable[[], object], repeat: int, warmup: int = 5) -> tuple[float, ...]:
+    """p50 and p95 of the server's wall time, the p50 of its CPU time (on a shared machine
+    the wall time also holds waits for a CPU, the CPU time does not) and the SQL statements
+    a request sends, on average."""
+    for _ in range(warmup):
+        send()
+    samples, cpu, statements = [], [], 0
+    for _ in range(repeat):
+        send()
+        samples.append(timer.last)
+        cpu.append(timer.last_cpu)
+        statements += timer.last_statements
+    return (*percentiles(samples), percentiles(cpu)[0], statements / repeat)
+
+
+def expect(response, status: int, what: str):
+    if response.status_code != status:
+        raise RuntimeError(f"{what}: HTTP {response.status_code}, expected {status}: {response.get_data(as_text=True)[:500]}")
+    return response
+
+
+def measure(app, people: list[dict], context: dict, repeat: int, seed: int, only: set[str]) -> dict[str, dict]:
+    from core.api.auth import create_token
+    from core.db import db
+    from core.models import ConsultationType, User
+    from core.testing import TeleconsultClient, login_session
+
+    timer = ServerTime(app.wsgi_app)
+    app.wsgi_app = timer
+    app.test_client_class = TeleconsultClient
+    # The patient's e-mail goes to the task backend (Celery in production), not out
+    # from inside the request.
+    app.extensions["teleconsult.task_backend"] = lambda name, kwargs: None
     rng = random.Random(seed + 1)
-    engine = db.engine
-    dialect = engine.dialect.name
-    mark = "?" if dialect == "sqlite" else "%s"
+    busy = context["busy"]
+    with app.app_context():
+        _token, value = create_token("МИС бенчмарка", context["busy_org"], ["registry:read", "consultations:write"])
+        db.session.commit()
+        doctor = db.session.get(User, busy)
+        api = app.test_client()
+        web = app.test_client()
+        login_session(web, doctor)
+        ctype = db.session.scalar(sa.select(ConsultationType).where(ConsultationType.code == "remote_patient"))
+        type_id, profile_id = ctype.id, ctype.profiles[0].id
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", timer.count_statement)
+    headers = {"Authorization": f"Bearer {value}"}
+    mark = "?" if engine.dialect.name == "sqlite" else "%s"
     sample = [people[int(rng.random() * len(people))] for _ in range(repeat * 2)]
     prefixes = [p["last_name"].lower().replace("ё", "е")[: rng.choice((3, 4, 5, 20))] for p in sample]
-    snils = iter([p["snils"] for p in sample] * 2)
+    snils = iter([p["snils"] for p in sample] * 3)
     policies = iter([p["oms_policy"] for p in sample] * 2)
     surnames = iter(prefixes * 2)
-    busy = context["busy"]
-    results: dict[str, dict[str, tuple[float, float]]] = {}
+    results: dict[str, dict] = {}
 
     raw = engine.raw_connection()
     cursor = raw.cursor()
@@ -281,22 +405,35 @@ def measure(people: list[dict], context: dict, repeat: int, seed: int) -> dict[s
         cursor.execute(statement.replace("?", mark), params)
         return cursor.fetchall()
 
-    def session_call(function):
-        def run():
-            function()
-            db.session.rollback()  # a request ends; nothing stays in the identity map
+    def search(body: dict):
+        response = api.post("/api/v1/registry/search", json=body, headers=headers)
+        return expect(response, 200, "registry search")
 
-        return run
+    if "snils" in only:
+        results["snils"] = {
+            "app": timed_request(timer, lambda: search({"identifier": next(snils), "kind": "snils"}), repeat),
+            "raw": timed(lambda: sql("SELECT * FROM patients WHERE snils = ?", next(snils)), repeat),
+        }
+    if "policy" in only:
+        results["policy"] = {
+            "app": timed_request(timer, lambda: search({"identifier": next(policies), "kind": "oms"}), repeat),
+            "raw": timed(lambda: sql("SELECT * FROM patients WHERE oms_policy = ?", next(policies)), repeat),
+        }
+    if "snils (wizard)" in only:
+        expect(web.post_form("/workplace/new/type", {"type_id": type_id}), 302, "wizard type")
+        expect(web.post_form("/workplace/new/profile", {"profile_id": profile_id}), 302, "wizard profile")
+        wizard_snils = iter([p["snils"] for p in sample] * 2)
 
-    # SNILS / policy lookups
-    results["snils"] = {
-        "app": timed(session_call(lambda: find_by_identifier(next(snils))), repeat),
-        "raw": timed(lambda: sql("SELECT * FROM patients WHERE snils = ?", next(snils)), repeat),
-    }
-    results["policy"] = {
-        "app": timed(session_call(lambda: find_by_identifier(next(policies))), repeat),
-        "raw": timed(lambda: sql("SELECT * FROM patients WHERE oms_policy = ?", next(policies)), repeat),
-    }
+        def wizard_lookup():
+            response = web.post_form("/workplace/new/patient", {"kind": "snils", "identifier": next(wizard_snils)})
+            return expect(response, 302, "wizard patient search")
+
+        results["snils (wizard)"] = {
+            "app": timed_request(timer, wizard_lookup, repeat),
+            "raw": results.get("snils", {}).get("raw") or timed(
+                lambda: sql("SELECT * FROM patients WHERE snils = ?", next(snils)), repeat
+            ),
+        }
 
     def raw_surname():
         prefix = next(surnames)
@@ -305,96 +442,82 @@ def measure(people: list[dict], context: dict, repeat: int, seed: int) -> dict[s
         sql(f"SELECT count(*) FROM patients WHERE {where}", *params)
         sql(f"SELECT * FROM patients WHERE {where} ORDER BY last_name_norm, first_name, id LIMIT 50", *params)
 
-    results["surname"] = {
-        "app": timed(session_call(lambda: search_by_surname(next(surnames))), repeat),
-        "raw": timed(raw_surname, repeat),
-    }
+    if "surname" in only:
+        results["surname"] = {
+            "app": timed_request(timer, lambda: search({"surname": next(surnames)}), repeat),
+            "raw": timed(raw_surname, repeat),
+        }
 
     def inbox_page():
-        query = worklist_query(INBOX, busy)
-        db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
-        db.session.scalars(query.limit(50)).unique().all()
+        response = expect(web.get("/workplace/inbox"), 200, "«Входящие»")
+        return response
 
-    def raw_inbox():
-        sql("SELECT count(*) FROM consultations WHERE consultant_id = ? AND status != 'closed'", busy)
-        sql(
-            "SELECT c.*, p.last_name, p.first_name, p.middle_name FROM consultations c "
-            "JOIN patients p ON p.id = c.patient_id "
-            "WHERE c.consultant_id = ? AND c.status != 'closed' "
-            "ORDER BY c.scheduled_at DESC, c.id DESC LIMIT 50",
-            busy,
-        )
+    if "inbox" in only:
+        page = inbox_page().get_data(as_text=True)
+        rows = page.count('<tr class="')
+        badges = page.count('class="badge')
+        if rows != INBOX_ROWS:
+            raise RuntimeError(f"«Входящие» shows {rows} rows, expected {INBOX_ROWS}")
+        log(f"«Входящие»: {rows} rows, {badges} unread badges")
 
-    results["inbox"] = {"app": timed(session_call(inbox_page), repeat), "raw": timed(raw_inbox, repeat)}
+        def raw_inbox():
+            where = "c.consultant_id = ? AND c.status != 'closed'"
+            sql(f"SELECT count(*) FROM consultations c JOIN patients p ON p.id = c.patient_id WHERE {where}", busy)
+            ids = [row[0] for row in sql(
+                "SELECT c.id, c.*, p.last_name, p.first_name, p.middle_name FROM consultations c "
+                f"JOIN patients p ON p.id = c.patient_id WHERE {where} "
+                f"ORDER BY c.scheduled_at DESC, c.id DESC LIMIT {INBOX_ROWS}", busy)]
+            marks = ", ".join([mark] * len(ids))
+            cursor.execute(
+                "SELECT ch.consultation_id, count(m.id) FROM chat_chats ch "
+                "JOIN chat_members cm ON cm.chat_id = ch.id "
+                "JOIN chat_messages m ON m.chat_id = ch.id AND m.seq > cm.last_read_seq AND m.sender_member_id != cm.id "
+                f"WHERE ch.consultation_id IN ({marks}) AND cm.user_id = {mark} GROUP BY ch.consultation_id",
+                (*ids, busy),
+            )
+            cursor.fetchall()
 
-    after = datetime.now(timezone.utc)
-    after_naive = after.replace(tzinfo=None)
-    results["free slots"] = {
-        "app": timed(session_call(lambda: free_slots(busy, after, limit=50)), repeat),
-        "raw": timed(
-            lambda: sql(
-                "SELECT s.* FROM slots s WHERE s.doctor_id = ? AND s.starts_at > ? AND NOT s.blocked "
-                "AND NOT EXISTS (SELECT 1 FROM consultations c WHERE c.slot_id = s.id) "
-                "ORDER BY s.starts_at LIMIT 50",
-                busy,
-                after_naive,
-            ),
-            repeat,
-        ),
-    }
+        results["inbox"] = {"app": timed_request(timer, inbox_page, repeat), "raw": timed(raw_inbox, repeat)}
 
-    free = iter(context["free_slots"])
-    patient_ids = iter(rng.sample(range(1, len(people) + 1), repeat * 2 + 20))
-    author = context["busy_org_doctors"][1]
-    from core.models import User
+    if "booking" in only:
+        free = iter(context["free_slots"])
+        patient_ids = iter(rng.sample(range(1, len(people) + 1), repeat * 2 + 20))
+        author = context["busy_org_doctors"][1]
 
-    principal = Principal(
-        kind="api",
-        id=0,
-        name="bench",
-        organisation_id=db.session.get(User, busy).organisation_id,
-        scopes=frozenset({"consultations:write"}),
-    )
-    db.session.rollback()
+        def book():
+            body = {
+                "type_id": type_id,
+                "profile_id": profile_id,
+                "patient_id": next(patient_ids),
+                "consultant_id": busy,
+                "author_id": author,
+                "email": "bench@example.ru",
+                "slot_id": next(free),
+            }
+            return expect(api.post("/api/v1/consultations", json=body, headers=headers), 201, "booking")
 
-    def book():
-        draft = ConsultationDraft(
-            type_id=context["type_id"],
-            profile_id=context["profile_id"],
-            patient_id=next(patient_ids),
-            consultant_id=busy,
-            author_id=author,
-            email="bench@example.ru",
-            slot_id=next(free),
-        )
-        create_consultation(draft, principal)
-        db.session.commit()
+        def raw_book():
+            now = datetime.now(timezone.utc).replace(tzinfo=None)
+            cursor.execute(
+                (
+                    "INSERT INTO consultations (type_id, profile_id, organisation_id, patient_id, author_id, "
+                    "consultant_id, slot_id, scheduled_at, email, route_data, status, created_at, updated_at, version) "
+                    "SELECT ?, ?, ?, ?, ?, ?, s.id, s.starts_at, ?, '{}', 'scheduled', ?, ?, 1 FROM slots s "
+                    "WHERE s.id = ? AND NOT s.blocked"
+                ).replace("?", mark),
+                (type_id, profile_id, context["busy_org"], next(patient_ids), author, busy,
+                 "bench@example.ru", now, now, next(free)),
+            )
+            raw.commit()
 
-    organisation_id = principal.organisation_id
-
-    def raw_book():
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
-        slot_id = next(free)
-        cursor.execute(
-            (
-                "INSERT INTO consultations (type_id, profile_id, organisation_id, patient_id, author_id, "
-                "consultant_id, slot_id, scheduled_at, email, route_data, status, created_at, updated_at, version) "
-                "SELECT ?, ?, ?, ?, ?, ?, s.id, s.starts_at, ?, '{}', 'scheduled', ?, ?, 1 FROM slots s "
-                "WHERE s.id = ? AND NOT s.blocked"
-            ).replace("?", mark),
-            (context["type_id"], context["profile_id"], organisation_id, next(patient_ids), author, busy,
-             "bench@example.ru", now, now, slot_id),
-        )
-        raw.commit()
-
-    results["booking"] = {"app": timed(book, repeat, warmup=3), "raw": timed(raw_book, repeat, warmup=3)}
+        results["booking"] = {"app": timed_request(timer, book, repeat, warmup=3), "raw": timed(raw_book, repeat, warmup=3)}
     cursor.close()
     raw.close()
     return results
 
 
 def explain(context: dict) -> list[str]:
-    """Query plans of the hot queries (PostgreSQL), to show which index answers."""
+    """Query plans of the hot queries, to show which index answers."""
     from core.db import db
 
     lines = []
@@ -403,7 +526,7 @@ def explain(context: dict) -> list[str]:
         "surname": "SELECT * FROM patients WHERE last_name_norm >= 'ива' AND last_name_norm < 'ивб' "
         "ORDER BY last_name_norm, first_name, id LIMIT 50",
         "inbox": f"SELECT * FROM consultations WHERE consultant_id = {context['busy']} AND status != 'closed' "
-        "ORDER BY scheduled_at DESC NULLS LAST, id DESC LIMIT 50",
+        f"ORDER BY scheduled_at DESC NULLS LAST, id DESC LIMIT {INBOX_ROWS}",
     }
     with db.engine.connect() as connection:
         for name, statement in statements.items():
@@ -413,7 +536,9 @@ def explain(context: dict) -> list[str]:
     return lines
 
 
-def run_backend(backend: str, people: list[dict], consultations: int, repeat: int, seed: int) -> tuple[dict, dict, list[str]]:
+def run_backend(
+    backend: str, people: list[dict], consultations: int, repeat: int, seed: int, only: set[str]
+) -> tuple[dict, dict, list[str]]:
     from core.app import create_app
     from core.cli import upgrade_database
     from core.db import db
@@ -422,18 +547,21 @@ def run_backend(backend: str, people: list[dict], consultations: int, repeat: in
     database = Database(backend, workdir)
     try:
         app = create_app(
-            {"DATABASE_URL": database.url, "DATA_DIR": str(workdir), "LOG_LEVEL": "WARNING"},
-            environment="testing",
-            plugins=[],
+            {"DATABASE_URL": database.url, "DATA_DIR": str(workdir), "LOG_LEVEL": "WARNING", "DEMO_DATA": False},
+            environment="development",  # every installed plugin, as a deployment runs them
         )
-        with app.app_context(), app.test_request_context():
+        log(f"{backend}: plugins {', '.join(sorted(n for n in app.extensions['teleconsult.pm'].info if n != 'core'))}")
+        with app.app_context():
             upgrade_database()
             started = time.monotonic()
             context = load(people, consultations, seed)
             loaded = time.monotonic() - started
             log(f"{backend}: loaded in {loaded:.0f} s; busy doctor has {context['busy_total']} consultations, {context['busy_open']} open")
-            results = measure(people, context, repeat, seed)
             plans = explain(context)
+            db.session.remove()
+        # Requests run outside any app context, each in its own, as in a server.
+        results = measure(app, people, context, repeat, seed, only)
+        with app.app_context():
             db.session.remove()
             db.engine.dispose()
         return results, {"load_s": loaded, **context}, plans
@@ -447,8 +575,14 @@ def main() -> None:
     parser.add_argument("--consultations", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--only", default=",".join(OPERATIONS), help="comma-separated: " + ", ".join(OPERATIONS))
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+    if unknown := only - set(OPERATIONS):
+        parser.error(f"unknown operations: {', '.join(sorted(unknown))}")
+    if args.consultations < MIN_BUSY_OPEN / BUSY_SHARE:
+        parser.error(f"--consultations must be at least {int(MIN_BUSY_OPEN / BUSY_SHARE)} to fill «Входящие»")
 
     from core.demo_data import generate_people
 
@@ -460,33 +594,39 @@ def main() -> None:
     for backend in backends:
         log(f"--- {backend}")
         all_results[backend], info, all_plans[backend] = run_backend(
-            backend, people, args.consultations, args.repeat, args.seed
+            backend, people, args.consultations, args.repeat, args.seed, only
         )
         loads[backend] = info
 
     print(f"\nteleconsult registry benchmark: {args.patients:,} patients, {args.consultations:,} consultations, "
-          f"{args.repeat} timed calls each; server time in ms (p50 / p95)")
+          f"{args.repeat} timed requests each; server time of the request (app) and raw SQL, ms, p50 / p95")
     print(f"python {sys.version.split()[0]}, sqlalchemy {sa.__version__}, {os.cpu_count()} cores, peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     for backend, info in loads.items():
         print(f"{backend}: load {info['load_s']:.0f} s; busy doctor: {info['busy_total']} consultations, {info['busy_open']} open")
-    header = f"{'query':<12}" + "".join(f"{b + ' app':>20}{b + ' raw SQL':>20}" for b in backends) + f"{'target p95':>12}"
+    header = f"{'request':<16}" + "".join(
+        f"{b + ' app':>20}{'cpu p50':>9}{'SQL':>5}{b + ' raw SQL':>20}" for b in backends
+    ) + f"{'target p95':>12}"
     print(header)
     print("-" * len(header))
-    for name in ("snils", "policy", "surname", "inbox", "free slots", "booking"):
-        line = f"{name:<12}"
+    for name in OPERATIONS:
+        if name not in only:
+            continue
+        line = f"{name:<16}"
         for backend in backends:
-            for kind in ("app", "raw"):
-                p50, p95 = all_results[backend][name][kind]
-                line += f"{p50:>9.2f} / {p95:>7.2f} "
+            p50, p95, cpu, statements = all_results[backend][name]["app"]
+            line += f"{p50:>9.2f} / {p95:>7.2f} {cpu:>8.2f} {statements:>4.1f} "
+            p50, p95 = all_results[backend][name]["raw"]
+            line += f"{p50:>9.2f} / {p95:>7.2f} "
         target = TARGETS_MS.get(name)
         line += f"{('≤ ' + str(target)) if target else '':>12}"
         print(line)
     if "postgresql" in all_results:
         verdicts = []
         for name, target in TARGETS_MS.items():
-            p95 = all_results["postgresql"][name]["app"][1]
-            verdicts.append(f"{name} {'OK' if p95 <= target else 'MISSED'} ({p95:.2f} ≤ {target})")
+            if name in only:
+                p95 = all_results["postgresql"][name]["app"][1]
+                verdicts.append(f"{name} {'OK' if p95 <= target else 'MISSED'} ({p95:.2f} ≤ {target})")
         print("PostgreSQL targets (app p95): " + "; ".join(verdicts))
     for backend, plans in all_plans.items():
         print(f"plans on {backend}:")

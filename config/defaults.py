@@ -15,6 +15,9 @@ DATA_DIR = "instance"
 
 # SQLAlchemy URL. Empty means "SQLite file in DATA_DIR" (the embedded default).
 DATABASE_URL = ""
+# A pooled PostgreSQL connection idle for longer than this is checked (and replaced if the
+# server dropped it) before a request uses it; a busy one is not pinged on every request.
+DATABASE_PING_AFTER_IDLE_SECONDS = 10.0
 
 SECRET_KEY = "change-me"
 

@@ -222,9 +222,14 @@ def _record_request_register(principal: Principal, row: Any = None) -> bool:
     return principal.has_role(Role.DOCTOR) and _record_request(principal, row)
 
 
-def _registry_view_record(principal: Principal, obj: Any = None) -> bool:
-    """One registry record with its identifiers in full (lists show them masked)."""
-    return _registry_search(principal, obj)
+def _registry_view_record(principal: Principal, patient: Any = None) -> bool:
+    """One registry record with its SNILS, policy and passport in full: only for staff and
+    machine clients of the organisation the patient is attached to. Everyone else who may
+    search the registry sees the record with its identifiers masked, as in lists."""
+    if not _registry_search(principal):
+        return False
+    organisation_id = getattr(patient, "organisation_id", None)
+    return organisation_id is not None and organisation_id == principal.organisation_id
 
 
 def _api_uses_consultations(principal: Principal) -> bool:
@@ -257,6 +262,16 @@ def _schedule_free_slots(principal: Principal, doctor: Any) -> bool:
     return principal.is_staff and _same_organisation_staff(principal, doctor)
 
 
+def _schedule_manage_slots(principal: Principal, doctor: Any = None) -> bool:
+    """Closing and reopening slots in a doctor's calendar: that doctor only."""
+    return (
+        principal.is_staff
+        and principal.has_role(Role.DOCTOR)
+        and doctor is not None
+        and doctor.id == principal.id
+    )
+
+
 def _staff_directory(principal: Principal, obj: Any = None) -> bool:
     """The doctors of the principal's own organisation (consultant and author pickers)."""
     if principal.kind == "api":
@@ -276,6 +291,7 @@ CORE_RULES: dict[str, Rule] = {
     "consultation.complete": _consultation_complete,
     "document.view": _document_view,
     "schedule.manage": _staff_with(Role.DOCTOR),
+    "schedule.manage_slots": _schedule_manage_slots,
     "record_request.view": _record_request,
     "record_request.register": _record_request_register,
     # Turning a request down with a reason: whoever keeps the journal.

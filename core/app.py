@@ -96,6 +96,7 @@ def _trust_proxies(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     _tune_sqlite(app)
+    _ping_idle_connections(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, command="alembic")
     csrf.init_app(app)
     pm = app.extensions["teleconsult.pm"]
@@ -118,6 +119,15 @@ def _init_extensions(app: Flask) -> None:
         manage_session=False,
     )
     app.extensions["teleconsult.storage"] = build_storage(app.config)
+
+
+def _ping_idle_connections(app: Flask) -> None:
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return  # a file: nothing to drop the connection
+    from core.db import ping_when_idle
+
+    with app.app_context():
+        ping_when_idle(db.engine, float(app.config["DATABASE_PING_AFTER_IDLE_SECONDS"]))
 
 
 def _tune_sqlite(app: Flask) -> None:
@@ -155,6 +165,10 @@ def _register_plugins(app: Flask) -> None:
     for plugin, blueprint in collect(pm, "teleconsult_register_blueprints", app=app):
         app.register_blueprint(blueprint)
         owners[blueprint.name] = plugin
+    from core.api.views import register_plugin_blueprint
+
+    for plugin, blueprint in collect(pm, "teleconsult_register_api_blueprints", app=app):
+        owners[register_plugin_blueprint(app, blueprint)] = plugin
     app.extensions["teleconsult.blueprint_owners"] = owners
 
     for plugin, namespace in collect(pm, "teleconsult_register_socketio_namespaces"):
@@ -184,7 +198,7 @@ def _register_guards(app: Flask) -> None:
         # whose ``g`` outlives a request: never let one request's user leak into the next.
         # ``_flask_babel`` caches the locale: a request with ``?lang=`` must not inherit it.
         for key in ("_login_user", "csrf_token", "teleconsult_principal", "teleconsult_switched_off",
-                    "_flask_babel"):
+                    "_flask_babel", "teleconsult_wizard_draft"):
             g.pop(key, None)
         babel_refresh()  # the locale Flask-Babel cached for the previous request
 

@@ -13,6 +13,7 @@ from flask import Blueprint, Flask, current_app, flash, redirect, render_templat
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, login_user, logout_user
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -51,7 +52,8 @@ def init_login(app: Flask, manager: LoginManager) -> None:
         if not raw_id.isdigit():
             return None
         if kind == "staff":
-            user = db.session.get(User, int(raw_id))
+            # The roles in the same query: every workplace request needs them for its principal.
+            user = db.session.get(User, int(raw_id), options=[joinedload(User.roles)])
             return user if user is not None and user.is_active else None
         if kind == "patient":
             return db.session.get(PortalAccount, int(raw_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -23,6 +24,31 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def ping_when_idle(engine: sa.Engine, idle_seconds: float) -> None:
+    """Check a pooled connection before use only when it has been idle for a while.
+
+    ``pool_pre_ping`` costs a round trip before every checkout, that is every request: as
+    much as the registry lookup's own query. A connection handed back milliseconds ago is
+    alive; one idle for longer may have been dropped (a database restart, a firewall), so it
+    is pinged, and a dead one is replaced before the request sees it (the pool retries on
+    ``DisconnectionError``).
+    """
+
+    @sa.event.listens_for(engine, "checkin")
+    def _returned(dbapi_connection, record) -> None:
+        record.info["teleconsult_idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _taken(dbapi_connection, record, proxy) -> None:
+        since = record.info.pop("teleconsult_idle_since", None)
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise sa.exc.DisconnectionError("pooled connection is gone") from error
 
 
 def utcnow() -> datetime:

@@ -85,6 +85,17 @@ def teleconsult_register_blueprints(app: Flask) -> list[Blueprint]:
 
 
 @hookspec
+def teleconsult_register_api_blueprints(app: Flask) -> list[Blueprint]:
+    """Flask blueprints of the plugin's REST API endpoints, served under ``/api/v1``.
+
+    ``app`` is given for reading settings only. The core registers each as part of the
+    API: its views authenticate by bearer token, answer errors as JSON, are named
+    ``api.<blueprint>.<view>`` and must carry ``core.api.views.operation`` so that the
+    OpenAPI document describes them. They answer 404 while the plugin is switched off.
+    """
+
+
+@hookspec
 def teleconsult_register_admin_views() -> list[BaseView]:
     """Flask-Admin views of the plugin, in an admin category named after the plugin.
 

@@ -7,9 +7,11 @@ are validated before any query, so a typo is reported as a typo, not as "not fou
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import sqlalchemy as sa
 
+from core import audit
 from core.db import db
 from core.errors import InvalidInput
 from core.models import Patient
@@ -21,13 +23,19 @@ _COLUMN = {
     IdentifierKind.OMS: Patient.oms_policy,
     IdentifierKind.PASSPORT: Patient.passport,
 }
+# Built once: a lookup is the hottest query of the registry, and building the statement
+# and its cache key each time cost as much as running it (each column has a unique index).
+_BY_IDENTIFIER = {kind: sa.select(Patient).where(column == sa.bindparam("value")) for kind, column in _COLUMN.items()}
+
+
+_NAME_MATCHES_READ = 500
 
 
 @dataclass(frozen=True)
 class SearchResult:
     patients: list[Patient]
     total: int  # how many matched (``patients`` may be a page of them)
-    kind: str  # "snils" | "oms" | "passport" | "surname"
+    kind: str  # "snils" | "oms" | "passport" | "surname" | "name"
 
 
 def find_by_identifier(value: str, kind: str | None = None) -> SearchResult:
@@ -38,7 +46,7 @@ def find_by_identifier(value: str, kind: str | None = None) -> SearchResult:
         raise InvalidInput(error.message) from None
     if kind is not None and detected != kind:
         raise InvalidInput(_mismatch(kind))
-    patients = list(db.session.scalars(sa.select(Patient).where(_COLUMN[detected] == normalized)))
+    patients = list(db.session.scalars(_BY_IDENTIFIER[detected], {"value": normalized}))
     return SearchResult(patients, len(patients), str(detected))
 
 
@@ -74,3 +82,47 @@ def search_by_surname(text: str, limit: int = 50, offset: int = 0) -> SearchResu
         )
     )
     return SearchResult(patients, total, "surname")
+
+
+def find_by_name(last_name: str, first_name: str, birth_date: date, limit: int = 50) -> SearchResult:
+    """The whole surname and the exact birth date, and the first name's beginning if given
+    (all case- and «ё»-insensitive): for a patient whose documents the registry lacks.
+    Namesakes born on the same day are all returned, for the doctor to tell apart."""
+    surname = normalize_name(last_name)
+    if not surname:
+        return SearchResult([], 0, "name")
+    people = db.session.scalars(
+        sa.select(Patient)
+        .where(Patient.last_name_norm == surname, Patient.birth_date == birth_date)
+        .order_by(Patient.first_name, Patient.middle_name, Patient.id)
+        .limit(_NAME_MATCHES_READ)
+    )
+    # Namesakes of one birthday are few: the first name is folded here, as SQLite's
+    # lower() knows no Cyrillic.
+    first = normalize_name(first_name)
+    patients = [p for p in people if normalize_name(p.first_name).startswith(first)]
+    return SearchResult(patients[:limit], len(patients), "name")
+
+
+def audit_search(result: SearchResult, principal=None) -> None:
+    """Who searched the registry, by which kind of key, and which records it showed; the
+    value searched for is never recorded (an identifier or a name is personal data)."""
+    ids = [patient.id for patient in result.patients]
+    audit.record(
+        "registry.searched",
+        principal=principal,
+        object_type="patients",
+        object_id=ids[0] if len(ids) == 1 else None,
+        data={"by": result.kind, "found": result.total, "patient_ids": ids},
+    )
+
+
+def audit_record_read(patient_id: int, *, found: bool, full: bool, principal=None) -> None:
+    """One record opened by its id: ids are sequential, so a miss is recorded as well."""
+    audit.record(
+        "registry.record_viewed",
+        principal=principal,
+        object_type="patients",
+        object_id=patient_id,
+        data={"found": found, "identifiers": "full" if full else "masked"},
+    )

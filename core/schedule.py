@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import bisect
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
 
-from core.db import db
+from core.db import db, utcnow
 from core.models import Consultation, ScheduleTemplate, Slot
 
 
@@ -40,24 +42,31 @@ def template_times(template: ScheduleTemplate, day: date, zone: ZoneInfo) -> lis
     return starts
 
 
-def generate_slots(template: ScheduleTemplate, first_day: date, days: int) -> int:
-    """Create the template's missing slots for ``days`` days from ``first_day``."""
+def generate_slots(template: ScheduleTemplate, first_day: date, days: int, after: datetime | None = None) -> int:
+    """Create the template's missing slots for ``days`` days from ``first_day`` (starting
+    later than ``after`` if given); a time already covered by another slot is skipped."""
     zone = local_zone()
     step = timedelta(minutes=template.slot_minutes)
     last_day = first_day + timedelta(days=days)
-    existing = set(
-        db.session.scalars(
-            sa.select(Slot.starts_at).where(
-                Slot.doctor_id == template.doctor_id,
-                Slot.starts_at >= datetime.combine(first_day, time(), zone),
-                Slot.starts_at < datetime.combine(last_day + timedelta(days=1), time(), zone),
-            )
+    existing = db.session.execute(
+        sa.select(Slot.starts_at, Slot.ends_at)
+        .where(
+            Slot.doctor_id == template.doctor_id,
+            # A day earlier: a long slot of the evening before may reach into the window.
+            Slot.starts_at >= datetime.combine(first_day - timedelta(days=1), time(), zone),
+            Slot.starts_at < datetime.combine(last_day + timedelta(days=1), time(), zone),
         )
-    )
+        .order_by(Slot.starts_at)
+    ).all()
+    starts = [row.starts_at for row in existing]
     created = 0
     for offset in range(days):
         for start in template_times(template, first_day + timedelta(days=offset), zone):
-            if start in existing:
+            if after is not None and start <= after:
+                continue
+            # A kept (booked) slot of an older pattern may cover the time partly.
+            before = bisect.bisect_left(starts, start + step)
+            if before and existing[before - 1].ends_at > start:
                 continue
             db.session.add(
                 Slot(doctor_id=template.doctor_id, template_id=template.id, starts_at=start, ends_at=start + step)
@@ -67,10 +76,14 @@ def generate_slots(template: ScheduleTemplate, first_day: date, days: int) -> in
     return created
 
 
-def free_slots(doctor_id: int, after: datetime, limit: int = 200) -> list[Slot]:
+def _booked():
     # NOT EXISTS walks the unique index on consultations.slot_id per candidate slot; NOT IN
     # would read every booked slot of the region first.
-    booked = sa.select(Consultation.id).where(Consultation.slot_id == Slot.id).exists()
+    return sa.select(Consultation.id).where(Consultation.slot_id == Slot.id).exists()
+
+
+def free_slots(doctor_id: int, after: datetime, limit: int = 200) -> list[Slot]:
+    booked = _booked()
     return list(
         db.session.scalars(
             sa.select(Slot)
@@ -84,3 +97,78 @@ def free_slots(doctor_id: int, after: datetime, limit: int = 200) -> list[Slot]:
             .limit(limit)
         )
     )
+
+
+@dataclass(frozen=True)
+class SlotSync:
+    removed: int  # future free slots the edited template no longer has
+    created: int  # slots it has now and did not before
+    kept_booked: int  # booked slots outside the new pattern, left as they are
+
+
+def sync_future_slots(template: ScheduleTemplate) -> SlotSync:
+    """After an edit: the template's future free slots that it no longer produces (days,
+    hours, length, switched off) are removed, and its new times are created up to the
+    furthest day it had slots for. Booked slots are never touched; past ones neither."""
+    zone = local_zone()
+    now = utcnow()
+    step = timedelta(minutes=template.slot_minutes)
+    rows = db.session.execute(
+        sa.select(Slot, _booked().label("booked"))
+        .where(Slot.template_id == template.id, Slot.starts_at > now)
+        .order_by(Slot.starts_at)
+    ).all()
+    wanted: dict[date, set[datetime]] = {}
+    removed = kept_booked = 0
+    horizon: date | None = None
+    for slot, booked in rows:
+        day = slot.starts_at.astimezone(zone).date()
+        horizon = day
+        if day not in wanted:
+            wanted[day] = set(template_times(template, day, zone)) if template.active else set()
+        if slot.starts_at in wanted[day] and slot.ends_at - slot.starts_at == step:
+            continue
+        if booked:
+            kept_booked += 1
+        else:
+            db.session.delete(slot)
+            removed += 1
+    db.session.flush()
+    created = 0
+    if template.active and horizon is not None:
+        today = now.astimezone(zone).date()
+        created = generate_slots(template, today, (horizon - today).days + 1, after=now)
+    return SlotSync(removed, created, kept_booked)
+
+
+def overlapping_template(template: ScheduleTemplate) -> ScheduleTemplate | None:
+    """Another active template of the same doctor sharing a weekday and hours within a
+    common period: the two would offer the same time twice."""
+    if not template.active:
+        return None
+    query = sa.select(ScheduleTemplate).where(
+        ScheduleTemplate.doctor_id == template.doctor_id, ScheduleTemplate.active.is_(True)
+    )
+    if template.id is not None:
+        query = query.where(ScheduleTemplate.id != template.id)
+    for other in db.session.scalars(query.order_by(ScheduleTemplate.id)):
+        if not set(other.weekdays) & set(template.weekdays):
+            continue
+        if other.start_time >= template.end_time or template.start_time >= other.end_time:
+            continue
+        if other.valid_from > (template.valid_until or date.max) or template.valid_from > (other.valid_until or date.max):
+            continue
+        return other
+    return None
+
+
+def set_slot_closed(slot: Slot, closed: bool) -> bool:
+    """Close a free future slot to booking, or open it again; False if it is booked.
+
+    One conditional UPDATE, so a booking that commits first wins and the slot is not closed
+    under it."""
+    result = db.session.execute(
+        sa.update(Slot).where(Slot.id == slot.id, ~_booked()).values(blocked=closed).execution_options(synchronize_session=False)
+    )
+    db.session.refresh(slot)
+    return result.rowcount == 1

@@ -219,8 +219,8 @@ def _derive(settings: dict[str, Any]) -> None:
     if settings["DATABASE_URL"].startswith("sqlite"):
         # Writers wait for each other instead of failing at once.
         engine_options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
-    else:
-        engine_options.setdefault("pool_pre_ping", True)
+    # Other databases: no pool_pre_ping (a round trip before every request); idle
+    # connections are checked instead (core.db.ping_when_idle).
     settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
 
 

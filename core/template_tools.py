@@ -18,9 +18,10 @@ def local_datetime(value: datetime | None, fmt: str = "dd.MM.yyyy HH:mm") -> str
 
 def register(app: Flask) -> None:
     app.jinja_env.filters["local_dt"] = local_datetime
-    from core.validators import mask_passport, mask_snils
+    from core.validators import mask_oms, mask_passport, mask_snils
 
     app.jinja_env.filters["mask_snils"] = lambda v: mask_snils(v) if v else ""
+    app.jinja_env.filters["mask_oms"] = lambda v: mask_oms(v) if v else ""
     app.jinja_env.filters["mask_passport"] = lambda v: mask_passport(v) if v else ""
 
     @app.context_processor

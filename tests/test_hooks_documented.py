@@ -53,6 +53,7 @@ EXERCISED_BY = {
     "teleconsult_register_routes": ROUTE,
     "teleconsult_notification_channels": "tests/notifications/test_inprocess.py::test_a_plugin_channel_replaces_the_built_in_sms",
     "teleconsult_register_audit_titles": "tests/admin/test_console_plugins.py::test_a_plugin_gives_its_audit_events_titles",
+    "teleconsult_register_api_blueprints": "tests/api/test_plugin_endpoints.py::test_a_plugin_endpoint_is_served_as_part_of_the_api",
     "teleconsult_logout_url": "tests/integration/test_auth.py::test_a_plugin_sends_the_browser_through_its_own_logout",
 }
 

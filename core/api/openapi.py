@@ -18,8 +18,8 @@ _ERROR_TEXT = {
     403: "У токена нет нужной области доступа (scope)",
     404: "Не найдено или не относится к вашей организации",
     409: "Конфликт (слот уже занят, заявка уже закрыта, одновременное изменение)",
-    413: "Слишком большой пакет",
-    415: "Тело должно быть JSON",
+    413: "Слишком большой пакет или файл",
+    415: "Тело не того типа (JSON или multipart/form-data, как описано)",
     422: "Ошибки в полях запроса",
 }
 # Which token scope satisfies each access rule (for the reader of the document).
@@ -34,6 +34,7 @@ SCOPES_FOR_ACTION = {
     "consultation.list": ["consultations:read"],
     "consultation.view": ["consultations:read"],
     "consultation.complete": ["consultations:write"],
+    "document.view": ["consultations:read"],
     "api.docs": [],
 }
 
@@ -80,13 +81,13 @@ def build(app: Flask) -> dict:
         path, parameters = _path(rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             operation = {
-                "operationId": rule.endpoint.removeprefix("api."),
+                "operationId": rule.endpoint.removeprefix("api.").replace(".", "_"),
                 "summary": docs["summary"],
                 "description": docs["description"],
                 "parameters": list(parameters),
                 "responses": {},
             }
-            scopes = SCOPES_FOR_ACTION.get(docs["action"])
+            scopes = docs["scopes"] if docs["scopes"] is not None else SCOPES_FOR_ACTION.get(docs["action"])
             if scopes is None:
                 raise RuntimeError(f"no scope documented for access rule {docs['action']!r}")
             if docs["action"] == "api.docs":
@@ -101,7 +102,18 @@ def build(app: Flask) -> dict:
                     "required": True,
                     "content": {"application/json": {"schema": docs["body"]}},
                 }
-            if docs["response"] is not None:
+            if docs["form"] is not None:
+                operation["requestBody"] = {
+                    "required": True,
+                    "content": {"multipart/form-data": {"schema": docs["form"]}},
+                }
+            if docs["file_types"]:
+                binary = {"schema": {"type": "string", "format": "binary"}}
+                operation["responses"][str(docs["status"])] = {
+                    "description": "Файл",
+                    "content": {content_type: binary for content_type in docs["file_types"]},
+                }
+            elif docs["response"] is not None:
                 schema = {"type": "array", "items": docs["response"]} if docs["many"] else docs["response"]
                 operation["responses"][str(docs["status"])] = {
                     "description": "Успешно",
@@ -110,7 +122,7 @@ def build(app: Flask) -> dict:
             else:
                 operation["responses"][str(docs["status"])] = {"description": "Успешно"}
             codes = set(docs["errors"])
-            if docs["body"] is not None:
+            if docs["body"] is not None or docs["form"] is not None:
                 codes |= {400, 415}
             for code in sorted(codes):
                 operation["responses"][str(code)] = {

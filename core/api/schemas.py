@@ -7,10 +7,11 @@ client's locale applies.
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 from flask import has_request_context
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
 from core.validators import (
@@ -50,15 +51,23 @@ _INVALID = {
 
 
 def _russian_messages(field_obj: fields.Field) -> dict[str, str]:
+    locale = str(get_locale()) if has_request_context() else None
+    return _messages_for(type(field_obj), locale)
+
+
+@functools.lru_cache(maxsize=512)
+def _messages_for(field_class: type, locale: str | None) -> dict[str, str]:
+    """The messages depend only on the field's class and the language: worked out once,
+    not for every field of every schema of every request (a tenth of a registry lookup)."""
     messages = {key: _t(text) for key, text in _COMMON.items()}
-    for cls in type(field_obj).__mro__:
+    for cls in field_class.__mro__:
         if cls in _INVALID:
             messages["invalid"] = _t(_INVALID[cls])
             messages["type"] = _t(_INVALID[cls])
             break
-    if isinstance(field_obj, fields.Integer):
+    if issubclass(field_class, fields.Integer):
         messages["too_large"] = _t("Слишком большое число.")
-    if isinstance(field_obj, fields.String):
+    if issubclass(field_class, fields.String):
         messages["invalid_utf8"] = _t("Строка должна быть в кодировке UTF-8.")
     return messages
 
@@ -162,18 +171,24 @@ class GuardianshipOutSchema(Schema):
     kind = fields.String()
 
 
-class PatientRecordSchema(PatientListItemSchema):
-    """One registry record with its identifiers in full."""
+class PatientMaskedRecordSchema(PatientListItemSchema):
+    """One registry record as a principal outside the patient's organisation sees it:
+    identifiers masked, as in lists, and no contacts."""
 
-    snils = fields.String(allow_none=True)
-    oms_policy = fields.String(allow_none=True)
-    passport = fields.String(allow_none=True)
-    email = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
     source = fields.String(allow_none=True)
     updated_at = fields.DateTime()
     representatives = fields.List(fields.Nested(GuardianshipOutSchema))
     children = fields.List(fields.Nested(GuardianshipOutSchema))
+
+
+class PatientRecordSchema(PatientMaskedRecordSchema):
+    """One registry record with its identifiers in full (the patient's own organisation)."""
+
+    snils = fields.String(allow_none=True, metadata={"description": "Только для организации прикрепления"})
+    oms_policy = fields.String(allow_none=True, metadata={"description": "Только для организации прикрепления"})
+    passport = fields.String(allow_none=True, metadata={"description": "Только для организации прикрепления"})
+    email = fields.String(allow_none=True, metadata={"description": "Только для организации прикрепления"})
+    phone = fields.String(allow_none=True, metadata={"description": "Только для организации прикрепления"})
 
 
 class PatientImportSchema(RussianSchema):
@@ -377,9 +392,27 @@ class ConsultationSchema(Schema):
     outcome = fields.String(allow_none=True)
     outcome_reason = fields.Nested(CompletionReasonSchema, allow_none=True)
     outcome_note = fields.String(allow_none=True)
+    conclusion = fields.Method("_conclusion", allow_none=True, metadata={"description": "Документ заключения: GET …/conclusion"})
     created_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)
     participants = fields.List(fields.Nested(ParticipantSchema))
+
+    def _conclusion(self, consultation) -> dict | None:
+        if consultation.conclusion_document_id is None:
+            return None
+        from core.db import db
+        from core.models import Document
+
+        return ConclusionDocumentSchema().dump(db.session.get(Document, consultation.conclusion_document_id))
+
+
+class ConclusionDocumentSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "conclusion_scan | …"})
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
 
 
 def _status_title(status: str) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import BadRequest, NotFound, Unauthorized
 
 from core import audit, lifecycle, registry_import
-from core.access import require
+from core.access import can, require
 from core.api import schemas as s
 from core.api.auth import authenticate
 from core.consultations import ConsultationDraft, create_consultation
@@ -30,6 +30,7 @@ from core.models import (
     CompletionReason,
     Consultation,
     ConsultationType,
+    Document,
     Guardianship,
     MedicalProfile,
     Outcome,
@@ -37,7 +38,7 @@ from core.models import (
     Role,
     User,
 )
-from core.registry import find_by_identifier, search_by_surname
+from core.registry import audit_record_read, audit_search, find_by_identifier, search_by_surname
 from core.schedule import free_slots
 from core.worklists import organisation_query, worklist_query
 
@@ -53,14 +54,23 @@ def operation(
     *,
     action: str,
     body: type[Schema] | None = None,
+    form: type[Schema] | None = None,
     query: type[Schema] | None = None,
     response: type[Schema] | None = None,
+    file_types: tuple[str, ...] = (),
     many: bool = False,
     status: int = 200,
     errors: tuple[int, ...] = (),
     description: str = "",
+    scopes: tuple[str, ...] | None = None,
 ) -> Callable:
-    """Describe a view for the OpenAPI document; ``action`` is its ``core.access`` rule."""
+    """Describe a view for the OpenAPI document; ``action`` is its ``core.access`` rule.
+
+    ``body`` is a JSON request body, ``form`` a multipart one (files as ``fields.Raw`` with
+    ``format: binary``); ``file_types`` are the content types of a file answered instead
+    of JSON. ``scopes``: the token scopes that satisfy ``action``, for a plugin's own rule
+    (the core's are in ``core.api.openapi.SCOPES_FOR_ACTION``).
+    """
 
     def decorate(view):
         docs = getattr(view, "api_docs", {})
@@ -68,17 +78,37 @@ def operation(
             summary=summary,
             action=action,
             body=body,
+            form=form,
             query=query,
             response=response,
+            file_types=file_types,
             many=many,
             status=status,
             errors=errors,
             description=description,
+            scopes=scopes,
         )
         view.api_docs = docs
         return view
 
     return decorate
+
+
+def register_plugin_blueprint(app, plugin_blueprint: Blueprint) -> str:
+    """Serve a plugin's endpoints under ``/api/v1`` as if nested in this blueprint.
+
+    Registered with this blueprint's name as prefix (what Flask does for a nested blueprint,
+    which a blueprint registered once per process cannot take any more): the endpoints are
+    ``api.<plugin>.<view>``, so the token check, the JSON errors and the OpenAPI document
+    apply to them as to the core's. Returns the blueprint's full name.
+    """
+    app.register_blueprint(
+        plugin_blueprint,
+        name_prefix=blueprint.name,
+        url_prefix=blueprint.url_prefix + (plugin_blueprint.url_prefix or ""),
+    )
+    csrf.exempt(plugin_blueprint)
+    return f"{blueprint.name}.{plugin_blueprint.name}"
 
 
 @blueprint.before_request
@@ -143,13 +173,6 @@ def _query_args(schema: Schema) -> dict:
     return load(schema, request.args.to_dict())
 
 
-def _get_or_404(model, object_id: int):
-    obj = db.session.get(model, object_id)
-    if obj is None:
-        raise NotFound()
-    return obj
-
-
 # --------------------------------------------------------------------------- documentation
 
 
@@ -176,34 +199,45 @@ def openapi():
     "Идентификаторы передаются только в теле запроса; в списке они замаскированы.",
 )
 def registry_search():
-    require("registry.search")
+    principal = require("registry.search")
     args = load(s.RegistrySearchSchema(), json_body())
     if args.get("identifier"):
         result = find_by_identifier(args["identifier"], args.get("kind"))
     else:
         result = search_by_surname(args["surname"], limit=args["limit"], offset=args["offset"])
-    return jsonify(s.RegistrySearchResultSchema().dump(result))
+    audit_search(result, principal)
+    data = s.RegistrySearchResultSchema().dump(result)  # before the commit expires the rows
+    db.session.commit()
+    return jsonify(data)
 
 
 @blueprint.get("/registry/patients/<int:patient_id>")
 @operation(
-    "Запись регистра целиком",
+    "Запись регистра",
     action="registry.view_record",
     response=s.PatientRecordSchema,
     errors=(401, 403, 404),
-    description="Одна запись с полными СНИЛС, полисом и паспортом, её законные представители и дети.",
+    description="Одна запись, её законные представители и дети. СНИЛС, полис и паспорт приходят полностью "
+    "(как и e-mail и телефон) только токену организации, к которой прикреплён пациент; остальным — "
+    "замаскированными (поля *_masked), как в списках. Каждое обращение записывается в журнал аудита.",
 )
 def registry_patient(patient_id: int):
-    require("registry.view_record")
-    patient = _get_or_404(Patient, patient_id)
+    principal = require("registry.search")
+    patient = db.session.get(Patient, patient_id)
+    full = patient is not None and can("registry.view_record", patient, principal)
+    audit_record_read(patient_id, found=patient is not None, full=full, principal=principal)
+    if patient is None:
+        db.session.commit()
+        raise NotFound()
     links = db.session.scalars(
         sa.select(Guardianship).where(
             sa.or_(Guardianship.representative_id == patient.id, Guardianship.child_id == patient.id)
         )
     ).all()
-    data = s.PatientRecordSchema().dump(patient)
+    data = (s.PatientRecordSchema() if full else s.PatientMaskedRecordSchema()).dump(patient)
     data["representatives"] = s.GuardianshipOutSchema(many=True).dump([g for g in links if g.child_id == patient.id])
     data["children"] = s.GuardianshipOutSchema(many=True).dump([g for g in links if g.representative_id == patient.id])
+    db.session.commit()
     return jsonify(data)
 
 
@@ -432,7 +466,7 @@ def consultation_list():
     )
 
 
-def _consultation_or_404(consultation_id: int) -> Consultation:
+def consultation_or_404(consultation_id: int) -> Consultation:
     consultation = db.session.get(Consultation, consultation_id)
     if consultation is None:
         require("consultation.list")  # nobody, or no scope: 401/403 before admitting 404
@@ -452,9 +486,30 @@ def _organisation_only(query: sa.Select, organisation_id: int | None) -> sa.Sele
     errors=(401, 403, 404),
 )
 def consultation_read(consultation_id: int):
-    consultation = _consultation_or_404(consultation_id)
+    consultation = consultation_or_404(consultation_id)
     require("consultation.view", consultation)
     return jsonify(s.ConsultationSchema().dump(consultation))
+
+
+@blueprint.get("/consultations/<int:consultation_id>/conclusion")
+@operation(
+    "Заключение заявки (файл)",
+    action="document.view",
+    file_types=("application/pdf", "image/jpeg", "image/png", "application/zip"),
+    errors=(401, 403, 404),
+    description="Документ заключения закрытой заявки: скан, загруженный врачом или МИС, или архив с подписанным "
+    "заключением. Его имя, тип, размер и SHA-256 — в поле conclusion заявки. Каждое скачивание записывается в журнал аудита.",
+)
+def consultation_conclusion(consultation_id: int):
+    consultation = consultation_or_404(consultation_id)
+    require("consultation.view", consultation)
+    document = db.session.get(Document, consultation.conclusion_document_id) if consultation.conclusion_document_id else None
+    if document is None:
+        raise UserError(_("У заявки нет документа заключения"), status=404)
+    require("document.view", document)
+    from core.workplace.views import send_document
+
+    return send_document(document)
 
 
 @blueprint.post("/consultations/<int:consultation_id>/complete")
@@ -467,7 +522,7 @@ def consultation_read(consultation_id: int):
     description="Причина — из справочника completion-reasons. Заявка закрывается, чат становится только для чтения.",
 )
 def consultation_complete(consultation_id: int):
-    consultation = _consultation_or_404(consultation_id)
+    consultation = consultation_or_404(consultation_id)
     principal = require("consultation.complete", consultation)
     data = load(s.CompleteSchema(), json_body())
     reason = db.session.get(CompletionReason, data["reason_id"])

@@ -11,6 +11,7 @@ from core.models.consultations import (
     ParticipantRole,
 )
 from core.models.documents import Document
+from core.models.drafts import WizardDraft
 from core.models.organisations import Organisation
 from core.models.plugins import PluginState
 from core.models.registry import Guardianship, Patient, PortalAccount, RecordRequest
@@ -43,4 +44,5 @@ __all__ = [
     "ScheduleTemplate",
     "Slot",
     "User",
+    "WizardDraft",
 ]

@@ -86,6 +86,7 @@ def register_record_request(request_id: int):
         flash(_("Эта заявка из журнала уже обработана"), "error")
         return redirect(url_for(".record_requests"))
     wizard.start_from_record_request(row)
+    db.session.commit()  # the wizard's draft
     if "request_person_id" not in wizard.state():
         flash(
             _("Пациент с полисом ОМС из заявки не найден в регистре: найдите его по другому документу."),

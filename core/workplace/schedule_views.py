@@ -11,11 +11,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core import audit
-from core.access import require
+from core.access import can, require
 from core.db import db, utcnow
-from core.errors import InvalidInput
+from core.errors import Conflict, InvalidInput
 from core.models import Consultation, Role, ScheduleTemplate, Slot
-from core.schedule import generate_slots, local_zone
+from core.schedule import generate_slots, local_zone, overlapping_template, set_slot_closed, sync_future_slots
 from core.workplace.views import blueprint, doctors_of
 
 WEEKDAYS = (
@@ -103,6 +103,18 @@ def _fill(template: ScheduleTemplate, form) -> None:
     template.active = not flags or "1" in flags
 
 
+def _refuse_overlap(template: ScheduleTemplate) -> None:
+    other = overlapping_template(template)
+    if other is not None:
+        raise InvalidInput(
+            _l(
+                "Шаблон пересекается с шаблоном «%(name)s»: у них есть общие дни недели и часы приёма "
+                "в общий период действия. Измените дни, часы или период либо отключите один из шаблонов.",
+                name=other.name,
+            )
+        )
+
+
 def _week_start() -> date:
     raw = request.args.get("week", "")
     try:
@@ -166,6 +178,7 @@ def schedule():
         timedelta=timedelta,
         days_ahead=current_app.config.get("SCHEDULE_DAYS_AHEAD", 28),
         can_manage=Role.DOCTOR in principal.roles,
+        own_calendar=can("schedule.manage_slots", doctor),
     )
 
 
@@ -177,6 +190,7 @@ def _template_form(template: ScheduleTemplate | None):
         target = template or ScheduleTemplate(doctor_id=principal.id)
         try:
             _fill(target, request.form)
+            _refuse_overlap(target)
         except InvalidInput as problem:
             db.session.rollback()
             error = str(problem.message)
@@ -184,13 +198,24 @@ def _template_form(template: ScheduleTemplate | None):
             if is_new:
                 db.session.add(target)
             db.session.flush()
-            audit.record(
-                "schedule_template.created" if is_new else "schedule_template.changed",
-                target,
-                data={"weekdays": target.weekdays, "slot_minutes": target.slot_minutes},
-            )
+            sync = None if is_new else sync_future_slots(target)
+            data = {"weekdays": target.weekdays, "slot_minutes": target.slot_minutes}
+            if sync is not None:
+                data.update(slots_removed=sync.removed, slots_created=sync.created, booked_kept=sync.kept_booked)
+            audit.record("schedule_template.created" if is_new else "schedule_template.changed", target, data=data)
             db.session.commit()
             flash(_("Шаблон расписания сохранён"), "success")
+            if sync is not None and (sync.removed or sync.created or sync.kept_booked):
+                flash(
+                    _(
+                        "Будущие свободные слоты приведены к шаблону: удалено %(removed)s, создано %(created)s. "
+                        "Занятые слоты не изменены: %(kept)s.",
+                        removed=sync.removed,
+                        created=sync.created,
+                        kept=sync.kept_booked,
+                    ),
+                    "success",
+                )
             return redirect(url_for(".schedule"))
     today = datetime.now(local_zone()).date()
     return (
@@ -233,3 +258,34 @@ def generate_schedule_slots(template_id: int):
     flash(_("Создано слотов: %(n)s", n=created), "success")
     return redirect(url_for(".schedule", doctor=template.doctor_id))
 
+
+
+def _slot_action(slot_id: int, closed: bool):
+    """«Закрыть слот» / «Открыть слот» in the calendar: only a free, future slot of one's own."""
+    slot = db.session.get(Slot, slot_id)
+    if slot is None:
+        abort(404)
+    require("schedule.manage_slots", slot.doctor)
+    if slot.starts_at <= utcnow():
+        raise InvalidInput(_l("Прошедший слот нельзя ни закрыть, ни открыть"))
+    if not set_slot_closed(slot, closed):
+        raise Conflict(_l("Слот занят: закрыть можно только свободный слот. Запись пациента не изменена."))
+    audit.record("slot.closed" if closed else "slot.reopened", slot, data={"starts_at": slot.starts_at.isoformat()})
+    db.session.commit()
+    when = slot.starts_at.astimezone(local_zone())
+    label = when.strftime("%d.%m.%Y %H:%M")
+    flash(
+        _("Слот %(when)s закрыт для записи", when=label) if closed else _("Слот %(when)s снова открыт для записи", when=label),
+        "success",
+    )
+    return redirect(url_for(".schedule", doctor=slot.doctor_id, week=when.date().isoformat()))
+
+
+@blueprint.route("/schedule/slots/<int:slot_id>/close", methods=["POST"])
+def close_slot(slot_id: int):
+    return _slot_action(slot_id, closed=True)
+
+
+@blueprint.route("/schedule/slots/<int:slot_id>/reopen", methods=["POST"])
+def reopen_slot(slot_id: int):
+    return _slot_action(slot_id, closed=False)

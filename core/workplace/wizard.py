@@ -1,14 +1,18 @@
 """«Подать заявку», tab «Общие» (SPEC D3, D5; seed 002 §4.1-4.5, §5.1-5.5).
 
-The wizard's state lives in the server-signed session under ``wizard``: database ids and
-what the doctor typed, never a patient identifier, and nothing in URLs. Every step may be
-revisited; nothing is written to the database before the last «Сохранить».
+The wizard's state is a server-side draft (``WizardDraft``) named by a random id in the
+session: database ids and what the doctor typed, never a patient identifier, nothing of
+it in the cookie or in URLs. Every step may be revisited; no application exists before
+the last «Сохранить».
 """
 
 from __future__ import annotations
 
+import secrets
+from datetime import datetime, timedelta
+
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -25,6 +29,7 @@ from core.models import (
     RecordRequest,
     Slot,
     User,
+    WizardDraft,
 )
 from core.models.registry import normalize_name
 from core.portal import record_requests
@@ -38,7 +43,9 @@ from core.validators import (
 )
 from core.workplace.views import blueprint, doctors_of
 
-STATE = "wizard"
+# The session names the draft; the draft itself is a database row (WizardDraft).
+STATE = "wizard_draft"
+DRAFT_LIFETIME = timedelta(days=1)
 STEPS = ("type", "profile", "patient", "confirm", "email", "consultant", "slot")
 STEP_TITLES = {
     "type": _l("Тип консультации"),
@@ -54,6 +61,8 @@ IDENTIFIER_KINDS = (
     (IdentifierKind.OMS, _l("Номер полиса ОМС")),
     (IdentifierKind.PASSPORT, _l("Серия и номер паспорта")),
 )
+# A fourth way, for a patient whose documents the registry lacks (seed 002 §4.2 «Внимание!»).
+NAME_SEARCH = "name"
 NORMALIZERS = {
     IdentifierKind.SNILS: normalize_snils,
     IdentifierKind.OMS: normalize_oms,
@@ -71,13 +80,45 @@ REQUIRES = {
 }
 
 
+def _draft() -> WizardDraft | None:
+    """The current user's live draft named by the session, if any."""
+    draft_id = session.get(STATE)
+    if not isinstance(draft_id, str):
+        return None
+    # Held for the request: the session's identity map keeps objects only while referenced.
+    draft = g.get("teleconsult_wizard_draft")
+    if draft is None or draft.id != draft_id or draft not in db.session:
+        draft = g.teleconsult_wizard_draft = db.session.get(WizardDraft, draft_id)
+    if draft is None or draft.user_id != current_principal().id or draft.expires_at <= utcnow():
+        return None
+    return draft
+
+
 def state() -> dict:
-    return session.get(STATE) or {}
+    draft = _draft()
+    return dict(draft.data) if draft is not None else {}
 
 
 def save_state(values: dict) -> None:
-    session[STATE] = values
-    session.modified = True
+    """Keep ``values`` in the user's draft (the request's transaction; the wizard's views
+    commit it). Empty values remove the draft."""
+    draft = _draft()
+    if not values:
+        if draft is not None:
+            db.session.delete(draft)
+        session.pop(STATE, None)
+        return
+    now = utcnow()
+    if draft is None:
+        # Drafts given up on are swept whenever someone starts a new one.
+        db.session.execute(sa.delete(WizardDraft).where(WizardDraft.expires_at <= now))
+        draft = g.teleconsult_wizard_draft = WizardDraft(
+            id=secrets.token_urlsafe(32), user_id=current_principal().id, created_at=now
+        )
+        db.session.add(draft)
+        session[STATE] = draft.id
+    draft.data = dict(values)
+    draft.expires_at = now + DRAFT_LIFETIME
 
 
 def update_state(**changes) -> dict:
@@ -126,6 +167,24 @@ def matching_types(search: str) -> list[ConsultationType]:
     return [t for t in types if matches(t)]
 
 
+def attention_notes(shown: list[ConsultationType]) -> list[ConsultationType]:
+    """Types whose «ВНИМАНИЕ!» pointer goes beside ``shown`` (seed 002 §4.1, §5.1).
+
+    A type with an attention text is the one a route marks as right for a condition; every
+    shown type of the same audience (patients, or legal representatives) points to it. The
+    note therefore stays when the search hides the type it points to.
+    """
+    audiences = {t.for_representative for t in shown}
+    if not audiences:
+        return []
+    marked = db.session.scalars(
+        sa.select(ConsultationType)
+        .where(ConsultationType.active.is_(True), ConsultationType.attention_text.is_not(None))
+        .order_by(ConsultationType.sort_order, ConsultationType.name)
+    )
+    return [t for t in marked if t.attention_text.strip() and t.for_representative in audiences]
+
+
 def type_profiles(ctype: ConsultationType, search: str = "") -> list[MedicalProfile]:
     profiles = [p for p in ctype.profiles if p.active] or list(
         db.session.scalars(sa.select(MedicalProfile).where(MedicalProfile.active.is_(True)).order_by(MedicalProfile.name))
@@ -172,14 +231,21 @@ def _render(step: str, status: int = 200, **context):
 
 def _still_valid(values: dict) -> dict:
     """Forget what no longer exists (a type switched off, a doctor gone) since it was chosen."""
+    # One small query each (not whole objects with their relationships): every step asks.
     checks = {
-        "type_id": lambda v: (t := db.session.get(ConsultationType, v)) is not None and t.active,
-        "profile_id": lambda v: (p := db.session.get(MedicalProfile, v)) is not None and p.active,
-        "candidate_id": lambda v: db.session.get(Patient, v) is not None,
-        "patient_id": lambda v: db.session.get(Patient, v) is not None,
-        "consultant_id": lambda v: (u := db.session.get(User, v)) is not None and u.is_active,
+        "type_id": (ConsultationType.id, ConsultationType.active.is_(True)),
+        "profile_id": (MedicalProfile.id, MedicalProfile.active.is_(True)),
+        "candidate_id": (Patient.id, sa.true()),
+        "patient_id": (Patient.id, sa.true()),
+        "consultant_id": (User.id, User.is_active.is_(True)),
     }
-    stale = [key for key, ok in checks.items() if key in values and not ok(values[key])]
+    ids = {key: values[key] for key in checks if isinstance(values.get(key), int)}
+    live = {
+        key: db.session.scalar(sa.select(column).where(column == ids[key], condition)) is not None
+        for key, (column, condition) in checks.items()
+        if key in ids
+    }
+    stale = [key for key in checks if key in values and not live.get(key, False)]
     if stale:
         values = {k: v for k, v in values.items() if k not in stale}
         save_state(values)
@@ -201,22 +267,27 @@ def new_application(step: str | None):
             values = {}
         # Resume where the doctor left off (a half-filled wizard is kept, never saved).
         step = next((s for s in reversed(STEPS) if first_missing_step(values, s) == s), "type")
+        db.session.commit()
         return _go(step)
     allowed = first_missing_step(values, step)
     if allowed != step:
+        db.session.commit()
         return _go(allowed)
     handler = HANDLERS[step]
     try:
-        return handler(values)
+        response = handler(values)
     except UserError as error:
         db.session.rollback()
         return _render(step, error.status, error=str(error.message), **_context(step, values))
+    db.session.commit()  # the draft as the step left it
+    return response
 
 
 @blueprint.route("/new/restart", methods=["POST"])
 def restart_application():
     require("consultation.create")
     save_state({})
+    db.session.commit()
     return _go("type")
 
 
@@ -225,12 +296,21 @@ def _context(step: str, values: dict) -> dict:
     if step == "type":
         search = request.values.get("q", values.get("search", ""))[:100]
         types = matching_types(search)
-        return {"types": types, "search": search, "attention": [t for t in types if t.attention_text]}
+        return {"types": types, "search": search, "attention": attention_notes(types)}
     if step == "profile":
         ctype = db.session.get(ConsultationType, values["type_id"])
         return {"profiles": type_profiles(ctype, values.get("search", ""))}
     if step == "patient":
-        return {"kinds": IDENTIFIER_KINDS, "kind": request.form.get("kind", IdentifierKind.SNILS)}
+        ids = values.get("matches") or []
+        by_id = {p.id: p for p in db.session.scalars(sa.select(Patient).where(Patient.id.in_(ids)))} if ids else {}
+        return {
+            "kinds": IDENTIFIER_KINDS,
+            "kind": request.form.get("kind", IdentifierKind.SNILS),
+            "name_search": NAME_SEARCH,
+            "form": request.form,
+            "matches": [by_id[i] for i in ids if i in by_id],
+            "matches_total": values.get("matches_total", len(ids)),
+        }
     if step == "confirm":
         candidate = db.session.get(Patient, values["candidate_id"])
         ctype = db.session.get(ConsultationType, values["type_id"])
@@ -245,6 +325,9 @@ def _context(step: str, values: dict) -> dict:
                 )
             )
         return {"candidate": candidate, "children": children}
+    if step == "email" and request.method == "POST":
+        # A refused e-mail is shown again as typed; only a valid one is kept in the draft.
+        return {"typed": {"email": request.form.get("email", "")[:200], "comment": request.form.get("comment", "")}}
     if step == "consultant":
         return {"doctors": doctors_of(current_principal().organisation_id)}
     if step == "slot":
@@ -291,28 +374,71 @@ def _profile_step(values: dict):
 
 def _patient_step(values: dict):
     if request.method == "POST":
+        require("registry.search")
+        if "choose" in request.form:
+            return _choose_match(values, request.form.get("choose", ""))
         kind = request.form.get("kind", "")
-        if kind not in {k for k, _title in IDENTIFIER_KINDS}:
+        if kind == NAME_SEARCH:
+            found = _find_by_name()
+        elif kind in {k for k, _title in IDENTIFIER_KINDS}:
+            found = _find_by_identifier(kind)
+        else:
             raise InvalidInput(_l("Выберите, по какому документу искать пациента"))
-        value = request.form.get("identifier", "").strip()[:40]
-        if not value:
-            raise InvalidInput(_l("Введите номер документа пациента"))
-        try:
-            # Checked against the kind the doctor chose, so the message names that document.
-            normalized = NORMALIZERS[kind](value)
-        except InvalidIdentifier as problem:
-            raise InvalidInput(problem.message) from None
-        found = registry.find_by_identifier(normalized, kind)
+        registry.audit_search(found)
         if not found.patients:
+            update_state(matches=None)
             return _render(
                 "patient",
                 404,
                 error=_("Пациент не найден в регистре. Проверьте номер или попробуйте другой документ."),
                 **_context("patient", values),
             )
-        update_state(candidate_id=found.patients[0].id, patient_id=None, representative_id=None)
-        return _go("confirm")
+        if len(found.patients) == 1:
+            update_state(candidate_id=found.patients[0].id, matches=None, patient_id=None, representative_id=None)
+            return _go("confirm")
+        # Several records (namesakes born the same day): the doctor tells them apart by
+        # the masked identifiers and picks one; only ids stay in the draft.
+        update_state(matches=[p.id for p in found.patients], matches_total=found.total)
+        return _go("patient")
     return _render("patient", **_context("patient", values))
+
+
+def _find_by_identifier(kind: str) -> registry.SearchResult:
+    value = request.form.get("identifier", "").strip()[:40]
+    if not value:
+        raise InvalidInput(_l("Введите номер документа пациента"))
+    try:
+        # Checked against the kind the doctor chose, so the message names that document.
+        normalized = NORMALIZERS[kind](value)
+    except InvalidIdentifier as problem:
+        raise InvalidInput(problem.message) from None
+    return registry.find_by_identifier(normalized, kind)
+
+
+def _find_by_name() -> registry.SearchResult:
+    last_name = request.form.get("last_name", "").strip()[:100]
+    first_name = request.form.get("first_name", "").strip()[:100]
+    if not last_name:
+        raise InvalidInput(_l("Введите фамилию пациента"))
+    raw_date = request.form.get("birth_date", "").strip()
+    birth_date = None
+    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            birth_date = datetime.strptime(raw_date, pattern).date()
+            break
+        except ValueError:
+            continue
+    if birth_date is None:
+        raise InvalidInput(_l("Укажите дату рождения пациента в виде ДД.ММ.ГГГГ"))
+    return registry.find_by_name(last_name, first_name, birth_date)
+
+
+def _choose_match(values: dict, raw: str):
+    chosen = next((pid for pid in values.get("matches", ()) if str(pid) == raw), None)
+    if chosen is None:
+        raise InvalidInput(_l("Выберите пациента из списка найденных"))
+    update_state(candidate_id=chosen, matches=None, matches_total=None, patient_id=None, representative_id=None)
+    return _go("confirm")
 
 
 def _confirm_step(values: dict):
@@ -340,10 +466,9 @@ def _email_step(values: dict):
     if request.method == "POST":
         email = request.form.get("email", "").strip()[:200]
         comment = request.form.get("comment", "").strip()
-        update_state(email_typed=email, comment=comment[:COMMENT_MAX_LENGTH] or None)
         if len(comment) > COMMENT_MAX_LENGTH:
             raise InvalidInput(_l("Комментарий не длиннее %(n)s символов", n=COMMENT_MAX_LENGTH))
-        update_state(email=normalize_email(email), email_typed=None)
+        update_state(email=normalize_email(email), comment=comment or None)
         return _go("consultant")
     return _render("email", **_context("email", values))
 

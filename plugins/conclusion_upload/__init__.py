@@ -23,6 +23,13 @@ def teleconsult_register_blueprints(app):
 
 
 @hookimpl
+def teleconsult_register_api_blueprints(app):
+    from plugins.conclusion_upload.api import blueprint
+
+    return [blueprint]
+
+
+@hookimpl
 def teleconsult_consultation_completion_methods(consultation, principal):
     return [
         CompletionMethod(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import FileStorage
 
 from core import audit, lifecycle
 from core.access import require
@@ -34,11 +35,11 @@ def upload(consultation_id: int):
     if consultation.is_closed:
         flash(_("Заявка уже закрыта"), "error")
         return redirect(url_for("workplace.application", consultation_id=consultation.id))
-    max_size = min(current_app.config["CONCLUSION_UPLOAD_MAX_SIZE"], current_app.config["DOCUMENT_MAX_SIZE"])
+    max_size = scan_max_size()
     error = None
     if request.method == "POST":
         try:
-            document = _store_scan(consultation, principal, max_size)
+            document = store_scan(consultation, principal, request.files.get("document"))
         except InvalidInput as problem:
             db.session.rollback()  # removes nothing: nothing was written before the check
             error = str(problem.message)
@@ -58,10 +59,16 @@ def upload(consultation_id: int):
     )
 
 
-def _store_scan(consultation: Consultation, principal, max_size: int) -> Document:
-    upload = request.files.get("document")
+def scan_max_size() -> int:
+    return min(current_app.config["CONCLUSION_UPLOAD_MAX_SIZE"], current_app.config["DOCUMENT_MAX_SIZE"])
+
+
+def store_scan(consultation: Consultation, principal, upload: FileStorage | None) -> Document:
+    """Check the uploaded scan (by content, size) and only then store it; the workplace
+    page and the REST API share this, so both refuse the same files the same way."""
     if upload is None or not upload.filename:
         raise InvalidInput(_l("Добавьте документ: скан подписанного заключения (PDF, JPEG или PNG)"))
+    max_size = scan_max_size()
     data = upload.read(max_size + 1)
     content_type = check_file(upload.filename, data, SCAN_TYPES, max_size=max_size)
     document = store_document(
@@ -69,7 +76,8 @@ def _store_scan(consultation: Consultation, principal, max_size: int) -> Documen
         data,
         kind="conclusion_scan",
         consultation_id=consultation.id,
-        owner_user_id=principal.id,
+        # A machine client's upload has no staff owner: it is in no doctor's «Документы».
+        owner_user_id=principal.id if principal.is_staff else None,
         folder="Заключение",
         content_type=content_type,
     )

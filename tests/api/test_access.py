@@ -5,16 +5,32 @@ The routes are taken from ``app.url_map``, and each must have an entry in ``ROUT
 new endpoint cannot be added without saying who may use it.
 """
 
+import io
 from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
 
+from core import lifecycle
+from core.access import principal_for_user
 from core.api.openapi import api_rules
 from core.db import db
-from core.models import Consultation, ConsultationStatus, ConsultationType, Guardianship, Patient
+from core.models import (
+    AuditEvent,
+    Consultation,
+    ConsultationStatus,
+    ConsultationType,
+    Document,
+    Guardianship,
+    Outcome,
+    Patient,
+)
+from core.storage import store_document
 from core.testing import login_session
 from tests.api.conftest import Api, error_of, is_russian
+
+
+PDF = b"%PDF-1.4\n%%EOF\n"
 
 
 @dataclass
@@ -26,6 +42,7 @@ class Victim:
     consultant: object
     patient: object
     consultation: object
+    closed: object  # completed with a conclusion scan
     free_slot: object
     type_id: int
     profile_id: int
@@ -39,8 +56,12 @@ def victim(factory):
     patient = factory.patient(organisation=organisation)
     consultation = factory.consultation(author=doctor, consultant=consultant, patient=patient)
     ctype = db.session.scalar(sa.select(ConsultationType).where(ConsultationType.code == "remote_patient"))
+    closed = factory.consultation(author=doctor, consultant=consultant, patient=patient)
+    scan = store_document("scan.pdf", PDF, kind="conclusion_scan", consultation_id=closed.id, owner_user_id=consultant.id)
+    lifecycle.complete(closed, Outcome.UPLOADED_CONCLUSION, principal_for_user(consultant), document=scan)
+    db.session.commit()
     return Victim(
-        organisation, doctor, consultant, patient, consultation, factory.slot(consultant), ctype.id, ctype.profiles[0].id
+        organisation, doctor, consultant, patient, consultation, closed, factory.slot(consultant), ctype.id, ctype.profiles[0].id
     )
 
 
@@ -73,14 +94,23 @@ def _import_body(v: Victim) -> dict:
     }
 
 
+class Multipart(dict):
+    """A body sent as multipart/form-data instead of JSON."""
+
+
+def _scan_form(v: Victim) -> Multipart:
+    return Multipart(document=(io.BytesIO(PDF), "conclusion.pdf"))
+
+
 # endpoint -> (method, url, body, what a token of another organisation with every scope gets)
 #   "hidden": 404;  "refused": 4xx and nothing written;  "regional": the regional registry
 #   and dictionaries, shared by every organisation;  "own": answers with its own
-#   organisation's data only (checked by ``_leaks``).
+#   organisation's data only (checked by ``_leaks``);  "masked": the record, but none of
+#   its identifiers or contacts in full.
 ROUTES = {
     "api.openapi": ("GET", lambda v: "/api/v1/openapi.json", None, "public"),
     "api.registry_search": ("POST", lambda v: "/api/v1/registry/search", lambda v: {"identifier": v.patient.snils}, "regional"),
-    "api.registry_patient": ("GET", lambda v: f"/api/v1/registry/patients/{v.patient.id}", None, "regional"),
+    "api.registry_patient": ("GET", lambda v: f"/api/v1/registry/patients/{v.patient.id}", None, "masked"),
     "api.registry_import_batch": ("POST", lambda v: "/api/v1/registry/import", _import_body, "regional"),
     "api.consultation_types": ("GET", lambda v: "/api/v1/consultation-types", None, "regional"),
     "api.profiles": ("GET", lambda v: "/api/v1/profiles", None, "regional"),
@@ -96,6 +126,13 @@ ROUTES = {
         lambda v: {"reason_id": 1},
         "hidden",
     ),
+    "api.conclusion_upload.complete_with_conclusion": (
+        "POST",
+        lambda v: f"/api/v1/consultations/{v.consultation.id}/complete-with-conclusion",
+        _scan_form,
+        "hidden",
+    ),
+    "api.consultation_conclusion": ("GET", lambda v: f"/api/v1/consultations/{v.closed.id}/conclusion", None, "hidden"),
 }
 INBOX_OF_ANOTHER_ORGANISATION = "/api/v1/consultations?worklist=inbox&user_id={id}"
 
@@ -119,15 +156,21 @@ def _call(api: Api, endpoint: str, v: Victim):
     method, url, body, _ = ROUTES[endpoint]
     if method == "GET":
         return api.get(url(v))
-    return api.post(url(v), json=body(v) if body else {})
+    data = body(v) if body else {}
+    if isinstance(data, Multipart):
+        return api.post(url(v), data=dict(data), content_type="multipart/form-data")
+    return api.post(url(v), json=data)
 
 
 def _state():
+    """What a refused request must not change: rows, statuses, stored files, audit events."""
     return (
         db.session.scalar(sa.select(sa.func.count(Patient.id))),
         db.session.scalar(sa.select(sa.func.count(Consultation.id))),
         db.session.scalar(sa.select(sa.func.count(Guardianship.id))),
         tuple(db.session.scalars(sa.select(Consultation.status).order_by(Consultation.id))),
+        db.session.scalar(sa.select(sa.func.count(Document.id))),
+        db.session.scalar(sa.select(sa.func.count(AuditEvent.id))),
     )
 
 
@@ -198,12 +241,14 @@ def test_a_token_without_the_needed_scope_gets_403(factory, api_for, victim):
         (read_consultations, "api.registry_search"),
         (write_consultations, "api.consultation_list"),
         (write_consultations, "api.registry_import_batch"),
+        (read_consultations, "api.conclusion_upload.complete_with_conclusion"),
+        (write_consultations, "api.consultation_conclusion"),
     ]
     before = _state()
     for api, endpoint in refused:
         response = _call(api, endpoint, victim)
         assert response.status_code in (403, 404), endpoint
-        assert response.status_code == 403 or endpoint in ("api.consultation_read",), endpoint
+        assert response.status_code == 403 or endpoint in ("api.consultation_read", "api.consultation_conclusion"), endpoint
     db.session.expire_all()
     assert _state() == before
 
@@ -222,6 +267,18 @@ def test_a_token_of_another_organisation_sees_nothing_of_it(factory, api_for, vi
             assert is_russian(error_of(response)["message"])
         elif kind == "refused":
             assert 400 <= response.status_code < 500, endpoint
+        elif kind == "masked":
+            assert response.status_code == 200, endpoint
+            record = response.get_json()
+            assert record["id"] == victim.patient.id and record["snils_masked"].startswith("***-***-")
+            text = response.get_data(as_text=True)
+            for secret in (victim.patient.snils, victim.patient.oms_policy, victim.patient.email):
+                assert secret not in text, endpoint
+            assert not {"snils", "oms_policy", "passport", "email", "phone"} & set(record), endpoint
+            event = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+            assert (event.action, event.actor_type, event.object_id) == ("registry.record_viewed", "api", victim.patient.id)
+            assert event.data["identifiers"] == "masked" and victim.patient.snils not in str(event.data)
+            continue  # the read is audited: the state changes by that one event
         else:
             assert response.status_code == 200, endpoint
             text = response.get_data(as_text=True)

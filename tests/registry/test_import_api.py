@@ -133,11 +133,18 @@ def test_huge_and_empty_batches_are_refused(factory, api_for, app):
 
 
 def test_lists_mask_identifiers_and_one_record_shows_them(factory, api_for):
-    api = api_for(factory.organisation(), "registry:read")
-    patient = factory.patient(last_name="Орлова", passport="4010 123456")
+    organisation = factory.organisation()
+    api = api_for(organisation, "registry:read")
+    patient = factory.patient(organisation, last_name="Орлова", passport="4010 123456")
     listed = api.post("/api/v1/registry/search", {"surname": "Орл"}).get_json()["patients"][0]
     assert "snils" not in listed and listed["passport_masked"] == "**** ***456"
     assert listed["oms_policy_masked"].endswith(patient.oms_policy[-4:])
+    # In full for the organisation the patient is attached to ...
     full = api.get(f"/api/v1/registry/patients/{patient.id}").get_json()
     assert full["snils"] == patient.snils and full["passport"] == "4010 123456"
+    # ... masked for any other, and for a person attached nowhere.
+    elsewhere = api_for(factory.organisation(), "registry:read").get(f"/api/v1/registry/patients/{patient.id}").get_json()
+    assert "snils" not in elsewhere and elsewhere["passport_masked"] == "**** ***456"
+    unattached = factory.patient(last_name="Орлов")
+    assert "snils" not in api.get(f"/api/v1/registry/patients/{unattached.id}").get_json()
     assert api.get("/api/v1/registry/patients/999999").status_code == 404

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.db import db
-from core.models import AuditEvent, Consultation, Document, PortalAccount, RecordRequest, ScheduleTemplate
+from core.models import AuditEvent, Consultation, Document, PortalAccount, RecordRequest, ScheduleTemplate, Slot
 from core.storage import store_document
 from core.testing import PASSWORD, login_session
 
@@ -31,6 +31,9 @@ def world(factory):
     request_row = RecordRequest(organisation_id=org_a.id, last_name="Орлова", first_name="Анна", birth_date=date(1990, 5, 1), oms_policy=consultation.patient.oms_policy, phone="+7 900 000-00-00", email="orlova@example.ru")
     db.session.add_all([template, request_row])
     db.session.commit()
+    free_slot = factory.slot(doctor_a)
+    # A colleague of organisation A who takes no part in the consultation.
+    factory.doctor(org_a, login="doctor-c")
     doctor_b = factory.doctor(factory.organisation(), login="doctor-b")
     account = PortalAccount(esia_oid="1000001", trust_level="confirmed", last_name="Пациентова", first_name="Ольга")
     db.session.add(account)
@@ -42,6 +45,7 @@ def world(factory):
         "document_id": document.id,
         "template_id": template.id,
         "request_id": request_row.id,
+        "slot_id": free_slot.id,
         "doctor_b": doctor_b,
         "account": account,
     }
@@ -78,7 +82,10 @@ def _call(client, method, url):
     return client.post_form(url, {})
 
 
-OBJECT_ARGUMENTS = {"consultation_id", "document_id", "template_id", "request_id"}
+OBJECT_ARGUMENTS = {"consultation_id", "document_id", "template_id", "request_id", "slot_id"}
+# The journal belongs to the whole organisation (SPEC P7); the rest of these to a doctor
+# or to those who take part in the consultation.
+PRIVATE_ARGUMENTS = OBJECT_ARGUMENTS - {"request_id"}
 
 
 def test_anonymous_is_sent_to_login_everywhere(app, world):
@@ -114,10 +121,34 @@ def test_doctor_of_another_organisation_sees_no_object_of_the_first(app, world):
             assert response.status_code < 500, (rule.rule, method)
             text = response.get_data(as_text=True)
             assert "Орлова" not in text and "ТМК-" not in text, (rule.rule, method)
+    _untouched(world)
+    assert db.session.get(RecordRequest, world["request_id"]).status == "new"
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == events
+
+
+def _untouched(world):
     db.session.expire_all()
     assert db.session.get(Consultation, world["consultation_id"]).status == "scheduled"
-    assert db.session.get(RecordRequest, world["request_id"]).status == "new"
     assert db.session.scalar(sa.select(sa.func.count(Document.id))) == 1
+    assert db.session.get(Slot, world["slot_id"]).blocked is False
+    assert db.session.get(ScheduleTemplate, world["template_id"]).name == "Основной"
+
+
+def test_colleague_who_takes_no_part_sees_no_consultation_of_others(app, world):
+    """A doctor of the same organisation: the journal and the schedules are shared, but a
+    consultation, its documents, another doctor's templates and slots are not theirs."""
+    client = app.test_client()
+    client.login("doctor-c", PASSWORD)
+    number = db.session.get(Consultation, world["consultation_id"]).number
+    events = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
+    for rule, method in routes(app):
+        response = _call(client, method, build(app, rule, world))
+        if PRIVATE_ARGUMENTS & set(rule.arguments):
+            assert response.status_code in (403, 404), (rule.rule, method, response.status_code)
+        else:
+            assert response.status_code < 500, (rule.rule, method)
+            assert number not in response.get_data(as_text=True), (rule.rule, method)
+    _untouched(world)
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == events
 
 

@@ -6,13 +6,17 @@ slot at once: real threads, each request with its own app context and database s
 
 from __future__ import annotations
 
+import secrets
 import threading
+from datetime import timedelta
 
 import sqlalchemy as sa
 
-from core.db import db
-from core.models import AuditEvent, Consultation, ConsultationType, Participant
+from core.db import db, utcnow
+from core.models import AuditEvent, Consultation, ConsultationType, Participant, WizardDraft
 from core.testing import PASSWORD, login_session
+from core.workplace.wizard import STATE
+from plugins.chat.models import Chat
 
 BOOKINGS = 50
 
@@ -34,13 +38,21 @@ def test_fifty_concurrent_bookings_of_one_slot_give_one_success(app, factory):
     first.post_form("/workplace/new/email", {"email": "p@example.ru"})
     assert first.post_form("/workplace/new/consultant", {"consultant_id": consultant.id}).status_code == 302
     with first.session_transaction() as session:
-        wizard = dict(session["wizard"])
+        wizard = dict(db.session.get(WizardDraft, session[STATE]).data)
     clients = []
     for patient in patients:
         client = app.test_client()
         login_session(client, author)
+        draft = WizardDraft(
+            id=secrets.token_urlsafe(16),
+            user_id=author.id,
+            data={**wizard, "candidate_id": patient.id, "patient_id": patient.id},
+            expires_at=utcnow() + timedelta(hours=1),
+        )
+        db.session.add(draft)
+        db.session.commit()
         with client.session_transaction() as session:
-            session["wizard"] = {**wizard, "candidate_id": patient.id, "patient_id": patient.id}
+            session[STATE] = draft.id
         client.csrf_token("/workplace/new/slot")
         clients.append(client)
     slot_id = slot.id
@@ -64,8 +76,15 @@ def test_fifty_concurrent_bookings_of_one_slot_give_one_success(app, factory):
     assert statuses.count(302) == 1, statuses
     assert statuses.count(409) == BOOKINGS - 1, statuses
     assert all("Слот уже занят" in text for status, text in results if status == 409)
-    assert db.session.scalar(sa.select(sa.func.count(Consultation.id))) == 1
+    consultations = db.session.scalars(sa.select(Consultation)).all()
+    assert len(consultations) == 1 and consultations[0].slot_id == slot_id
     assert db.session.scalar(sa.select(sa.func.count(Participant.id))) == 3
+    # The chat plugin made exactly one chat, for the winner's consultation.
+    chats = db.session.scalars(sa.select(Chat)).all()
+    assert [chat.consultation_id for chat in chats] == [consultations[0].id]
+    # Only the winner's draft is gone: the 49 losers keep theirs to pick another slot, and
+    # the first browser's draft is still there too.
+    assert db.session.scalar(sa.select(sa.func.count(WizardDraft.id))) == BOOKINGS
     assert db.session.scalar(
         sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "consultation.created")
     ) == 1

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from core.db import db
+from core.db import db, utcnow
 from core.models import (
     AuditEvent,
     Consultation,
@@ -17,8 +18,11 @@ from core.models import (
     MedicalProfile,
     Participant,
     RecordRequest,
+    WizardDraft,
 )
-from core.testing import PASSWORD
+from core.testing import PASSWORD, login_session
+from core.validators import mask_oms, mask_passport, mask_snils
+from core.workplace.wizard import STATE
 
 from tests.workplace.test_guide import walk_wizard
 
@@ -177,7 +181,11 @@ def test_free_slots_only_and_the_consultant_list_is_the_organisation(client, fac
     client.post_form("/workplace/new/confirm")
     client.post_form("/workplace/new/email", {"email": "p@example.ru"})
     page = client.get("/workplace/new/consultant").get_data(as_text=True)
-    assert "Коллегова" in page and "это вы" in page and "Чужаков" not in page and stranger.id
+    offered = set(re.findall(r'name="consultant_id" value="(\d+)"', page))
+    assert offered == {str(doctor.id), str(colleague.id)}, "only the organisation's doctors, self included"
+    assert "Коллегова" in page and "это вы" in page and "Чужаков" not in page
+    refused = client.post_form("/workplace/new/consultant", {"consultant_id": stranger.id})
+    assert refused.status_code == 422 and "Выберите врача-консультанта из списка" in refused.get_data(as_text=True)
     client.post_form("/workplace/new/consultant", {"consultant_id": colleague.id})
     slots = client.get("/workplace/new/slot").get_data(as_text=True)
     assert f'value="{free.id}"' in slots and f'value="{booked.id}"' not in slots
@@ -294,3 +302,139 @@ def test_a_type_switched_off_meanwhile_sends_the_doctor_back_to_the_types(client
     db.session.commit()
     assert client.get("/workplace/new/patient").location.endswith("/workplace/new/type")
     assert client.get("/workplace/new/type").status_code == 200
+
+
+def _session_of(app, client) -> dict:
+    """The session as anyone holding the cookie can read it (signed, not encrypted)."""
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    return app.session_interface.get_signing_serializer(app).loads(cookie.value)
+
+
+def test_the_draft_stays_on_the_server_and_the_cookie_holds_no_patient_data(app, client, factory):
+    organisation, doctor = _doctor(factory, client)
+    patient = factory.patient(organisation, email="private.person@example.ru")
+    _to_patient_step(client)
+    client.post_form("/workplace/new/patient", {"kind": "snils", "identifier": patient.snils})
+    client.post_form("/workplace/new/confirm")
+    client.post_form("/workplace/new/email", {"email": "private.person@example.ru", "comment": "Диагноз: секрет"})
+    cookie = _session_of(app, client)
+    flat = repr(cookie)
+    for secret in ("private.person", "Диагноз", patient.snils, patient.last_name):
+        assert secret not in flat, secret
+    # Only the draft's random id; no choice of the wizard sits in the cookie.
+    assert isinstance(cookie[STATE], str) and len(cookie[STATE]) >= 32
+    assert not any(isinstance(value, dict | list) for value in cookie.values())
+    draft = db.session.get(WizardDraft, cookie[STATE])
+    assert draft.user_id == doctor.id and draft.data["comment"] == "Диагноз: секрет"
+    assert draft.data["patient_id"] == patient.id and draft.expires_at > utcnow() + timedelta(hours=23)
+
+    # Another doctor given the same draft id gets an empty wizard, not this one.
+    other = factory.doctor(organisation)
+    thief = app.test_client()
+    login_session(thief, other)
+    with thief.session_transaction() as session:
+        session[STATE] = draft.id
+    assert thief.get("/workplace/new").location.endswith("/workplace/new/type")
+    assert "Диагноз" not in thief.get("/workplace/new/email", follow_redirects=True).get_data(as_text=True)
+
+    # A day without a change: the draft has expired and the wizard starts over.
+    draft.expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    assert client.get("/workplace/new").location.endswith("/workplace/new/type")
+    # Starting over sweeps the expired draft away.
+    _to_patient_step(client)
+    db.session.expire_all()
+    assert db.session.get(WizardDraft, draft.id) is None
+    assert _count(WizardDraft) == 1
+
+
+def test_saving_the_application_removes_its_draft(app, client, factory):
+    organisation, doctor = _doctor(factory, client)
+    patient = factory.patient(organisation)
+    response = walk_wizard(
+        client, ctype=_to_type(), profile=_to_type().profiles[0], identifier=patient.snils, kind="snils",
+        email="p@example.ru", consultant=doctor, slot=factory.slot(doctor),
+    )
+    assert response.status_code == 302 and _count(Consultation) == 1
+    assert _count(WizardDraft) == 0 and STATE not in _session_of(app, client)
+
+
+def _to_type(code="remote_patient"):
+    return db.session.scalar(sa.select(ConsultationType).where(ConsultationType.code == code))
+
+
+def test_namesakes_are_listed_with_masked_documents_and_the_doctor_picks_one(client, factory):
+    """Seed 002 §4.2: the number of matches and masked SNILS / policy / passport in the list."""
+    organisation, doctor = _doctor(factory, client)
+    born = date(1975, 6, 1)
+    first = factory.patient(organisation, last_name="Ёлкина", first_name="Анна", middle_name="Петровна", birth_date=born)
+    second = factory.patient(
+        organisation, last_name="Ёлкина", first_name="Анна", middle_name="Сергеевна", birth_date=born, passport="4010 555123"
+    )
+    factory.patient(organisation, last_name="Ёлкина", first_name="Анна", birth_date=date(1980, 1, 1))
+    _to_patient_step(client)
+    search = {"kind": "name", "last_name": "елкина", "first_name": "ан", "birth_date": "01.06.1975"}
+    assert client.post_form("/workplace/new/patient", search).location.endswith("/workplace/new/patient")
+    page = client.get("/workplace/new/patient").get_data(as_text=True)
+    assert "Найдено записей: 2" in page
+    assert "Ёлкина Анна Петровна" in page and "Ёлкина Анна Сергеевна" in page
+    for person in (first, second):
+        assert mask_snils(person.snils) in page and mask_oms(person.oms_policy) in page
+        assert person.snils not in page and person.oms_policy not in page
+    assert mask_passport(second.passport) in page and second.passport not in page
+    assert page.count(">Выбрать</button>") == 2
+    # Only a listed record can be chosen.
+    outsider = factory.patient(organisation)
+    refused = client.post_form("/workplace/new/patient", {"choose": outsider.id})
+    assert refused.status_code == 422 and "Выберите пациента из списка найденных" in refused.get_data(as_text=True)
+    chosen = client.post_form("/workplace/new/patient", {"choose": second.id})
+    assert chosen.location.endswith("/workplace/new/confirm")
+    assert "Ёлкина Анна Сергеевна" in client.get("/workplace/new/confirm").get_data(as_text=True)
+    client.post_form("/workplace/new/confirm")
+    assert db.session.get(WizardDraft, _session_of(client.application, client)[STATE]).data["patient_id"] == second.id
+    # Every lookup is audited: who, by which key, what it showed; never what was typed.
+    events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "registry.searched")).all()
+    assert [(e.actor_id, e.data["by"], e.data["found"], sorted(e.data["patient_ids"])) for e in events] == [
+        (doctor.id, "name", 2, sorted([first.id, second.id]))
+    ]
+    assert "елкина" not in str(events[0].data).lower() and "1975" not in str(events[0].data)
+
+
+def test_name_search_bad_input_and_no_match(client, factory):
+    _doctor(factory, client)
+    _to_patient_step(client)
+    for form, message in [
+        ({"kind": "name", "last_name": "", "birth_date": "1975-06-01"}, "Введите фамилию пациента"),
+        ({"kind": "name", "last_name": "Ёлкина", "birth_date": "вчера"}, "ДД.ММ.ГГГГ"),
+        ({"kind": "name", "last_name": "Ёлкина", "birth_date": "31.02.1975"}, "ДД.ММ.ГГГГ"),
+    ]:
+        response = client.post_form("/workplace/new/patient", form)
+        assert response.status_code == 422 and message in response.get_data(as_text=True), form
+    none = client.post_form("/workplace/new/patient", {"kind": "name", "last_name": "Нетакова", "birth_date": "1975-06-01"})
+    assert none.status_code == 404 and "Пациент не найден" in none.get_data(as_text=True)
+    assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "registry.searched")).data == {
+        "by": "name", "found": 0, "patient_ids": []
+    }
+
+
+def test_attention_pointer_stays_when_the_search_hides_the_type_it_points_to(client, factory):
+    """Seed 002 §4.1: «ВНИМАНИЕ!» for the COVID route beside the patient types, even when a
+    search leaves the COVID type itself out; the note lets the doctor pick it."""
+    _doctor(factory, client)
+    covid = ConsultationType(
+        code="covid_patient", name="Консультация пациента с признаками COVID-19, ОРВИ, гриппа", route="default",
+        attention_text="Для пациентов с подозрением на COVID-19 используйте маршрут COVID-19.",
+        profiles=[_to_type().profiles[0]],
+    )
+    db.session.add(covid)
+    db.session.commit()
+    page = client.get("/workplace/new/type?q=врачом").get_data(as_text=True)
+    choices = set(re.findall(r'<button type="submit" name="type_id" value="(\d+)" class="choice', page))
+    assert str(covid.id) not in choices and str(_to_type().id) in choices, "the search hid the COVID type"
+    assert "ВНИМАНИЕ!" in page and "используйте маршрут COVID-19" in page
+    assert f'form="type-choice" name="type_id" value="{covid.id}"' in page
+    assert client.post_form("/workplace/new/type", {"type_id": covid.id}).location.endswith("/workplace/new/profile")
+    # Representatives' types alone: the note for patients does not belong there.
+    only_representative = client.get("/workplace/new/type?q=представителя").get_data(as_text=True)
+    assert "используйте маршрут COVID-19" not in only_representative
+    assert "законного представителя" in only_representative
