@@ -13,6 +13,7 @@ from flask import has_request_context
 from flask_babel import gettext
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
+from core.params import BIGINT_MAX, BIGINT_MIN
 from core.validators import (
     InvalidIdentifier,
     mask_oms,
@@ -63,6 +64,19 @@ def _russian_messages(field_obj: fields.Field) -> dict[str, str]:
     return messages
 
 
+def _bigint(value: int) -> None:
+    # Every integer a client sends must fit the databases' BIGINT (SQLite's driver
+    # overflows past it), whatever the field's own range says.
+    if not BIGINT_MIN <= value <= BIGINT_MAX:
+        raise ValidationError(_t("Слишком большое число."))
+
+
+def _no_nul(value: str) -> None:
+    # PostgreSQL cannot store a NUL byte in text (CSV files reach the schemas directly).
+    if "\x00" in value:
+        raise ValidationError(_t("Недопустимый символ (NUL)."))
+
+
 class RussianSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -77,6 +91,10 @@ class RussianSchema(Schema):
 
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
         field_obj.error_messages = {**field_obj.error_messages, **_russian_messages(field_obj)}
+        if isinstance(field_obj, fields.Integer):
+            field_obj.validators = [*field_obj.validators, _bigint]
+        elif isinstance(field_obj, fields.String):
+            field_obj.validators = [*field_obj.validators, _no_nul]
 
 
 def _identifier(normalizer):
@@ -95,7 +113,9 @@ def _length(maximum: int, minimum: int = 0):
     return validate.Length(max=maximum, error=_t("Не длиннее %(n)s символов.", n=maximum))
 
 
-Id = lambda **kw: fields.Integer(strict=True, validate=validate.Range(min=1, error=_t("Ожидается положительный номер.")), **kw)  # noqa: E731
+Id = lambda **kw: fields.Integer(  # noqa: E731
+    strict=True, validate=validate.Range(min=1, max=BIGINT_MAX, error=_t("Ожидается положительный номер.")), **kw
+)
 
 
 # --------------------------------------------------------------------------- errors
@@ -398,7 +418,7 @@ class ConsultationListQuerySchema(RussianSchema):
         validate=validate.OneOf(["inbox", "outbox", "all"], error=_t("Список: inbox, outbox или all.")),
         metadata={"description": "«Входящие», «Исходящие», «Заявки» врача user_id; без него — все заявки организации"},
     )
-    user_id = fields.Integer(validate=validate.Range(min=1, error=_t("Ожидается положительный номер.")))
+    user_id = fields.Integer(validate=validate.Range(min=1, max=BIGINT_MAX, error=_t("Ожидается положительный номер.")))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000, error=_t("Страница от 1.")))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100, error=_t("От 1 до 100.")))
 

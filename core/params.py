@@ -1,0 +1,151 @@
+"""Values that clients send, checked the same way for every view.
+
+Query strings and forms carry text; views want row ids, page numbers and bounded counts.
+``str.isdigit`` and ``int()`` accept much more than a person types: ``"²".isdigit()`` is
+true while ``int("²")`` fails, ``int("٣")`` is 3, ``int(" 1_0 ")`` is 10, and a number
+past BIGINT overflows SQLite's driver (PostgreSQL's ids are BIGINT at most too). The
+helpers here take ASCII digits only, within BIGINT, and the URL converter that replaces
+Flask's ``int`` does the same for ``<int:...>`` parts of URLs.
+
+A NUL byte is refused for the whole request (``refuse_nul_bytes``): PostgreSQL cannot
+store it in text, and no person types one.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from flask import request
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import BadRequest
+from werkzeug.routing import IntegerConverter
+
+from core.db import db
+from core.errors import InvalidInput, UserError
+
+BIGINT_MAX = 2**63 - 1
+BIGINT_MIN = -(2**63)
+MAX_PAGE = 100_000
+# Dates a person may mean; past these, a week or a day later (or earlier) leaves what
+# ``datetime`` and the databases can hold.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
+# 19 digits hold BIGINT_MAX; a longer run of digits is out of range before it is parsed.
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+
+
+def to_int(value: Any, minimum: int = 0, maximum: int = BIGINT_MAX) -> int | None:
+    """``value`` (text of ASCII digits, or an int) if it lies in ``[minimum, maximum]``,
+    else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and _INTEGER.fullmatch(value):
+        number = int(value)
+    else:
+        return None
+    return number if minimum <= number <= maximum else None
+
+
+def to_id(value: Any) -> int | None:
+    """A row id picked by the client (``?organisation=12``, ``slot_id=34``), or None."""
+    return to_int(value, 1)
+
+
+def row(model: type, value: Any):
+    """The row of ``model`` whose id the client sent (``reason_id=3``), or None."""
+    row_id = to_id(value)
+    return db.session.get(model, row_id) if row_id is not None else None
+
+
+def page_number(value: Any) -> int:
+    """A list's page (``?page=``): anything but a sensible page number is the first page."""
+    return to_int(value, 1, MAX_PAGE) or 1
+
+
+def bounded_int(value: Any, minimum: int, maximum: int, message=None, *, required: bool = True) -> int | None:
+    """An integer the client gives within ``[minimum, maximum]``, else ``InvalidInput``
+    with ``message``; with ``required=False`` an absent or empty value is None."""
+    if not required and value in (None, ""):
+        return None
+    number = to_int(value, minimum, maximum)
+    if number is None:
+        raise InvalidInput(message or _l("Укажите целое число от %(a)s до %(b)s", a=minimum, b=maximum))
+    return number
+
+
+def to_date(value: Any, earliest: date = EARLIEST_DATE, latest: date = LATEST_DATE) -> date | None:
+    """An ISO date (``2025-03-14``) between ``earliest`` and ``latest``, or None."""
+    if not isinstance(value, str) or not value.isascii():
+        return None
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return day if earliest <= day <= latest else None
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """Flask's ``int`` URL converter, limited to ASCII digits within BIGINT: a URL with a
+    bigger number (or ``²``) matches no route and answers 404."""
+
+    regex = r"[0-9]{1,19}"
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = None, signed: bool = False):
+        super().__init__(
+            map,
+            fixed_digits=fixed_digits,
+            min=BIGINT_MIN if min is None else min,
+            max=BIGINT_MAX if max is None else max,
+            signed=signed,
+        )
+
+
+# --------------------------------------------------------------------------- NUL bytes
+
+NUL_MESSAGE = _l("Запрос содержит недопустимый символ (NUL). Уберите его и повторите.")
+
+
+def refuse_nul_bytes() -> None:
+    """Before every request: a NUL byte in the path, the query string, the form (names,
+    values, file names) or a JSON body is a 400; a JSON body that is not valid JSON, or
+    not an object, too. JSON answers name the fields (``{"patients": {"3": {"last_name":
+    [...]}}}``), so a registry batch shows which record to fix."""
+    problems: dict[str, list] = {}
+    if "\x00" in request.path:
+        problems["_path"] = [NUL_MESSAGE]
+    for source, values in (("_query", request.args), ("_form", request.form)):
+        if any("\x00" in name or "\x00" in value for name, value in values.items(multi=True)):
+            problems[source] = [NUL_MESSAGE]
+    if any("\x00" in (upload.filename or "") for upload in request.files.values()):
+        problems["_files"] = [NUL_MESSAGE]
+    if request.is_json and request.content_length != 0:
+        try:
+            body = request.get_json()
+        except BadRequest:
+            raise UserError(_l("Тело запроса не является корректным JSON"), status=400) from None
+        if not isinstance(body, dict):
+            raise UserError(_l("Тело запроса должно быть JSON-объектом"), status=400)
+        problems.update(_nul_paths(body))
+    if problems:
+        raise UserError(NUL_MESSAGE, field_errors=problems, status=400)
+
+
+def _nul_paths(value: Any) -> dict:
+    """The places in a JSON value that hold a NUL byte, as a tree of the same shape."""
+    if isinstance(value, str):
+        return {"": [NUL_MESSAGE]} if "\x00" in value else {}
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    found: dict = {}
+    for key, item in items:
+        key = str(key)
+        if "\x00" in key:
+            found[key.replace("\x00", "\\u0000")] = [NUL_MESSAGE]
+            continue
+        inner = _nul_paths(item)
+        if inner:
+            found[key] = inner.get("") if list(inner) == [""] else inner
+    return found
