@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import BadRequest, NotFound, Unauthorized
 
 from core import audit, lifecycle, registry_import
@@ -97,17 +96,6 @@ def _unauthorized(error):
 @blueprint.errorhandler(NotFound)
 def _not_found(error):
     return respond(404, _("Не найдено: такого объекта нет или он недоступен вашему токену"))
-
-
-@blueprint.errorhandler(StaleDataError)
-def _stale(error):
-    return respond(409, _("Заявку только что изменил кто-то другой; загрузите её заново и повторите"))
-
-
-@blueprint.errorhandler(sa.exc.IntegrityError)
-def _integrity(error):
-    # Two clients writing the same record at once: the loser retries, nothing is half-saved.
-    return respond(409, _("Данные изменились одновременно с вашим запросом; повторите его"))
 
 
 def json_body() -> dict:
