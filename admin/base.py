@@ -131,12 +131,13 @@ class _LocalDateTimeBetween(filters.filters.BaseDateTimeBetweenFilter):
         return [to_aware(v) for v in cleaned]
 
 
-class _BigintOnly:
-    """Flask-Admin's integer filters take any ``int()``; past BIGINT the database overflows."""
+class _IntegerRangeOnly:
+    """Flask-Admin's integer filters take any ``int()``; the databases refuse numbers
+    past their INTEGER columns."""
 
     def clean(self, value: str):
         cleaned = super().clean(value)
-        if any(params.to_int(n, params.BIGINT_MIN) is None for n in (cleaned if isinstance(cleaned, list) else [cleaned])):
+        if any(params.to_int(n, params.INTEGER_MIN) is None for n in (cleaned if isinstance(cleaned, list) else [cleaned])):
             raise ValueError(value)
         return cleaned
 
@@ -154,8 +155,8 @@ class LocalDateTimeBetween(_LocalDateTimeBetween, filters.DateTimeBetweenFilter)
 
 
 def bounded(filter_class: type) -> type:
-    """An integer filter of Flask-Admin that ignores values past BIGINT."""
-    return type(filter_class.__name__, (_BigintOnly, filter_class), {})
+    """An integer filter of Flask-Admin that ignores values past the INTEGER range."""
+    return type(filter_class.__name__, (_IntegerRangeOnly, filter_class), {})
 
 
 class ConsoleFilterConverter(filters.FilterConverter):

@@ -90,9 +90,12 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(sa.exc.OperationalError)
     def _operational(error):
-        if "database is locked" not in str(error.orig):
+        # SQLite's writer lock held past the timeout; PostgreSQL's deadlock and
+        # serialization failures (SQLSTATE 40P01, 40001) roll one transaction back.
+        locked = "database is locked" in str(error.orig)
+        if not locked and getattr(error.orig, "sqlstate", None) not in ("40001", "40P01"):
             return _unexpected(error)
-        log.warning("SQLite stayed locked by another writer")
+        log.warning("concurrent write refused: %s", type(error.orig).__name__)
         return respond(409, _("Данные сейчас изменяет другой запрос; повторите через несколько секунд"))
 
     @app.errorhandler(sa.exc.DataError)

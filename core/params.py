@@ -3,9 +3,10 @@
 Query strings and forms carry text; views want row ids, page numbers and bounded counts.
 ``str.isdigit`` and ``int()`` accept much more than a person types: ``"²".isdigit()`` is
 true while ``int("²")`` fails, ``int("٣")`` is 3, ``int(" 1_0 ")`` is 10, and a number
-past BIGINT overflows SQLite's driver (PostgreSQL's ids are BIGINT at most too). The
-helpers here take ASCII digits only, within BIGINT, and the URL converter that replaces
-Flask's ``int`` does the same for ``<int:...>`` parts of URLs.
+past 64 bits overflows SQLite's driver, while PostgreSQL refuses to compare its INTEGER
+columns (every id here) with anything past 32 bits. The helpers take ASCII digits only,
+within the INTEGER range, and the URL converter that replaces Flask's ``int`` does the
+same for ``<int:...>`` parts of URLs.
 
 A NUL byte is refused for the whole request (``refuse_nul_bytes``): PostgreSQL cannot
 store it in text, and no person types one.
@@ -25,18 +26,19 @@ from werkzeug.routing import IntegerConverter
 from core.db import db
 from core.errors import InvalidInput, UserError
 
-BIGINT_MAX = 2**63 - 1
-BIGINT_MIN = -(2**63)
+# Ids, counters and sequence numbers are INTEGER columns (PostgreSQL's int4).
+INTEGER_MAX = 2**31 - 1
+INTEGER_MIN = -(2**31)
 MAX_PAGE = 100_000
 # Dates a person may mean; past these, a week or a day later (or earlier) leaves what
 # ``datetime`` and the databases can hold.
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2999, 12, 31)
-# 19 digits hold BIGINT_MAX; a longer run of digits is out of range before it is parsed.
+# A longer run of digits is out of range before it is parsed.
 _INTEGER = re.compile(r"-?[0-9]{1,19}")
 
 
-def to_int(value: Any, minimum: int = 0, maximum: int = BIGINT_MAX) -> int | None:
+def to_int(value: Any, minimum: int = 0, maximum: int = INTEGER_MAX) -> int | None:
     """``value`` (text of ASCII digits, or an int) if it lies in ``[minimum, maximum]``,
     else None."""
     if isinstance(value, bool):
@@ -89,8 +91,9 @@ def to_date(value: Any, earliest: date = EARLIEST_DATE, latest: date = LATEST_DA
 
 
 class BoundedIntegerConverter(IntegerConverter):
-    """Flask's ``int`` URL converter, limited to ASCII digits within BIGINT: a URL with a
-    bigger number (or ``²``) matches no route and answers 404."""
+    """Flask's ``int`` URL converter, limited to ASCII digits: a URL with ``²`` or a
+    number past what a row id can be matches no route and answers 404. (``<int:...>``
+    parts are row ids.)"""
 
     regex = r"[0-9]{1,19}"
 
@@ -98,8 +101,8 @@ class BoundedIntegerConverter(IntegerConverter):
         super().__init__(
             map,
             fixed_digits=fixed_digits,
-            min=BIGINT_MIN if min is None else min,
-            max=BIGINT_MAX if max is None else max,
+            min=INTEGER_MIN if min is None else min,
+            max=INTEGER_MAX if max is None else max,
             signed=signed,
         )
 

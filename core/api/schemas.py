@@ -13,7 +13,7 @@ from flask import has_request_context
 from flask_babel import gettext
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
-from core.params import BIGINT_MAX, BIGINT_MIN
+from core.params import INTEGER_MAX, INTEGER_MIN
 from core.validators import (
     InvalidIdentifier,
     mask_oms,
@@ -64,10 +64,10 @@ def _russian_messages(field_obj: fields.Field) -> dict[str, str]:
     return messages
 
 
-def _bigint(value: int) -> None:
-    # Every integer a client sends must fit the databases' BIGINT (SQLite's driver
-    # overflows past it), whatever the field's own range says.
-    if not BIGINT_MIN <= value <= BIGINT_MAX:
+def _integer(value: int) -> None:
+    # Every integer a client sends must fit the INTEGER columns it is compared with,
+    # whatever the field's own range says.
+    if not INTEGER_MIN <= value <= INTEGER_MAX:
         raise ValidationError(_t("Слишком большое число."))
 
 
@@ -92,7 +92,7 @@ class RussianSchema(Schema):
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
         field_obj.error_messages = {**field_obj.error_messages, **_russian_messages(field_obj)}
         if isinstance(field_obj, fields.Integer):
-            field_obj.validators = [*field_obj.validators, _bigint]
+            field_obj.validators = [*field_obj.validators, _integer]
         elif isinstance(field_obj, fields.String):
             field_obj.validators = [*field_obj.validators, _no_nul]
 
@@ -114,7 +114,7 @@ def _length(maximum: int, minimum: int = 0):
 
 
 Id = lambda **kw: fields.Integer(  # noqa: E731
-    strict=True, validate=validate.Range(min=1, max=BIGINT_MAX, error=_t("Ожидается положительный номер.")), **kw
+    strict=True, validate=validate.Range(min=1, max=INTEGER_MAX, error=_t("Ожидается положительный номер.")), **kw
 )
 
 
@@ -418,7 +418,7 @@ class ConsultationListQuerySchema(RussianSchema):
         validate=validate.OneOf(["inbox", "outbox", "all"], error=_t("Список: inbox, outbox или all.")),
         metadata={"description": "«Входящие», «Исходящие», «Заявки» врача user_id; без него — все заявки организации"},
     )
-    user_id = fields.Integer(validate=validate.Range(min=1, max=BIGINT_MAX, error=_t("Ожидается положительный номер.")))
+    user_id = fields.Integer(validate=validate.Range(min=1, max=INTEGER_MAX, error=_t("Ожидается положительный номер.")))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000, error=_t("Страница от 1.")))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100, error=_t("От 1 до 100.")))
 

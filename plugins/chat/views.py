@@ -124,7 +124,7 @@ def messages(consultation_id: int):
     principal = require("chat.connect")
     chat, consultation = service.open_for(consultation_id, principal)
     before, after = (
-        params.bounded_int(request.args.get(name), 0, params.BIGINT_MAX, _l("Некорректный номер сообщения"), required=False)
+        params.bounded_int(request.args.get(name), 0, params.INTEGER_MAX, _l("Некорректный номер сообщения"), required=False)
         for name in ("before", "after")
     )
     found, more = service.history(chat, consultation, before=before, after=after)

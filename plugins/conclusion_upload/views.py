@@ -37,6 +37,9 @@ def upload(consultation_id: int):
     max_size = min(current_app.config["CONCLUSION_UPLOAD_MAX_SIZE"], current_app.config["DOCUMENT_MAX_SIZE"])
     error = None
     if request.method == "POST":
+        # Locked before the scan's row refers to the consultation: two uploads at once
+        # would otherwise each hold a reference and wait for the other's lock.
+        lifecycle.lock(consultation)
         try:
             document = _store_scan(consultation, principal, max_size)
         except InvalidInput as problem:
