@@ -57,6 +57,11 @@ def to_id(value: Any) -> int | None:
     return to_int(value, 1)
 
 
+def ids(values) -> list[int]:
+    """The row ids among what the client sent (``rowid=3&rowid=4``); the rest is dropped."""
+    return [number for number in map(to_id, values) if number is not None]
+
+
 def row(model: type, value: Any):
     """The row of ``model`` whose id the client sent (``reason_id=3``), or None."""
     row_id = to_id(value)

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from admin.base import ConsoleModelView, bounded
+from core import params
 from core.access import can, require
 from core.db import db
 from plugins.notifications import service
@@ -131,7 +132,7 @@ class NotificationLogView(ConsoleModelView):
         _l("Отправить выбранные уведомления с ошибкой повторно?"),
     )
     def action_retry(self, ids):
-        rows = db.session.scalars(sa.select(Notification).where(Notification.id.in_([int(i) for i in ids])))
+        rows = db.session.scalars(sa.select(Notification).where(Notification.id.in_(params.ids(ids))))
         count = sum(1 for row in rows if service.retry_now(row))
         db.session.commit()
         flash(_("Поставлено в очередь на отправку: %(num)s", num=count), "success")
