@@ -32,7 +32,7 @@ INTEGER_MIN = -(2**31)
 MAX_PAGE = 100_000
 # Dates a person may mean; past these, a week or a day later (or earlier) leaves what
 # ``datetime`` and the databases can hold.
-EARLIEST_DATE = date(1900, 1, 1)
+EARLIEST_DATE = date(1800, 1, 1)
 LATEST_DATE = date(2999, 12, 31)
 # A longer run of digits is out of range before it is parsed.
 _INTEGER = re.compile(r"-?[0-9]{1,19}")

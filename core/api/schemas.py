@@ -7,13 +7,13 @@ client's locale applies.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from flask import has_request_context
 from flask_babel import gettext
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
-from core.params import INTEGER_MAX, INTEGER_MIN
+from core.params import EARLIEST_DATE, INTEGER_MAX, INTEGER_MIN, LATEST_DATE
 from core.validators import (
     InvalidIdentifier,
     mask_oms,
@@ -71,6 +71,13 @@ def _integer(value: int) -> None:
         raise ValidationError(_t("Слишком большое число."))
 
 
+def _in_calendar(value) -> None:
+    # A moment in year 1 or 9999 leaves what ``datetime`` holds once shifted to UTC.
+    day = value.date() if isinstance(value, datetime) else value
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValidationError(_t("Дата вне допустимого диапазона."))
+
+
 def _no_nul(value: str) -> None:
     # PostgreSQL cannot store a NUL byte in text (CSV files reach the schemas directly).
     if "\x00" in value:
@@ -95,6 +102,8 @@ class RussianSchema(Schema):
             field_obj.validators = [*field_obj.validators, _integer]
         elif isinstance(field_obj, fields.String):
             field_obj.validators = [*field_obj.validators, _no_nul]
+        elif isinstance(field_obj, fields.Date | fields.DateTime):
+            field_obj.validators = [*field_obj.validators, _in_calendar]
 
 
 def _identifier(normalizer):
