@@ -131,15 +131,20 @@ def refuse_nul_bytes() -> None:
     if any("\x00" in (upload.filename or "") for upload in request.files.values()):
         problems["_files"] = [NUL_MESSAGE]
     if request.is_json and request.content_length != 0:
-        try:
-            body = request.get_json()
-        except BadRequest:
-            raise UserError(_l("Тело запроса не является корректным JSON"), status=400) from None
-        if not isinstance(body, dict):
-            raise UserError(_l("Тело запроса должно быть JSON-объектом"), status=400)
-        problems.update(_nul_paths(body))
+        problems.update(_nul_paths(json_object()))
     if problems:
         raise UserError(NUL_MESSAGE, field_errors=problems, status=400)
+
+
+def json_object() -> dict:
+    """The request's JSON body, which must be an object; else a 400 in Russian."""
+    try:
+        data = request.get_json()
+    except BadRequest:
+        raise UserError(_l("Тело запроса не является корректным JSON"), status=400) from None
+    if not isinstance(data, dict):
+        raise UserError(_l("Тело запроса должно быть JSON-объектом"), status=400)
+    return data
 
 
 def _nul_paths(value: Any) -> dict:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from core.db import db
 from core.models import AuditEvent, CompletionReason, Consultation, Document, ScheduleTemplate, Slot
-from core.testing import LiveServer, enable_test_login
+from core.testing import enable_test_login
 
 PARALLEL = 8
 _CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
@@ -26,11 +26,9 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 80
 
 
 @pytest.fixture
-def server(app):
-    enable_test_login(app)
-    live = LiveServer(app).start()
-    yield live
-    live.stop()
+def server(app, live_server):
+    enable_test_login(app)  # before the first request the server answers
+    return live_server
 
 
 def browser(server, user) -> tuple[requests.Session, str]:
