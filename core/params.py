@@ -115,6 +115,9 @@ class BoundedIntegerConverter(IntegerConverter):
 # --------------------------------------------------------------------------- NUL bytes
 
 NUL_MESSAGE = _l("Запрос содержит недопустимый символ (NUL). Уберите его и повторите.")
+# No request of this app nests deeper; Python's JSON parser and encoder give up far below
+# what a client can send (``[[[[...`` ten thousand times).
+MAX_JSON_DEPTH = 32
 
 
 def refuse_nul_bytes() -> None:
@@ -128,7 +131,7 @@ def refuse_nul_bytes() -> None:
     for source, values in (("_query", request.args), ("_form", request.form)):
         if any("\x00" in name or "\x00" in value for name, value in values.items(multi=True)):
             problems[source] = [NUL_MESSAGE]
-    if any("\x00" in (upload.filename or "") for upload in request.files.values()):
+    if any("\x00" in (upload.filename or "") for _name, upload in request.files.items(multi=True)):
         problems["_files"] = [NUL_MESSAGE]
     if request.is_json and request.content_length != 0:
         problems.update(_nul_paths(json_object()))
@@ -140,15 +143,17 @@ def json_object() -> dict:
     """The request's JSON body, which must be an object; else a 400 in Russian."""
     try:
         data = request.get_json()
-    except BadRequest:
+    except (BadRequest, RecursionError):
         raise UserError(_l("Тело запроса не является корректным JSON"), status=400) from None
     if not isinstance(data, dict):
         raise UserError(_l("Тело запроса должно быть JSON-объектом"), status=400)
     return data
 
 
-def _nul_paths(value: Any) -> dict:
+def _nul_paths(value: Any, depth: int = 0) -> dict:
     """The places in a JSON value that hold a NUL byte, as a tree of the same shape."""
+    if depth > MAX_JSON_DEPTH:
+        raise UserError(_l("В теле запроса слишком глубокая вложенность (больше %(n)s уровней)", n=MAX_JSON_DEPTH), status=400)
     if isinstance(value, str):
         return {"": [NUL_MESSAGE]} if "\x00" in value else {}
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
@@ -158,7 +163,7 @@ def _nul_paths(value: Any) -> dict:
         if "\x00" in key:
             found[key.replace("\x00", "\\u0000")] = [NUL_MESSAGE]
             continue
-        inner = _nul_paths(item)
+        inner = _nul_paths(item, depth + 1)
         if inner:
             found[key] = inner.get("") if list(inner) == [""] else inner
     return found

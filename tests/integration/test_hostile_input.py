@@ -302,6 +302,8 @@ class Walk:
                     ("malformed json", '{"reason_id": ', "application/json"),
                     ("json array", "[1, 2]", "application/json"),
                     ("json with a nul byte", '{"a": {"b": ["\\u0000"]}}', "application/json"),
+                    ("json nested past the parser", "[" * 5000 + "]" * 5000, "application/json"),
+                    ("json nested deep", '{"a": ' * 200 + "1" + "}" * 200, "application/json"),
                 ]
             for body in bodies:
                 self.send(method, url, f"json {str(next(iter(body.values())))[:30]!r}", data=json.dumps(body),

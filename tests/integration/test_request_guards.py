@@ -85,7 +85,13 @@ def test_a_csv_row_with_a_nul_byte_is_a_row_error_and_the_others_load(app_contex
 
 @pytest.mark.parametrize(
     ("body", "message"),
-    [("[1, 2]", "Тело запроса должно быть JSON-объектом"), ('{"login": ', "Тело запроса не является корректным JSON")],
+    [
+        ("[1, 2]", "Тело запроса должно быть JSON-объектом"),
+        ('{"login": ', "Тело запроса не является корректным JSON"),
+        ("[" * 5000 + "]" * 5000, "Тело запроса не является корректным JSON"),
+        ('{"a": ' * 40 + "1" + "}" * 40, "В теле запроса слишком глубокая вложенность (больше 32 уровней)"),
+    ],
+    ids=["array", "malformed", "past the parser", "too deep"],
 )
 def test_a_json_body_must_be_an_object(client, body, message):
     token = client.csrf_token()
