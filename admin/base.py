@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash
+from flask import abort, current_app, flash, request
 from flask_admin import BaseView, expose
 from flask_admin.contrib.sqla import ModelView, filters
 from flask_admin.contrib.sqla.form import AdminModelConverter
@@ -29,7 +29,7 @@ from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
-from core import access, audit
+from core import access, audit, params
 from core.db import db
 from core.models import AuditEvent
 from core.template_tools import local_datetime
@@ -96,7 +96,15 @@ class LocalDateTimeField(DateTimeField):
 
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)
+        if self.data is not None and not _in_range(self.data):
+            self.data = None
+            raise ValueError(_l("Дата вне допустимого диапазона"))
         self.data = to_aware(self.data)
+
+
+def _in_range(value: datetime) -> bool:
+    # Past these, the shift to UTC leaves what ``datetime`` can hold.
+    return params.EARLIEST_DATE <= value.date() <= params.LATEST_DATE
 
 
 class ConsoleModelConverter(AdminModelConverter):
@@ -105,14 +113,34 @@ class ConsoleModelConverter(AdminModelConverter):
         return LocalDateTimeField(**field_args)
 
 
+# A filter whose ``clean`` raises ValueError is ignored by Flask-Admin (``validate``).
+
+
 class _LocalDateTime(filters.filters.BaseDateTimeFilter):
     def clean(self, value: str) -> datetime:
-        return to_aware(super().clean(value))
+        cleaned = super().clean(value)
+        if not _in_range(cleaned):
+            raise ValueError(value)
+        return to_aware(cleaned)
 
 
 class _LocalDateTimeBetween(filters.filters.BaseDateTimeBetweenFilter):
     def clean(self, value: str) -> list[datetime]:
-        return [to_aware(v) for v in super().clean(value)]
+        cleaned = super().clean(value)
+        if not all(_in_range(v) for v in cleaned):
+            raise ValueError(value)
+        return [to_aware(v) for v in cleaned]
+
+
+class _IntegerRangeOnly:
+    """Flask-Admin's integer filters take any ``int()``; the databases refuse numbers
+    past their INTEGER columns."""
+
+    def clean(self, value: str):
+        cleaned = super().clean(value)
+        if any(params.to_int(n, params.INTEGER_MIN) is None for n in (cleaned if isinstance(cleaned, list) else [cleaned])):
+            raise ValueError(value)
+        return cleaned
 
 
 class LocalDateTimeGreater(_LocalDateTime, filters.DateTimeGreaterFilter):
@@ -127,7 +155,17 @@ class LocalDateTimeBetween(_LocalDateTimeBetween, filters.DateTimeBetweenFilter)
     pass
 
 
+def bounded(filter_class: type) -> type:
+    """An integer filter of Flask-Admin that ignores values past the INTEGER range."""
+    return type(filter_class.__name__, (_IntegerRangeOnly, filter_class), {})
+
+
 class ConsoleFilterConverter(filters.FilterConverter):
+    int_filters = tuple(
+        bounded(f) if issubclass(f, filters.filters.BaseIntFilter | filters.filters.BaseIntListFilter) else f
+        for f in filters.FilterConverter.int_filters
+    )
+
     @filters.filters.convert("UTCDateTime")
     def conv_utc_datetime(self, column, name, **kwargs):
         return [
@@ -241,6 +279,13 @@ class ConsoleModelView(SecureViewMixin, ModelView):
 
     def on_model_delete(self, model) -> None:
         self._audit("deleted", model, {"was": str(model)})
+
+    def _get_list_extra_args(self):
+        # Flask-Admin reads ``?page=`` with ``int()``: a huge page makes an offset that
+        # overflows the database. Past ``MAX_PAGE`` the list shows its first page.
+        view_args = super()._get_list_extra_args()
+        view_args.page = params.to_int(request.args.get("page"), 0, params.MAX_PAGE) or 0
+        return view_args
 
     def get_export_value(self, model, name):
         return safe_cell(super().get_export_value(model, name))

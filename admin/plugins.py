@@ -13,7 +13,7 @@ from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from core import audit
+from core import audit, params
 from core.access import current_principal
 from core.db import db
 from core.errors import Conflict, UserError
@@ -77,7 +77,7 @@ class PluginsView(SecureBaseView):
         raw_org = request.form.get("organisation_id", "")
         organisation = None
         if raw_org:
-            organisation = db.session.get(Organisation, int(raw_org)) if raw_org.isdigit() else None
+            organisation = params.row(Organisation, raw_org)
             if organisation is None:
                 raise UserError(_("Выберите медицинскую организацию из списка"), status=400)
         if state not in STATES and not (state == "inherit" and organisation is not None):

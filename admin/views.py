@@ -20,7 +20,7 @@ from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
-from core import audit
+from core import audit, params
 from core.access import current_principal
 from core.audit import AuditTitles
 from core.db import db, utcnow
@@ -250,7 +250,7 @@ class UserView(DictionaryView):
         self._set_lock(ids, locked=False)
 
     def _set_lock(self, ids, locked: bool) -> None:
-        users = db.session.scalars(sa.select(User).where(User.id.in_([int(i) for i in ids]))).all()
+        users = db.session.scalars(sa.select(User).where(User.id.in_(params.ids(ids)))).all()
         if locked and any(user.id == current_principal().id for user in users):
             flash(_("Нельзя заблокировать свою учётную запись или снять с себя роль оператора"), "error")
             users = [user for user in users if user.id != current_principal().id]

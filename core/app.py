@@ -13,7 +13,7 @@ from flask.ctx import RequestContext
 from flask_babel import refresh as babel_refresh
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import access, i18n, logs, migrating, participant_roles
+from core import access, i18n, logs, migrating, params, participant_roles
 from core.extensions import SocketIO, babel, csrf, db, login_manager, migrate
 from core.plugins import build_plugin_manager, collect, enabled_for_object, watch_plugin_states
 from core.routing import build_registry
@@ -61,6 +61,8 @@ def create_app(
 
     Path(settings["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
     app = TeleconsultFlask("core", instance_path=settings["DATA_DIR"])
+    # Before any route is added: every ``<int:...>`` of the core and of plugins is bounded.
+    app.url_map.converters["int"] = params.BoundedIntegerConverter
     app.config.update(settings)
     app.extensions["teleconsult.pm"] = pm
     watch_plugin_states()
@@ -201,6 +203,8 @@ def _register_guards(app: Flask) -> None:
                     "_flask_babel", "teleconsult_wizard_draft"):
             g.pop(key, None)
         babel_refresh()  # the locale Flask-Babel cached for the previous request
+
+    app.before_request(params.refuse_nul_bytes)
 
     @app.before_request
     def _switched_off_plugin_pages_are_absent():

@@ -12,15 +12,15 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, login_user, logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from core import audit
+from core import audit, params
 from core.access import current_principal, principal_for_account, principal_for_user
 from core.db import db, increment, utcnow
+from core.forms import Form
 from core.models import PortalAccount, User
 
 blueprint = Blueprint("auth", __name__)
@@ -29,14 +29,14 @@ blueprint = Blueprint("auth", __name__)
 _DUMMY_HASH = generate_password_hash("no such user")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     login = StringField(_l("Логин"), validators=[DataRequired(_l("Введите логин")), Length(max=100)])
     password = PasswordField(
         _l("Пароль"), validators=[DataRequired(_l("Введите пароль")), Length(max=200)]
     )
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(Form):
     pass
 
 
@@ -49,14 +49,13 @@ def init_login(app: Flask, manager: LoginManager) -> None:
     @manager.user_loader
     def _load(user_id: str):
         kind, _, raw_id = user_id.partition(":")
-        if not raw_id.isdigit():
-            return None
         if kind == "staff":
             # The roles in the same query: every workplace request needs them for its principal.
-            user = db.session.get(User, int(raw_id), options=[joinedload(User.roles)])
+            user_id = params.to_id(raw_id)
+            user = db.session.get(User, user_id, options=[joinedload(User.roles)]) if user_id is not None else None
             return user if user is not None and user.is_active else None
         if kind == "patient":
-            return db.session.get(PortalAccount, int(raw_id))
+            return params.row(PortalAccount, raw_id)
         return None
 
 

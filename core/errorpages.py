@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
+import sqlalchemy as sa
 from flask import Flask, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from core.db import db
 from core.errors import UserError
+
+log = logging.getLogger(__name__)
+
 
 def N_(text: str) -> str:
     """Marks a text for the catalogue; it is translated where it is shown."""
@@ -68,6 +75,35 @@ def register(app: Flask) -> None:
         if status == 413:
             return respond(413, _("Файл слишком большой"))
         return respond(status, _(TITLES.get(status, N_("Ошибка"))))
+
+    # Two requests writing the same rows at once: the database lets one through and the
+    # other's transaction is rolled back whole; its client is told to try again.
+    @app.errorhandler(StaleDataError)
+    def _stale(error):
+        log.warning("concurrent update refused: %s", type(error).__name__)
+        return respond(409, _("Заявку только что изменил кто-то другой; загрузите её заново и повторите"))
+
+    @app.errorhandler(sa.exc.IntegrityError)
+    def _integrity(error):
+        log.warning("write refused by a constraint: %s", type(error.orig).__name__)
+        return respond(409, _("Данные изменились одновременно с вашим запросом; повторите его"))
+
+    @app.errorhandler(sa.exc.OperationalError)
+    def _operational(error):
+        # SQLite's writer lock held past the timeout; PostgreSQL's deadlock and
+        # serialization failures (SQLSTATE 40P01, 40001) roll one transaction back.
+        locked = "database is locked" in str(error.orig)
+        if not locked and getattr(error.orig, "sqlstate", None) not in ("40001", "40P01"):
+            return _unexpected(error)
+        log.warning("concurrent write refused: %s", type(error.orig).__name__)
+        return respond(409, _("Данные сейчас изменяет другой запрос; повторите через несколько секунд"))
+
+    @app.errorhandler(sa.exc.DataError)
+    def _data(error):
+        # What the database refuses to store (a number past its column's range, a text
+        # longer than its column) is bad input that a check let through.
+        log.warning("value refused by the database: %s", type(error.orig).__name__)
+        return respond(422, _("Значение не подходит: слишком длинное или вне допустимого диапазона"))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

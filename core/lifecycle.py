@@ -77,6 +77,24 @@ def check_transition(consultation: Consultation, transition: str) -> str:
     return target
 
 
+def lock(consultation: Consultation) -> None:
+    """Hold the consultation's row to the end of the transaction and read it afresh: of
+    two requests closing it at once, the second waits and then finds it closed.
+
+    PostgreSQL locks the row (``SELECT ... FOR UPDATE``). SQLite has no row locks; an
+    UPDATE that changes nothing takes its write lock, which other writers wait for.
+    Pending changes of the consultation are flushed first, so none is lost.
+    """
+    db.session.flush()
+    table = Consultation.__table__
+    this = table.c.id == consultation.id
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(sa.update(table).where(this).values(version=table.c.version))
+    else:
+        db.session.execute(sa.select(table.c.id).where(this).with_for_update())
+    db.session.refresh(consultation)
+
+
 def slot_taken(slot_id: int, except_consultation_id: int | None = None) -> bool:
     query = sa.select(Consultation.id).where(Consultation.slot_id == slot_id)
     if except_consultation_id is not None:
@@ -143,6 +161,7 @@ def complete(
     closed_at: datetime | None = None,
 ) -> None:
     """Close the consultation with ``outcome`` (SPEC D9)."""
+    lock(consultation)
     target = check_transition(consultation, "complete")
     outcome = Outcome(outcome)
     if outcome is Outcome.NO_CONCLUSION:

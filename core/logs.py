@@ -1,7 +1,10 @@
 """Logging. Patient identifiers (SNILS, OMS policy, passport) never reach a log line.
 
-Views never log them, and a filter masks any 10-16 digit run that slips through (in
-messages and in arguments), so a stray ``log.info("%s", form.data)`` cannot leak them.
+Views never log them, and a filter masks what slips through: messages and their
+arguments, exception texts and tracebacks (an exception's message or a database error
+may quote a value), in the text and the JSON format alike, so neither a stray
+``log.info("%s", form.data)`` nor ``ValueError(snils)`` can leak them. The database
+engine hides bound parameters from its error messages (``hide_parameters``).
 """
 
 from __future__ import annotations
@@ -12,8 +15,18 @@ import re
 
 from flask import Flask
 
-# SNILS (11 digits, maybe 123-456-789 01), passport (4+6), OMS policy (16).
-_IDENTIFIER = re.compile(r"\b\d{3}-\d{3}-\d{3}[ -]\d{2}\b|\b\d{2}\s?\d{2}\s?\d{6}\b|\b\d{10,16}\b")
+_SEP = r"[ \-]?"
+_IDENTIFIER = re.compile(
+    "|".join(
+        (
+            rf"\b\d{{4}}{_SEP}\d{{4}}{_SEP}\d{{4}}{_SEP}\d{{4}}\b",  # OMS policy: 2341 9980 7165 5749
+            rf"\b\d{{3}}{_SEP}\d{{3}}{_SEP}\d{{3}}{_SEP}\d{{2}}\b",  # SNILS: 112-233-445 95, 112 233 445 95
+            r"\b\d{2}\s?\d{2}\s*(?:№\s*)?\d{6}\b",  # passport: 4510 123456, 45 10 123456, 4510 № 123456
+            r"\b\d{10,16}\b",  # any other long run of digits
+        )
+    )
+)
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def mask(text: str) -> str:
@@ -21,11 +34,22 @@ def mask(text: str) -> str:
 
 
 class MaskIdentifiers(logging.Filter):
+    """Masks the record in place, so that every handler after it formats masked text."""
+
+    _formatter = logging.Formatter()
+
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
             record.msg = record.getMessage()
             record.args = None
         record.msg = mask(str(record.msg))
+        if record.exc_info:
+            # Formatters print ``exc_text`` when it is set instead of formatting anew.
+            record.exc_text = mask(self._formatter.formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask(record.stack_info)
         return True
 
 
@@ -35,23 +59,34 @@ class JsonFormatter(logging.Formatter):
             "time": self.formatTime(record),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": mask(record.getMessage()),
         }
-        if record.exc_info:
-            payload["exc"] = mask(self.formatException(record.exc_info))
+        if record.exc_info or record.exc_text:
+            payload["exc"] = mask(record.exc_text or self.formatException(record.exc_info))
+        if record.stack_info:
+            payload["stack"] = mask(record.stack_info)
         return json.dumps(payload, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return mask(super().format(record))
+
+
+def _formatter(log_format: str) -> logging.Formatter:
+    return JsonFormatter() if log_format == "json" else TextFormatter(TEXT_FORMAT)
 
 
 def configure(app: Flask) -> None:
     root = logging.getLogger()
-    if not any(isinstance(f, MaskIdentifiers) for h in root.handlers for f in h.filters):
+    ours = [h for h in root.handlers if getattr(h, "teleconsult", False)]
+    if not ours:
         handler = logging.StreamHandler()
-        if app.config["LOG_FORMAT"] == "json":
-            handler.setFormatter(JsonFormatter())
-        else:
-            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        handler.addFilter(MaskIdentifiers())
+        handler.teleconsult = True
         root.addHandler(handler)
+        ours = [handler]
+    for handler in ours:  # the app built last decides the format
+        handler.setFormatter(_formatter(app.config["LOG_FORMAT"]))
     root.setLevel(app.config["LOG_LEVEL"])
     # Werkzeug's access log prints URLs; identifiers never travel in URLs, but mask anyway.
     for handler in root.handlers:

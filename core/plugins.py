@@ -350,9 +350,10 @@ def consultation_organisation_id(consultation_id: int, app: Flask | None = None)
 def enabled_for_object(name: str, consultation_id: Any, app: Flask | None = None) -> bool:
     """The guard of a plugin's page or event: the switch of the consultation it names
     (``consultation_id``), else the viewer's (``enabled_for_viewer``)."""
-    if isinstance(consultation_id, str) and consultation_id.isdigit():
-        consultation_id = int(consultation_id)
-    if isinstance(consultation_id, int) and not isinstance(consultation_id, bool):
+    from core import params
+
+    consultation_id = params.to_id(consultation_id)  # from a URL or a Socket.IO event
+    if consultation_id is not None:
         organisation_id = consultation_organisation_id(consultation_id, app)
         if organisation_id is not None:
             return is_enabled(name, app, organisation_id=organisation_id)

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from flask import current_app
 
 from core.db import db, utcnow
@@ -59,7 +60,7 @@ def generate_slots(template: ScheduleTemplate, first_day: date, days: int, after
         .order_by(Slot.starts_at)
     ).all()
     starts = [row.starts_at for row in existing]
-    created = 0
+    rows = []
     for offset in range(days):
         for start in template_times(template, first_day + timedelta(days=offset), zone):
             if after is not None and start <= after:
@@ -68,12 +69,18 @@ def generate_slots(template: ScheduleTemplate, first_day: date, days: int, after
             before = bisect.bisect_left(starts, start + step)
             if before and existing[before - 1].ends_at > start:
                 continue
-            db.session.add(
-                Slot(doctor_id=template.doctor_id, template_id=template.id, starts_at=start, ends_at=start + step)
-            )
-            created += 1
-    db.session.flush()
-    return created
+            rows.append(dict(doctor_id=template.doctor_id, template_id=template.id, starts_at=start, ends_at=start + step))
+    if not rows:
+        return 0
+    # A slot made meanwhile by a second click (or another worker) is skipped, not an error:
+    # the unique (doctor, start) constraint decides, and RETURNING counts what was made.
+    insert = _dialect_insert()(Slot).on_conflict_do_nothing(index_elements=["doctor_id", "starts_at"])
+    return len(db.session.execute(insert.returning(Slot.id), rows).all())
+
+
+def _dialect_insert():
+    name = db.session.get_bind().dialect.name
+    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[name]
 
 
 def _booked():

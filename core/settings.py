@@ -216,6 +216,9 @@ def _derive(settings: dict[str, Any]) -> None:
     if not settings.get("STORAGE_DIR"):
         settings["STORAGE_DIR"] = str(data_dir / "files")
     engine_options = dict(settings.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    # A failed statement's message then shows no bound values: SNILS and policy numbers
+    # are query parameters, and error messages end up in logs.
+    engine_options.setdefault("hide_parameters", True)
     if settings["DATABASE_URL"].startswith("sqlite"):
         # Writers wait for each other instead of failing at once.
         engine_options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})

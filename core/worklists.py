@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from core import params
 from core.models import Consultation, ConsultationStatus, Participant, Patient
 from core.models.registry import normalize_name
 
@@ -56,8 +57,9 @@ def _filtered(query: sa.Select, search: str, show_closed: bool) -> sa.Select:
     words = normalize_name(search).split()
     if words:
         first = words[0].removeprefix("тмк-")
-        if first.isdigit():
-            query = query.where(Consultation.id == int(first))
+        number = params.to_id(first)
+        if number is not None:
+            query = query.where(Consultation.id == number)
         else:
             query = query.where(Patient.last_name_norm.startswith(first, autoescape=True))
     return query.order_by(Consultation.scheduled_at.desc().nulls_last(), Consultation.id.desc())

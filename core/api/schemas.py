@@ -8,12 +8,13 @@ client's locale applies.
 from __future__ import annotations
 
 import functools
-from datetime import date
+from datetime import date, datetime
 
 from flask import has_request_context
 from flask_babel import get_locale, gettext
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
+from core.params import EARLIEST_DATE, INTEGER_MAX, INTEGER_MIN, LATEST_DATE
 from core.validators import (
     InvalidIdentifier,
     mask_oms,
@@ -72,6 +73,26 @@ def _messages_for(field_class: type, locale: str | None) -> dict[str, str]:
     return messages
 
 
+def _integer(value: int) -> None:
+    # Every integer a client sends must fit the INTEGER columns it is compared with,
+    # whatever the field's own range says.
+    if not INTEGER_MIN <= value <= INTEGER_MAX:
+        raise ValidationError(_t("Слишком большое число."))
+
+
+def _in_calendar(value) -> None:
+    # A moment in year 1 or 9999 leaves what ``datetime`` holds once shifted to UTC.
+    day = value.date() if isinstance(value, datetime) else value
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValidationError(_t("Дата вне допустимого диапазона."))
+
+
+def _no_nul(value: str) -> None:
+    # PostgreSQL cannot store a NUL byte in text (CSV files reach the schemas directly).
+    if "\x00" in value:
+        raise ValidationError(_t("Недопустимый символ (NUL)."))
+
+
 class RussianSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -86,6 +107,12 @@ class RussianSchema(Schema):
 
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
         field_obj.error_messages = {**field_obj.error_messages, **_russian_messages(field_obj)}
+        if isinstance(field_obj, fields.Integer):
+            field_obj.validators = [*field_obj.validators, _integer]
+        elif isinstance(field_obj, fields.String):
+            field_obj.validators = [*field_obj.validators, _no_nul]
+        elif isinstance(field_obj, fields.Date | fields.DateTime):
+            field_obj.validators = [*field_obj.validators, _in_calendar]
 
 
 def _identifier(normalizer):
@@ -104,7 +131,9 @@ def _length(maximum: int, minimum: int = 0):
     return validate.Length(max=maximum, error=_t("Не длиннее %(n)s символов.", n=maximum))
 
 
-Id = lambda **kw: fields.Integer(strict=True, validate=validate.Range(min=1, error=_t("Ожидается положительный номер.")), **kw)  # noqa: E731
+Id = lambda **kw: fields.Integer(  # noqa: E731
+    strict=True, validate=validate.Range(min=1, max=INTEGER_MAX, error=_t("Ожидается положительный номер.")), **kw
+)
 
 
 # --------------------------------------------------------------------------- errors
@@ -431,7 +460,7 @@ class ConsultationListQuerySchema(RussianSchema):
         validate=validate.OneOf(["inbox", "outbox", "all"], error=_t("Список: inbox, outbox или all.")),
         metadata={"description": "«Входящие», «Исходящие», «Заявки» врача user_id; без него — все заявки организации"},
     )
-    user_id = fields.Integer(validate=validate.Range(min=1, error=_t("Ожидается положительный номер.")))
+    user_id = fields.Integer(validate=validate.Range(min=1, max=INTEGER_MAX, error=_t("Ожидается положительный номер.")))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000, error=_t("Страница от 1.")))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100, error=_t("От 1 до 100.")))
 

@@ -14,10 +14,9 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError
-from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import BadRequest, NotFound, Unauthorized
+from werkzeug.exceptions import NotFound, Unauthorized
 
-from core import audit, lifecycle, registry_import
+from core import audit, lifecycle, params, registry_import
 from core.access import can, require
 from core.api import schemas as s
 from core.api.auth import authenticate
@@ -129,28 +128,11 @@ def _not_found(error):
     return respond(404, _("Не найдено: такого объекта нет или он недоступен вашему токену"))
 
 
-@blueprint.errorhandler(StaleDataError)
-def _stale(error):
-    return respond(409, _("Заявку только что изменил кто-то другой; загрузите её заново и повторите"))
-
-
-@blueprint.errorhandler(sa.exc.IntegrityError)
-def _integrity(error):
-    # Two clients writing the same record at once: the loser retries, nothing is half-saved.
-    return respond(409, _("Данные изменились одновременно с вашим запросом; повторите его"))
-
-
 def json_body() -> dict:
     """The request's JSON object, or a 4xx with a Russian message."""
     if not request.is_json:
         raise UserError(_("Тело запроса должно быть в формате JSON (Content-Type: application/json)"), status=415)
-    try:
-        data = request.get_json()
-    except BadRequest:
-        raise UserError(_("Тело запроса не является корректным JSON"), status=400) from None
-    if not isinstance(data, dict):
-        raise UserError(_("Тело запроса должно быть JSON-объектом"), status=400)
-    return data
+    return params.json_object()
 
 
 def load(schema: Schema, data) -> dict:

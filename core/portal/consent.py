@@ -11,12 +11,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import render_template, request
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 
 from core import audit
 from core.access import Principal, current_principal
 from core.db import db, utcnow
 from core.errors import Conflict
+from core.forms import Form
 from core.models import ConsentAcceptance, ConsentVersion
 
 
@@ -93,7 +93,7 @@ def accept(principal: Principal, version_id: int) -> ConsentAcceptance:
     return accepted
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(Form):
     pass
 
 

@@ -12,7 +12,6 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
@@ -21,6 +20,7 @@ from core import audit
 from core.access import Principal
 from core.db import db
 from core.errors import Conflict, InvalidInput
+from core.forms import Form
 from core.models import MedicalProfile, Patient, PortalAccount, RecordRequest
 from core.models.registry import normalize_name
 from core.validators import ADULT_AGE, InvalidIdentifier, age_on, normalize_oms
@@ -87,7 +87,7 @@ REQUIRED = _l("Заполните это поле")
 NAME_LIMIT = Length(max=100, message=_l("Не больше 100 символов"))
 
 
-class RecordRequestForm(FlaskForm):
+class RecordRequestForm(Form):
     who = RadioField(
         _l("Для кого консультация"),
         choices=[SelectChoice("self", _l("Для себя")), SelectChoice("child", _l("Для ребёнка"))],

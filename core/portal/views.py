@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from core import params
 from core.access import can, require
 from core.db import db
 from core.errors import UserError
@@ -82,9 +83,8 @@ def accept_consent():
     if request.form.get("agree") != "yes":
         flash(_("Чтобы продолжить, поставьте галочку «Я ознакомлен(а) и согласен(на)»."), "error")
         return consent.gate(), 422
-    try:
-        version_id = int(request.form.get("version_id", ""))
-    except ValueError:
+    version_id = params.to_id(request.form.get("version_id"))
+    if version_id is None:
         abort(400)
     consent.accept(principal, version_id)
     db.session.commit()
@@ -121,8 +121,9 @@ def new_request():
     form = record_requests.RecordRequestForm()
     if request.method == "GET":
         chosen = None
-        if request.args.get("child", "").isdigit():
-            chosen = next((c for c in children if c.id == int(request.args["child"])), None)
+        child_id = params.to_id(request.args.get("child"))
+        if child_id is not None:
+            chosen = next((c for c in children if c.id == child_id), None)
             if chosen is None:
                 abort(404)
         record_requests.prefill(form, own, current_user, chosen)

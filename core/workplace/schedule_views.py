@@ -10,7 +10,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from core import audit
+from core import audit, params
 from core.access import can, require
 from core.db import db, utcnow
 from core.errors import Conflict, InvalidInput
@@ -43,10 +43,10 @@ def _date(value: str, label, required: bool = True) -> date | None:
     value = (value or "").strip()
     if not value and not required:
         return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(_l("Укажите дату «%(label)s»", label=label)) from None
+    day = params.to_date(value)
+    if day is None:
+        raise InvalidInput(_l("Укажите дату «%(label)s»", label=label))
+    return day
 
 
 def parse_breaks(text: str) -> list[list[str]]:
@@ -85,7 +85,7 @@ def _fill(template: ScheduleTemplate, form) -> None:
     if start >= end:
         raise InvalidInput(_l("Приём должен заканчиваться позже, чем начинается"))
     raw_minutes = form.get("slot_minutes", "")
-    if not raw_minutes.isdigit() or int(raw_minutes) not in SLOT_LENGTHS:
+    if params.to_int(raw_minutes) not in SLOT_LENGTHS:
         raise InvalidInput(_l("Выберите длительность слота из списка"))
     valid_from = _date(form.get("valid_from", ""), _("Действует с"))
     valid_until = _date(form.get("valid_until", ""), _("Действует по"), required=False)
@@ -116,11 +116,7 @@ def _refuse_overlap(template: ScheduleTemplate) -> None:
 
 
 def _week_start() -> date:
-    raw = request.args.get("week", "")
-    try:
-        chosen = date.fromisoformat(raw) if raw else datetime.now(local_zone()).date()
-    except ValueError:
-        chosen = datetime.now(local_zone()).date()
+    chosen = params.to_date(request.args.get("week")) or datetime.now(local_zone()).date()
     return chosen - timedelta(days=chosen.isoweekday() - 1)
 
 
@@ -247,7 +243,7 @@ def generate_schedule_slots(template_id: int):
     """Create the template's slots ahead (existing ones stay as they are)."""
     template = _own_template(template_id)
     raw_days = request.form.get("days", "")
-    if not raw_days.isdigit() or not 1 <= int(raw_days) <= MAX_DAYS_AHEAD:
+    if params.to_int(raw_days, 1, MAX_DAYS_AHEAD) is None:
         raise InvalidInput(_l("Укажите число дней от 1 до %(n)s", n=MAX_DAYS_AHEAD))
     if not template.active:
         raise InvalidInput(_l("Шаблон отключён: включите его, чтобы создать слоты"))

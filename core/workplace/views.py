@@ -11,7 +11,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from core import audit, lifecycle, worklists
+from core import audit, lifecycle, params, worklists
 from core.access import can, require
 from core.db import db
 from core.models import (
@@ -45,8 +45,7 @@ def _staff_only():
 
 
 def page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    return params.page_number(request.args.get("page"))
 
 
 def get_consultation(consultation_id: int, action: str = "consultation.view") -> Consultation:
@@ -156,7 +155,7 @@ def complete_without_conclusion(consultation_id: int):
     error = None
     if request.method == "POST":
         raw = request.form.get("reason_id", "")
-        reason = db.session.get(CompletionReason, int(raw)) if raw.isdigit() else None
+        reason = params.row(CompletionReason, raw)
         if reason is None or not reason.active:
             error = _("Выберите причину завершения без заключения")
         else:
@@ -177,7 +176,7 @@ def complete_without_conclusion(consultation_id: int):
 def users():
     """«Пользователи»: everyone in the system, read-only, with a search by name."""
     search = request.args.get("q", "").strip()[:100]
-    organisation_id = request.args.get("organisation", "")
+    organisation_id = params.to_id(request.args.get("organisation"))
     query = sa.select(User).where(User.is_active.is_(True))
     words = normalize_name(search).split()
     if words:
@@ -191,8 +190,8 @@ def users():
                 User.specialty.startswith(word, autoescape=True),
             )
         )
-    if organisation_id.isdigit():
-        query = query.where(User.organisation_id == int(organisation_id))
+    if organisation_id:
+        query = query.where(User.organisation_id == organisation_id)
     query = query.order_by(User.last_name, User.first_name, User.id)
     pagination = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
     organisations = list(db.session.scalars(sa.select(Organisation).order_by(Organisation.short_name)))
@@ -201,7 +200,7 @@ def users():
         pagination=pagination,
         search=search,
         organisations=organisations,
-        organisation_id=int(organisation_id) if organisation_id.isdigit() else None,
+        organisation_id=organisation_id,
     )
 
 

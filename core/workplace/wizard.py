@@ -16,7 +16,7 @@ from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from core import audit, registry
+from core import audit, params, registry
 from core.access import current_principal, require
 from core.consultations import COMMENT_MAX_LENGTH, ConsultationDraft, create_consultation, normalize_email
 from core.db import db, utcnow
@@ -345,7 +345,7 @@ def _context(step: str, values: dict) -> dict:
 def _type_step(values: dict):
     if request.method == "POST":
         raw = request.form.get("type_id", "")
-        ctype = db.session.get(ConsultationType, int(raw)) if raw.isdigit() else None
+        ctype = params.row(ConsultationType, raw)
         if ctype is None or not ctype.active:
             raise InvalidInput(_l("Выберите тип консультации из списка"))
         changes = {"type_id": ctype.id, "search": request.form.get("q", "")[:100]}
@@ -364,7 +364,7 @@ def _profile_step(values: dict):
     if request.method == "POST":
         ctype = db.session.get(ConsultationType, values["type_id"])
         raw = request.form.get("profile_id", "")
-        profile = db.session.get(MedicalProfile, int(raw)) if raw.isdigit() else None
+        profile = params.row(MedicalProfile, raw)
         if profile is None or profile not in type_profiles(ctype):
             raise InvalidInput(_l("Выберите профиль медицинской помощи"))
         update_state(profile_id=profile.id)
@@ -488,7 +488,7 @@ def _consultant_step(values: dict):
 def _slot_step(values: dict):
     if request.method == "POST":
         raw = request.form.get("slot_id", "")
-        slot = db.session.get(Slot, int(raw)) if raw.isdigit() else None
+        slot = params.row(Slot, raw)
         if slot is None or slot.doctor_id != values["consultant_id"]:
             raise InvalidInput(_l("Выбранный слот не найден"))
         if slot.starts_at <= utcnow():

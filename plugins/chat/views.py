@@ -15,6 +15,7 @@ from flask import (
 from flask_babel import lazy_gettext as _l
 from flask_login import user_logged_out
 
+from core import params
 from core.access import can, current_principal, require
 from core.db import db
 from core.errors import InvalidInput
@@ -122,8 +123,10 @@ def messages(consultation_id: int):
     """History with paging: ``?before=<seq>`` older page, ``?after=<seq>`` replay."""
     principal = require("chat.connect")
     chat, consultation = service.open_for(consultation_id, principal)
-    before = service.parse_seq(request.args.get("before"), "before")
-    after = service.parse_seq(request.args.get("after"), "after")
+    before, after = (
+        params.bounded_int(request.args.get(name), 0, params.INTEGER_MAX, _l("Некорректный номер сообщения"), required=False)
+        for name in ("before", "after")
+    )
     found, more = service.history(chat, consultation, before=before, after=after)
     return jsonify({"messages": found, "more": more, "closed": chat.is_closed})
 

@@ -38,6 +38,9 @@ def upload(consultation_id: int):
     max_size = scan_max_size()
     error = None
     if request.method == "POST":
+        # Locked before the scan's row refers to the consultation: two uploads at once
+        # would otherwise each hold a reference and wait for the other's lock.
+        lifecycle.lock(consultation)
         try:
             document = store_scan(consultation, principal, request.files.get("document"))
         except InvalidInput as problem:

@@ -223,7 +223,7 @@ def _date(value: str | None) -> date | None:
 
 
 def _digits(value: str | None) -> str | None:
-    digits = "".join(ch for ch in value or "" if ch.isdigit())
+    digits = "".join(ch for ch in value or "" if ch in "0123456789")  # not "²", which isdigit() admits
     return digits or None
 
 

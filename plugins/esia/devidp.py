@@ -216,7 +216,13 @@ def logout():
 
 
 def _token_error(error: str, status: int = 400):
-    return jsonify({"error": error, "error_description": error}), status
+    descriptions = {
+        "unsupported_grant_type": _("Поддерживается только grant_type=authorization_code"),
+        "invalid_request": _("Неверный или просроченный timestamp запроса"),
+        "invalid_client": _("Подпись client_secret не сходится"),
+        "invalid_grant": _("Код авторизации неверен, просрочен или уже использован"),
+    }
+    return jsonify({"error": error, "error_description": descriptions[error]}), status
 
 
 @blueprint.route("/aas/oauth2/v3/te", methods=["POST"])

@@ -11,12 +11,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import flash
 from flask_admin.actions import action
-from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin.contrib.sqla.filters import FilterEqual, IntEqualFilter
 from flask_babel import lazy_gettext as _l
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from admin.base import ConsoleModelView
+from admin.base import ConsoleModelView, bounded
+from core import params
 from core.access import can, require
 from core.db import db
 from plugins.notifications import service
@@ -97,7 +98,8 @@ class NotificationLogView(ConsoleModelView):
         FilterEqual(Notification.status, _l("Состояние"), options=list(STATUS_TITLES.items())),
         FilterEqual(Notification.event, _l("Событие"), options=list(EVENT_TITLES.items())),
         FilterEqual(Notification.channel, _l("Канал"), options=list(CHANNEL_TITLES.items())),
-        FilterEqual(Notification.consultation_id, _l("Заявка")),
+        # An integer filter: PostgreSQL does not compare an integer column with text.
+        bounded(IntEqualFilter)(Notification.consultation_id, _l("Заявка")),
         "created_at",
         "starts_at",
         "sent_at",
@@ -130,7 +132,7 @@ class NotificationLogView(ConsoleModelView):
         _l("Отправить выбранные уведомления с ошибкой повторно?"),
     )
     def action_retry(self, ids):
-        rows = db.session.scalars(sa.select(Notification).where(Notification.id.in_([int(i) for i in ids])))
+        rows = db.session.scalars(sa.select(Notification).where(Notification.id.in_(params.ids(ids))))
         count = sum(1 for row in rows if service.retry_now(row))
         db.session.commit()
         flash(_("Поставлено в очередь на отправку: %(num)s", num=count), "success")
