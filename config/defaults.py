@@ -65,6 +65,10 @@ DOCUMENT_MAX_SIZE = 20 * 1024 * 1024  # one file
 SOCKETIO_ASYNC_MODE = "threading"
 SOCKETIO_MESSAGE_QUEUE = ""  # redis://... shares events between web processes
 SOCKETIO_CORS_ALLOWED_ORIGINS: list[str] | None = None  # None: same origin only
+# False: a connection's events are handled one after another in the thread (greenlet)
+# that reads the connection, as a client waiting for each acknowledgement sends them; True:
+# a new thread per event, so one connection's slow event does not hold up its next ones.
+SOCKETIO_ASYNC_HANDLERS = False
 
 # Background tasks: "inprocess" runs them after commit in the web process;
 # "celery" sends them to a worker through CELERY_BROKER_URL.

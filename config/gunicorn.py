@@ -39,3 +39,10 @@ if _settings["SOCKETIO_ASYNC_MODE"] == "eventlet":
 else:
     worker_class = "gthread"
     threads = 50
+
+
+def post_worker_init(worker):
+    """The app is loaded in the worker: settle its heap before the first request."""
+    from core.app import settle_heap
+
+    settle_heap()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -25,13 +26,56 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = migrating.MIGRATIONS_DIR
 
 
+SOCKETIO_PATH = "/socket.io/"  # Flask-SocketIO's default, where the JavaScript client looks
+_SOCKET_ADAPTER = "teleconsult.url_adapter"
+_SOCKET_SESSION = "teleconsult.session"
+
+
+class _SocketEventContext(RequestContext):
+    """The request context of one Socket.IO event.
+
+    Flask-SocketIO runs every event in a request context made from its connection's
+    WSGI environ, the one of the handshake. What Flask would work out from it afresh for
+    each event is the same for the whole connection: the session (the cookie of the
+    handshake, decoded and verified once) and the URL adapter (``url_for`` still works in
+    handlers). Nothing is matched against the URL map: no view serves an event.
+    """
+
+    def __init__(self, app: Flask, environ) -> None:
+        request = app.request_class(environ)
+        request.json_module = app.json
+        adapter = environ.get(_SOCKET_ADAPTER)
+        if adapter is None:
+            adapter = environ[_SOCKET_ADAPTER] = app.create_url_adapter(request)
+        self.app = app
+        self.request = request
+        self.url_adapter = adapter
+        self.flashes = None
+        self._session = environ.get(_SOCKET_SESSION)
+        self._after_request_functions = []
+        self._cv_tokens = []
+
+    def push(self) -> None:
+        super().push()
+        self.request.environ.setdefault(_SOCKET_SESSION, self._session)
+
+    def match_request(self) -> None:
+        return None
+
+
 class TeleconsultFlask(Flask):
     def request_context(self, environ):
-        """A Socket.IO event runs in a request context made from its connection's
-        environ. Flask-SocketIO keeps the connection's session there after the first
-        event; handing it over spares decoding and verifying the cookie at every event
-        (the session of a socket is the one of its handshake in any case)."""
-        return RequestContext(self, environ, session=environ.get("saved_session"))
+        if environ.get("PATH_INFO", "").startswith(SOCKETIO_PATH):
+            return _SocketEventContext(self, environ)
+        return super().request_context(environ)
+
+
+def settle_heap() -> None:
+    """Call once the app is built, before serving: the objects made so far (modules,
+    the URL map, templates, the plugin manager) are moved out of the garbage collector's
+    reach, so its full passes under load walk only what requests create."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(
@@ -119,6 +163,9 @@ def _init_extensions(app: Flask) -> None:
         message_queue=queue,
         cors_allowed_origins=app.config["SOCKETIO_CORS_ALLOWED_ORIGINS"],
         manage_session=False,
+        # False: the events of a connection run one after another in the connection's own
+        # thread (or greenlet) instead of a new thread per event.
+        async_handlers=app.config["SOCKETIO_ASYNC_HANDLERS"],
     )
     app.extensions["teleconsult.storage"] = build_storage(app.config)
 

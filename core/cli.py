@@ -198,6 +198,9 @@ def run_command(host: str, port: int):
         from core.tasks import PeriodicRunner
 
         PeriodicRunner(app).start()  # reminders and retries without a separate beat
+    from core.app import settle_heap
+
+    settle_heap()
     url = f"http://{host}:{port}/"
     click.echo(f"\nteleconsult is ready at {url} (prepared in {time.monotonic() - started:.1f} s)")
     if app.config["DEMO_DATA"]:

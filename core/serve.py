@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
 
         eventlet.monkey_patch()
 
-    from core.app import create_app
+    from core.app import create_app, settle_heap
     from core.extensions import socketio
     from core.settings import SettingsError
 
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
         app = create_app({"SOCKETIO_ASYNC_MODE": args.async_mode})
     except SettingsError as error:
         sys.exit(f"cannot serve: {error}")
+    settle_heap()
     print(f"serving on http://{args.host}:{args.port}/ ({args.async_mode}{_psycopg()})", flush=True)
     socketio(app).run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True, log_output=False)
 

@@ -43,16 +43,26 @@ def acceptance_of(account_id: int, version: ConsentVersion | None) -> ConsentAcc
     )
 
 
+_ACCEPTED = "consent_accepted"
+
+
 def has_accepted_current(principal: Principal) -> bool:
-    """One query: the chat asks this on every Socket.IO event of a patient."""
+    """One query, once per principal: a page's principal lives for its request, a chat
+    socket's until its connection is re-checked (``CHAT_RECHECK_SECONDS``), so a newly
+    published version takes effect on sockets within seconds. Only a yes is remembered:
+    a patient who accepts in one tab is let in at once in the others."""
     if not principal.is_patient:
         return False
+    if principal.extra.get(_ACCEPTED):
+        return True
     accepted = db.session.scalar(
         sa.select(ConsentAcceptance.id).where(
             ConsentAcceptance.account_id == principal.id,
             ConsentAcceptance.version_id == _current_query(ConsentVersion.id).scalar_subquery(),
         )
     )
+    if accepted is not None:
+        principal.extra[_ACCEPTED] = True
     return accepted is not None
 
 

@@ -137,7 +137,9 @@ class ChatNamespace(Namespace):
     def on_send(self, data=None):
         data = self._data(data)
         principal = self._principal()
-        message, created = service.post_text(data.get("chat"), principal, data.get("client_id"), data.get("text"))
+        message, created = service.post_text(
+            data.get("chat"), principal, data.get("client_id"), data.get("text"), sid=request.sid
+        )
         return {"ok": True, "message": message, "duplicate": not created}
 
     @_answer_errors

@@ -1,18 +1,22 @@
 """Group commit for chat text messages: many senders, one transaction.
 
 Under load most of a message's cost is the transaction around it: loading the chat,
-the sequence-number update, the insert, the unread counters, the commit. Senders that
-arrive while a transaction is being written wait in a queue; the next transaction takes
-all of them at once. There is no writer thread: the first sender to find nobody writing
-becomes the leader, writes one batch (its own message among them), hands the leadership
-to the first sender still waiting and returns. Every message still goes through the
-access policy with its own sender's principal, is stored before it is broadcast, and is
+the sequence-number update, the insert, the read mark, the commit. Senders that arrive
+while a transaction is being written wait in a queue; the next transaction takes all of
+them at once. There is no writer thread: the first sender to find nobody writing becomes
+the leader, writes one batch (its own message among them), hands the leadership to the
+first sender still waiting and returns. Every message still goes through the access
+policy with its own sender's principal, is stored before it is broadcast, and is
 acknowledged only after the commit.
 
-A message that needs more than storing (the first one of a scheduled consultation starts
-it, with the audit event and hooks of its sender) and the messages of a batch that failed
-as a whole are sent back to their own sender's thread, which stores them alone through
-``service.post_text_alone``.
+A batch costs a fixed number of statements whatever its size: one read of the
+consultations, their chats (locked) and members; one UPDATE that reserves the sequence
+numbers; one INSERT of the messages; one UPDATE of the senders' read marks. A resend of a
+message stored earlier is found by the unique index on (chat, client id): the batch fails
+as a whole and each of its messages is stored alone (``service.post_text_alone``), which
+returns the stored one. So are a message that needs more than storing (the first one of a
+scheduled consultation starts it, with the audit event and hooks of its sender) and the
+messages of a batch that failed for any other reason.
 """
 
 from __future__ import annotations
@@ -26,10 +30,9 @@ from flask import current_app, g
 from werkzeug.exceptions import HTTPException, NotFound
 
 from core.access import Principal, require
-from core.db import db
-from core.errors import UserError
+from core.db import db, utcnow
+from core.errors import Conflict, UserError
 from core.models import Consultation, ConsultationStatus
-from core.tx import after_commit
 from plugins.chat import service
 from plugins.chat.models import Chat, ChatMember, ChatMessage
 
@@ -40,22 +43,36 @@ _ALONE = object()  # the sender stores the message itself
 
 
 class Pending:
-    __slots__ = ("consultation_id", "principal", "client_id", "text", "done", "lead", "result", "error", "same_as")
+    """One message waiting for its batch. ``wait`` blocks on a lock that ``wake`` releases:
+    cheaper than an Event (a Condition and a lock) for the one hand-over it needs."""
 
-    def __init__(self, consultation_id: int, principal: Principal, client_id: str, text: str) -> None:
+    __slots__ = ("consultation_id", "principal", "client_id", "text", "sid", "lead", "finished",
+                 "result", "error", "same_as", "_signal")
+
+    def __init__(self, consultation_id: int, principal: Principal, client_id: str, text: str,
+                 sid: str | None = None) -> None:
         self.consultation_id = consultation_id
         self.principal = principal
         self.client_id = client_id
         self.text = text
-        self.done = threading.Event()
+        self.sid = sid  # the sender's socket: it has the message in its ack
         self.lead = False
+        self.finished = False
         self.result = None
         self.error: BaseException | None = None
         self.same_as: Pending | None = None
+        self._signal = threading.Lock()
+        self._signal.acquire()
+
+    def wait(self) -> None:
+        self._signal.acquire()
+
+    def wake(self) -> None:
+        self._signal.release()
 
     def finish(self, result=None, error: BaseException | None = None) -> None:
-        self.result, self.error = result, error
-        self.done.set()
+        self.result, self.error, self.finished = result, error, True
+        self.wake()
 
 
 class GroupWriter:
@@ -72,17 +89,18 @@ class GroupWriter:
             lead = not self._writing
             if lead:
                 self._writing = True
-        if not lead:
-            pending.done.wait()
-            if pending.lead:  # handed the leadership, not an answer
-                pending.done.clear()
-                self._lead()
-                pending.done.wait()
-        else:
+        if lead:
             self._lead()
-            pending.done.wait()
+        else:
+            pending.wait()
+            if pending.lead:  # handed the leadership, not an answer
+                self._lead()
+        if not pending.finished:
+            pending.wait()
         if pending.result is _ALONE:
-            return service.post_text_alone(pending.consultation_id, pending.principal, pending.client_id, pending.text)
+            return service.post_text_alone(
+                pending.consultation_id, pending.principal, pending.client_id, pending.text, sid=pending.sid
+            )
         if pending.error is not None:
             raise pending.error
         return pending.result
@@ -90,20 +108,24 @@ class GroupWriter:
     def _lead(self) -> None:
         with self._lock:
             batch, self._queue = self._queue[:BATCH_LIMIT], self._queue[BATCH_LIMIT:]
+        broadcast = None
         try:
             if batch:
-                write_batch(batch)
+                broadcast = write_batch(batch)
         finally:
             for pending in batch:  # whatever went wrong, nobody waits for ever
-                if not pending.done.is_set():
+                if not pending.finished:
                     pending.finish(_ALONE)
             with self._lock:
                 if self._queue:
                     successor = self._queue[0]
                     successor.lead = True
-                    successor.done.set()
+                    successor.wake()
                 else:
                     self._writing = False
+        # The senders have their acks and the next batch is being written: now the others.
+        if broadcast is not None:
+            broadcast()
 
 
 def writer() -> GroupWriter:
@@ -115,8 +137,8 @@ def writer() -> GroupWriter:
 
 
 class _ActingAs:
-    """The access rules and the audit read the principal of the request; inside a batch
-    it is each message's sender."""
+    """The access rules read the principal of the request; inside a batch it is each
+    message's sender."""
 
     def __init__(self, principal: Principal) -> None:
         self.principal = principal
@@ -132,48 +154,54 @@ class _ActingAs:
             g.teleconsult_principal = self.saved
 
 
-def write_batch(batch: list[Pending]) -> None:
+def write_batch(batch: list[Pending]):
+    """Store the batch in one transaction and answer its senders; returns the broadcast
+    to run once they are answered (None when there is nothing to tell)."""
     try:
         with service.writing():
-            outcome = _store(batch)
-            db.session.commit()  # broadcasts (after_commit), then the acks below
+            outcome, broadcast = _store(batch)
+            db.session.commit()
+    except sa.exc.IntegrityError:
+        # A resend of a message stored before (or one just being stored by another
+        # process): each is stored alone, and the resend gets the stored message.
+        log.info("chat batch of %d messages holds a resend; storing them one by one", len(batch))
+        db.session.rollback()
+        for pending in batch:
+            pending.finish(_ALONE)
+        return None
     except Exception:
         log.exception("chat batch of %d messages failed; storing them one by one", len(batch))
         db.session.rollback()
         for pending in batch:
             pending.finish(_ALONE)
-        return
+        return None
+    finally:
+        db.session.close()  # the connection goes back to the pool before anyone waits
     for pending, result, error in outcome:
         if pending.same_as is not None:
             first = pending.same_as
             pending.finish((first.result[0], False) if first.error is None else None, first.error)
         else:
             pending.finish(result, error)
+    return broadcast
 
 
-def _store(batch: list[Pending]) -> list[tuple[Pending, object, BaseException | None]]:
-    ids = sorted({p.consultation_id for p in batch})
-    consultations = {
-        c.id: c
-        for c in db.session.scalars(
-            sa.select(Consultation).where(Consultation.id.in_(ids)).options(sa.orm.lazyload("*"))
-        )
-    }
-    chats = {
-        c.consultation_id: c
-        for c in db.session.scalars(
-            sa.select(Chat).where(Chat.consultation_id.in_(ids)).options(sa.orm.selectinload(Chat.members))
-        )
-    }
-    client_ids = {p.client_id for p in batch}
-    stored = {
-        (m.chat_id, m.client_id): m
-        for m in db.session.scalars(
-            sa.select(ChatMessage).where(
-                ChatMessage.chat_id.in_([c.id for c in chats.values()]), ChatMessage.client_id.in_(client_ids)
-            )
-        )
-    }
+def _read(ids: list[int]) -> dict[int, tuple[Consultation, Chat]]:
+    """The consultations and their chats, the chats' rows locked in id order (two batches
+    never wait on each other in a circle; SQLite has one writer anyway)."""
+    rows = db.session.execute(
+        sa.select(Consultation, Chat)
+        .join(Chat, Chat.consultation_id == Consultation.id)
+        .where(Consultation.id.in_(ids))
+        .order_by(Chat.id)
+        .options(sa.orm.lazyload("*"), sa.orm.selectinload(Chat.members))
+        .with_for_update(of=Chat)
+    ).all()
+    return {consultation.id: (consultation, chat) for consultation, chat in rows}
+
+
+def _store(batch: list[Pending]):
+    found = _read(sorted({p.consultation_id for p in batch}))
     outcome: list[tuple[Pending, object, BaseException | None]] = []
     accepted: dict[int, list[tuple[Pending, ChatMember]]] = defaultdict(list)
     first_of: dict[tuple[int, str], Pending] = {}
@@ -181,15 +209,12 @@ def _store(batch: list[Pending]) -> list[tuple[Pending, object, BaseException | 
         result, error = None, None
         with _ActingAs(pending.principal):
             try:
-                consultation = consultations.get(pending.consultation_id)
-                chat = chats.get(pending.consultation_id)
-                if consultation is None or chat is None:
+                consultation, chat = found.get(pending.consultation_id, (None, None))
+                if consultation is None:
                     raise NotFound()
                 require("chat.view", consultation, pending.principal)
                 key = (chat.id, pending.client_id)
-                if key in stored:  # a resend: the stored message, nothing new
-                    result = (service.serialize(stored[key], consultation), False)
-                elif key in first_of:  # the same resend twice in one batch
+                if key in first_of:  # the same resend twice in one batch
                     pending.same_as = first_of[key]
                 else:
                     service.check_writable(chat, consultation, pending.principal)
@@ -203,58 +228,70 @@ def _store(batch: list[Pending]) -> list[tuple[Pending, object, BaseException | 
                 error = refusal
         outcome.append((pending, result, error))
     if not accepted:
-        return outcome
+        return outcome, None
 
-    # Sequence numbers: the chats' rows are locked in id order (two processes never wait
-    # on each other in a circle; SQLite has one writer anyway), then one UPDATE reserves
-    # the numbers of every chat of the batch.
-    by_id = {chat.id: chat for chat in chats.values()}
+    # One UPDATE reserves the numbers of every chat of the batch; a chat closed since it
+    # was read (completion on SQLite, which takes no row lock) reserves none.
     chat_ids = sorted(accepted)
-    db.session.execute(sa.select(Chat.id).where(Chat.id.in_(chat_ids)).order_by(Chat.id).with_for_update())
     counts = sa.case({chat_id: len(accepted[chat_id]) for chat_id in chat_ids}, value=Chat.id)
     reserved = dict(
         db.session.execute(
             sa.update(Chat)
-            .where(Chat.id.in_(chat_ids))
+            .where(Chat.id.in_(chat_ids), Chat.closed_at.is_(None))
             .values(last_seq=Chat.last_seq + counts)
             .returning(Chat.id, Chat.last_seq)
             .execution_options(synchronize_session=False)
         ).all()
     )
-    messages: dict[int, ChatMessage] = {}
+    now = utcnow()
+    rows: list[dict] = []
+    payloads: dict[int, dict] = {}  # by id(pending), in the order of ``rows``
+    read_marks: dict[int, int] = {}
+    refused: set[int] = set()
+    chats = {chat.id: (consultation, chat) for consultation, chat in found.values()}
     for chat_id in chat_ids:
-        items, last = accepted[chat_id], reserved[chat_id]
-        sa.orm.attributes.set_committed_value(by_id[chat_id], "last_seq", last)
+        consultation, chat = chats[chat_id]
+        items = accepted[chat_id]
+        if chat_id not in reserved:
+            refused.update(id(pending) for pending, _member in items)
+            continue
+        last = reserved[chat_id]
+        sa.orm.attributes.set_committed_value(chat, "last_seq", last)
         for seq, (pending, member) in enumerate(items, start=last - len(items) + 1):
-            message = ChatMessage(
-                chat_id=chat_id, seq=seq, kind=ChatMessage.TEXT, client_id=pending.client_id, text=pending.text,
-                sender_member_id=member.id, sender_side=member.side, sender_name=pending.principal.name,
-            )
-            db.session.add(message)
-            member.last_read_seq = max(member.last_read_seq, seq)  # writing counts as reading
-            messages[id(pending)] = message
-    db.session.flush()
+            row = {
+                "chat_id": chat_id, "seq": seq, "kind": ChatMessage.TEXT, "client_id": pending.client_id,
+                "text": pending.text, "sender_member_id": member.id, "sender_side": member.side,
+                "sender_name": pending.principal.name, "document_id": None, "data": {}, "created_at": now,
+            }
+            rows.append(row)
+            payloads[id(pending)] = service.payload_of(row, consultation.id)
+            read_marks[member.id] = seq  # writing counts as reading
+    if rows:
+        ids = db.session.execute(
+            sa.insert(ChatMessage).returning(ChatMessage.id, sort_by_parameter_order=True), rows
+        ).scalars().all()
+        for payload, message_id in zip(payloads.values(), ids):
+            payload["id"] = message_id
+        db.session.execute(
+            sa.update(ChatMember)
+            .where(ChatMember.id.in_(list(read_marks)))
+            .values(last_read_seq=sa.case(read_marks, value=ChatMember.id))
+            .execution_options(synchronize_session=False)
+        )
 
-    payloads: dict[int, list[dict]] = defaultdict(list)
     final = []
+    sent: dict[int, list[tuple[dict, str | None]]] = defaultdict(list)
     for pending, result, error in outcome:
-        message = messages.get(id(pending))
-        if message is not None:
-            consultation = consultations[pending.consultation_id]
-            result = (service.serialize(message, consultation), True)
-            payloads[consultation.id].append(result[0])
+        if id(pending) in refused:
+            result, error = None, Conflict(service.READ_ONLY)
+        elif id(pending) in payloads:
+            payload = payloads[id(pending)]
+            result = (payload, True)
+            sent[pending.consultation_id].append((payload, pending.sid))
         final.append((pending, result, error))
-    for consultation_id, sent in payloads.items():
-        sent.sort(key=lambda payload: payload["seq"])
-    targets = service.unread_targets([by_id[chat_id] for chat_id in chat_ids])
-
-    def broadcast() -> None:
-        for consultation_id, sent in payloads.items():
-            room = service.chat_room(consultation_id)
-            for payload in sent:
-                service.emit("message", payload, room)
-        for (consultation_id, target) in targets:
-            service.emit("unread", {"chat": consultation_id, "unread": target.unread}, target.room)
-
-    after_commit(broadcast)
-    return final
+    if not sent:
+        return final, None
+    return final, service.prepare_broadcast(
+        {cid: sorted(items, key=lambda item: item[0]["seq"]) for cid, items in sent.items()},
+        [chats[chat_id][1] for chat_id in chat_ids if chat_id in reserved],
+    )

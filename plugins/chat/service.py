@@ -216,12 +216,13 @@ def find_by_client_id(chat: Chat, client_id: str) -> ChatMessage | None:
     )
 
 
-def post_text(consultation_id, principal: Principal, client_id, text) -> tuple[dict, bool]:
+def post_text(consultation_id, principal: Principal, client_id, text, sid: str | None = None) -> tuple[dict, bool]:
     """Store a text message and broadcast it after the commit.
 
     Returns ``(message, created)``; a resend with a known ``client_id`` returns the stored
     message and stores nothing (``created`` False). Messages arriving together are stored
-    in one transaction (``plugins.chat.grouped``). Commits.
+    in one transaction (``plugins.chat.grouped``). ``sid``: the sender's socket, which gets
+    the message in its acknowledgement and so not once more from the broadcast. Commits.
     """
     from plugins.chat.grouped import Pending, writer
 
@@ -238,8 +239,8 @@ def post_text(consultation_id, principal: Principal, client_id, text) -> tuple[d
         raise
     # Waiting for the batch holds no database connection (or fifty waiting senders
     # would empty the pool the leader needs).
-    db.session.rollback()
-    return writer().post(Pending(consultation_id, principal, client_id, text))
+    db.session.close()
+    return writer().post(Pending(consultation_id, principal, client_id, text, sid))
 
 
 def check_text(text) -> str:
@@ -251,12 +252,12 @@ def check_text(text) -> str:
     return text
 
 
-def post_text_alone(consultation_id, principal: Principal, client_id, text) -> tuple[dict, bool]:
+def post_text_alone(consultation_id, principal: Principal, client_id, text, sid: str | None = None) -> tuple[dict, bool]:
     """``post_text`` in a transaction of its own."""
     for attempt in range(3):
         try:
             with writing():
-                return _post_text(consultation_id, principal, client_id, text)
+                return _post_text(consultation_id, principal, client_id, text, sid)
         except sa.orm.exc.StaleDataError:
             # Both sides wrote the first message at once and both started the
             # consultation; the loser starts over and finds it started.
@@ -266,7 +267,7 @@ def post_text_alone(consultation_id, principal: Principal, client_id, text) -> t
     raise AssertionError("unreachable")
 
 
-def _post_text(consultation_id, principal: Principal, client_id, text) -> tuple[dict, bool]:
+def _post_text(consultation_id, principal: Principal, client_id, text, sid: str | None = None) -> tuple[dict, bool]:
     chat, consultation = open_for(consultation_id, principal)  # access before anything else
     client_id = check_client_id(client_id)
     text = check_text(text)
@@ -294,7 +295,7 @@ def _post_text(consultation_id, principal: Principal, client_id, text) -> tuple[
             raise
         return serialize(existing, consultation), False
     payload = serialize(message, consultation)
-    _broadcast_after_commit(chat, consultation, [payload])
+    _broadcast_after_commit(chat, consultation, [payload], skip_sid=sid)
     db.session.commit()
     return payload, True
 
@@ -385,6 +386,22 @@ def _url(endpoint: str, **values) -> str:
     if has_request_context():
         return url_for(endpoint, **values)
     return current_app.url_map.bind("localhost").build(endpoint, values)
+
+
+def payload_of(row: dict, consultation_id: int) -> dict:
+    """What clients get of a text message, from the values of its row."""
+    return {
+        "chat": consultation_id,
+        "id": row.get("id"),
+        "seq": row["seq"],
+        "kind": row["kind"],
+        "side": row["sender_side"],
+        "member": row["sender_member_id"],
+        "name": row["sender_name"],
+        "client_id": row["client_id"],
+        "text": row["text"],
+        "at": row["created_at"].isoformat(),
+    }
 
 
 def serialize(message: ChatMessage, consultation: Consultation, document: Document | None = None) -> dict:
@@ -574,14 +591,16 @@ def unread_targets(chats: list[Chat]) -> list[tuple[int, _Target]]:
     return targets
 
 
-def _broadcast_after_commit(chat: Chat, consultation: Consultation, payloads: list[dict], closed: bool = False) -> None:
+def _broadcast_after_commit(chat: Chat, consultation: Consultation, payloads: list[dict], closed: bool = False,
+                            skip_sid: str | None = None) -> None:
     targets = [target for _, target in unread_targets([chat])]
     room = chat_room(consultation.id)
     consultation_id = consultation.id
+    socketio = current_app.extensions["socketio"]
 
     def send() -> None:
         for payload in payloads:
-            emit("message", payload, room)
+            socketio.emit("message", payload, to=room, namespace=NAMESPACE, skip_sid=skip_sid)
         for target in targets:
             data = {"chat": consultation_id, "unread": target.unread}
             if closed:
@@ -591,3 +610,58 @@ def _broadcast_after_commit(chat: Chat, consultation: Consultation, payloads: li
             emit("closed", {"chat": consultation_id}, room)
 
     after_commit(send)
+
+
+def _tabs_outside(socketio, rooms: list[str], chat: str) -> dict[str, list[str]] | None:
+    """In a single process: ``{room: the sockets of the chat}`` for each of ``rooms`` (a
+    member's tabs) with a socket outside the chat room, that is a tab with a list open.
+    ``None`` with a message queue: other processes' sockets are not known here."""
+    import socketio as python_socketio
+
+    manager = socketio.server.manager
+    if isinstance(manager, python_socketio.PubSubManager):
+        return None
+    inside = [sid for sid, _eio in manager.get_participants(NAMESPACE, chat)]
+    found = {}
+    for room in rooms:
+        if any(sid not in inside for sid, _eio in manager.get_participants(NAMESPACE, room)):
+            found[room] = inside
+    return found
+
+
+def prepare_broadcast(sent: dict[int, list[tuple[dict, str | None]]], chats: list[Chat]):
+    """What a batch of new messages tells once committed: each message to its chat's room
+    (not to the sender's socket: its acknowledgement has it), then the unread counters
+    to the members' tabs outside the chat (inside, the window shows the messages and marks
+    them read). The counters are counted after the commit, on a connection of their own,
+    and only when some tab would get them."""
+    socketio = current_app.extensions["socketio"]
+    members = {
+        chat.consultation_id: [(member.id, member_room(member)) for member in chat.members] for chat in chats
+    }
+
+    def broadcast() -> None:
+        for consultation_id, items in sent.items():
+            room = chat_room(consultation_id)
+            for payload, sid in items:
+                socketio.emit("message", payload, to=room, namespace=NAMESPACE, skip_sid=sid)
+        wanted: list[tuple[int, int, str, list[str] | None]] = []
+        for consultation_id, rooms in members.items():
+            outside = _tabs_outside(socketio, [room for _id, room in rooms], chat_room(consultation_id))
+            for member_id, room in rooms:
+                if outside is None:
+                    wanted.append((consultation_id, member_id, room, None))
+                elif room in outside:
+                    wanted.append((consultation_id, member_id, room, outside[room] or None))
+        if not wanted:
+            return
+        with db.engine.connect() as connection:
+            counts = dict(connection.execute(
+                sa.select(ChatMember.id, _unread_query().scalar_subquery())
+                .where(ChatMember.id.in_([member_id for _c, member_id, _r, _s in wanted]))
+            ).all())
+        for consultation_id, member_id, room, skip in wanted:
+            socketio.emit("unread", {"chat": consultation_id, "unread": counts.get(member_id, 0)}, to=room,
+                          namespace=NAMESPACE, skip_sid=skip)
+
+    return broadcast

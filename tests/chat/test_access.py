@@ -105,6 +105,9 @@ def test_outsiders_can_neither_read_nor_write_over_the_socket(app, server, facto
     doctor_socket = doctor.socket()
     sockets.append(doctor_socket)
     doctor_socket.call("join", {"chat": cast.consultation_id})
+    second_tab = doctor.socket()  # the sender's own socket has the message in its ack only
+    sockets.append(second_tab)
+    second_tab.call("join", {"chat": cast.consultation_id})
     assert set(_events()) >= {"join", "send", "history", "read", "leave"}
 
     outsiders = _outsiders(factory, cast, server.url)
@@ -123,7 +126,7 @@ def test_outsiders_can_neither_read_nor_write_over_the_socket(app, server, facto
             assert "messages" not in reply and "message" not in reply
 
     assert doctor_socket.send(cast.consultation_id, SECRET)["ok"]
-    wait_for(lambda: doctor_socket.received("message"))
+    wait_for(lambda: second_tab.received("message"))
     # Nothing of the chat reached the outsiders' sockets, and nothing of theirs was stored.
     doctor_socket.call("history", {"chat": cast.consultation_id})
     for sock in watchers:

@@ -67,8 +67,11 @@ def test_the_socket_is_refused_until_the_consent_is_accepted(app, server, factor
     assert sock.send(consultation.id, "Согласие принято")["ok"]
     assert _stored_texts() == ["Согласие принято"]
 
-    # A new version of the text: the open socket's events are refused until it is accepted.
+    # A new version of the text: within seconds (the periodic re-check of the socket's
+    # login) the socket is taken out of the chat and its events are refused until the new
+    # text is accepted.
     _publish_new_version()
+    wait_for(lambda: sock.received("access_lost"))
     replies = {
         "join": sock.call("join", {"chat": consultation.id, "after": 0}),
         "history": sock.call("history", {"chat": consultation.id}),
@@ -77,8 +80,7 @@ def test_the_socket_is_refused_until_the_consent_is_accepted(app, server, factor
     for event, reply in replies.items():
         assert reply["ok"] is False and reply["status"] == 403, (event, reply)
         assert "messages" not in reply and "message" not in reply
-    # The periodic re-check takes the socket out of the chat: the doctor's words do not reach it.
-    wait_for(lambda: sock.received("access_lost"))
+    # Out of the chat: the doctor's words do not reach it.
     doctor_socket = Browser(server.url, "staff", doctor.id).socket()
     sockets.append(doctor_socket)
     assert doctor_socket.send(consultation.id, "Врач пишет")["ok"]

@@ -48,22 +48,32 @@ def test_each_sender_of_a_batch_gets_their_own_answer(app, factory):
         grouped.write_batch([first])
         assert first.result[1] is True and first.result[0]["seq"] == 1
 
-        resend = _pending(open_chat, doctor, "Здравствуйте, жалобы?", client_id=first.client_id)
         answer = _pending(open_chat, patient, "Болит голова")
         twice_a = _pending(open_chat, patient, "Третий день", client_id="tab-1")
         twice_b = _pending(open_chat, patient, "Третий день", client_id="tab-1")
         foreign = _pending(open_chat, outsider, "Чужой чат")
         late = _pending(closed_chat, closed_doctor, "После завершения")
         starting = _pending(scheduled_chat, scheduled_doctor, "Первое сообщение")
-        grouped.write_batch([resend, answer, twice_a, twice_b, foreign, late, starting])
+        grouped.write_batch([answer, twice_a, twice_b, foreign, late, starting])
 
-        assert resend.result == (first.result[0], False)
         assert answer.result[1] is True and answer.result[0]["seq"] == 2
         assert twice_a.result[1] is True and twice_a.result[0]["seq"] == 3
         assert twice_b.result == (twice_a.result[0], False)
         assert isinstance(foreign.error, NotFound)
         assert isinstance(late.error, Conflict) and "только для чтения" in str(late.error.message)
         assert starting.result is grouped._ALONE  # starting the consultation is the sender's own step
+
+        # A resend of a stored message fails its batch on the unique client id: each of the
+        # batch is then stored alone, and the resend gets the stored message back.
+        resend = _pending(open_chat, doctor, "Здравствуйте, жалобы?", client_id=first.client_id)
+        beside = _pending(open_chat, patient, "Температура 37,2")
+        grouped.write_batch([resend, beside])
+        assert resend.result is grouped._ALONE and beside.result is grouped._ALONE
+        again = _pending(open_chat, doctor, "Здравствуйте, жалобы?", client_id=first.client_id)
+        assert grouped.GroupWriter().post(again) == (first.result[0], False)
+        assert db.session.scalar(
+            sa.select(sa.func.count(ChatMessage.id)).where(ChatMessage.client_id == first.client_id)
+        ) == 1
 
         rows = db.session.execute(
             sa.select(ChatMessage.seq, ChatMessage.text)
@@ -85,7 +95,7 @@ def test_concurrent_senders_share_transactions_and_lose_nothing(app, factory, mo
 
     def counting(batch):
         batches.append(len(batch))
-        write_batch(batch)
+        return write_batch(batch)
 
     monkeypatch.setattr(grouped, "write_batch", counting)
     barrier = threading.Barrier(senders)

@@ -24,11 +24,13 @@ def test_doctor_and_patient_exchange_messages_live(app, server, factory, sockets
     doctor = Browser(server.url, "staff", cast.doctor_id)
     patient = Browser(server.url, "patient", cast.account_id)
     doctor_socket, patient_socket = doctor.socket(), patient.socket()
-    sockets += [doctor_socket, patient_socket]
+    doctor_tab = doctor.socket()  # another tab of the doctor's, with the chat open too
+    sockets += [doctor_socket, patient_socket, doctor_tab]
 
     joined = patient_socket.call("join", {"chat": cast.consultation_id, "after": 0})
     assert joined["ok"] and joined["messages"] == [] and not joined["closed"]
     assert doctor_socket.call("join", {"chat": cast.consultation_id})["ok"]
+    assert doctor_tab.call("join", {"chat": cast.consultation_id})["ok"]
 
     sent = doctor_socket.send(cast.consultation_id, "Здравствуйте! Как самочувствие?")
     assert sent["ok"] and sent["message"]["seq"] == 1 and sent["message"]["side"] == "staff"
@@ -37,8 +39,11 @@ def test_doctor_and_patient_exchange_messages_live(app, server, factory, sockets
 
     reply = patient_socket.send(cast.consultation_id, "<script>alert(1)</script> Лучше, спасибо")
     assert reply["ok"]
-    wait_for(lambda: len(doctor_socket.received("message")) == 2)
-    assert [m["seq"] for m in doctor_socket.received("message")] == [1, 2]
+    # The sending socket has its own message in the acknowledgement; the sender's other
+    # tab gets both, in order.
+    wait_for(lambda: len(doctor_tab.received("message")) == 2)
+    assert [m["seq"] for m in doctor_tab.received("message")] == [1, 2]
+    assert [m["seq"] for m in wait_for(lambda: doctor_socket.received("message"))] == [2]
 
     # The first real message started the consultation (scheduled → in progress).
     db.session.expire_all()
