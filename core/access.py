@@ -69,31 +69,38 @@ def principal_for_user(user) -> Principal:
 
 
 def principal_for_account(account) -> Principal:
+    return principals_for_accounts([account])[account.id]
+
+
+def principals_for_accounts(accounts) -> dict[int, Principal]:
+    """``{account id: principal}``; the children in the care of all of them in one query."""
     import sqlalchemy as sa
 
     from core.db import db
     from core.models import Guardianship
 
-    patient = account.patient
-    ids: set[int] = set()
-    organisation_id = None
-    if patient is not None:
-        ids.add(patient.id)
-        organisation_id = patient.organisation_id
-        ids.update(
-            db.session.scalars(
-                sa.select(Guardianship.child_id).where(
-                    Guardianship.representative_id == patient.id, Guardianship.in_force()
-                )
+    patients = {account.id: account.patient for account in accounts}
+    children: dict[int, set[int]] = {}
+    representatives = [patient.id for patient in patients.values() if patient is not None]
+    if representatives:
+        for representative_id, child_id in db.session.execute(
+            sa.select(Guardianship.representative_id, Guardianship.child_id).where(
+                Guardianship.representative_id.in_(representatives), Guardianship.in_force()
             )
+        ):
+            children.setdefault(representative_id, set()).add(child_id)
+    principals = {}
+    for account in accounts:
+        patient = patients[account.id]
+        ids = {patient.id, *children.get(patient.id, ())} if patient is not None else set()
+        principals[account.id] = Principal(
+            kind="patient",
+            id=account.id,
+            name=account.full_name,
+            organisation_id=patient.organisation_id if patient is not None else None,
+            patient_ids=frozenset(ids),
         )
-    return Principal(
-        kind="patient",
-        id=account.id,
-        name=account.full_name,
-        organisation_id=organisation_id,
-        patient_ids=frozenset(ids),
-    )
+    return principals
 
 
 def principal_for_token(token) -> Principal:

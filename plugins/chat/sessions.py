@@ -21,8 +21,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import Flask, current_app, session
 
-from core.access import Principal, can, principal_for_account, principal_for_user
+from core.access import Principal, can, principal_for_user, principals_for_accounts
 from core.db import db, utcnow
+from core.portal.consent import remember_acceptances
 from core.models import Consultation, PortalAccount, User
 from plugins.chat.models import ChatRevokedLogin
 
@@ -164,12 +165,26 @@ def _disconnect(socketio, sid: str) -> None:
         log.debug("socket %s already disconnected", sid)
 
 
-def principal_of(connection: Connection) -> Principal | None:
-    if connection.kind == "staff":
-        user = db.session.get(User, connection.principal_id)
-        return principal_for_user(user) if user is not None and user.is_active else None
-    account = db.session.get(PortalAccount, connection.principal_id)
-    return principal_for_account(account) if account is not None else None
+def principals_of(connections: list[Connection]) -> dict[tuple[str, int], Principal | None]:
+    """The principals of ``connections`` as they are now (None: the user is gone or was
+    deactivated): a few queries for all of them, whatever their number."""
+    staff = {c.principal_id for c in connections if c.kind == "staff"}
+    patients = {c.principal_id for c in connections if c.kind != "staff"}
+    found: dict[tuple[str, int], Principal | None] = {("staff", i): None for i in staff}
+    found.update({("patient", i): None for i in patients})
+    if staff:
+        for user in db.session.scalars(sa.select(User).where(User.id.in_(staff))):
+            if user.is_active:
+                found[("staff", user.id)] = principal_for_user(user)
+    if patients:
+        accounts = list(db.session.scalars(
+            sa.select(PortalAccount).where(PortalAccount.id.in_(patients))
+            .options(sa.orm.selectinload(PortalAccount.patient))
+        ))
+        for account_id, principal in principals_for_accounts(accounts).items():
+            found[("patient", account_id)] = principal
+    remember_acceptances([p for p in found.values() if p is not None])
+    return found
 
 
 def recheck(app: Flask, registry: Connections) -> None:
@@ -181,12 +196,17 @@ def recheck(app: Flask, registry: Connections) -> None:
         try:
             registry.refresh_revoked()
             lifetime = app.permanent_session_lifetime.total_seconds()
-            principals: dict[tuple[str, int], Principal | None] = {}
-            for connection in registry.snapshot():
-                key = (connection.kind, connection.principal_id)
-                if key not in principals:
-                    principals[key] = principal_of(connection)
-                principal = principals[key]
+            connections_now = registry.snapshot()
+            principals = principals_of(connections_now)
+            wanted = {consultation_id for c in connections_now for consultation_id in c.chats}
+            consultations = {
+                c.id: c for c in db.session.scalars(
+                    sa.select(Consultation).where(Consultation.id.in_(wanted))
+                    .options(sa.orm.lazyload("*"), sa.orm.selectinload(Consultation.participants))
+                )
+            } if wanted else {}
+            for connection in connections_now:
+                principal = principals.get((connection.kind, connection.principal_id))
                 connection.principal = principal
                 if (
                     principal is None
@@ -198,7 +218,7 @@ def recheck(app: Flask, registry: Connections) -> None:
                     registry.remove(connection.sid)
                     continue
                 for consultation_id in list(connection.chats):
-                    consultation = db.session.get(Consultation, consultation_id)
+                    consultation = consultations.get(consultation_id)
                     if consultation is None or not can("chat.view", consultation, principal):
                         connection.chats.discard(consultation_id)
                         socketio.server.leave_room(connection.sid, chat_room(consultation_id), namespace=NAMESPACE)
