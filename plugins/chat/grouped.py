@@ -194,9 +194,9 @@ def _read(ids: list[int]) -> dict[int, tuple[Consultation, Chat]]:
         .join(Chat, Chat.consultation_id == Consultation.id)
         .where(Consultation.id.in_(ids))
         .order_by(Chat.id)
-        .options(sa.orm.lazyload("*"), sa.orm.selectinload(Chat.members))
+        .options(sa.orm.lazyload("*"), sa.orm.joinedload(Chat.members))
         .with_for_update(of=Chat)
-    ).all()
+    ).unique().all()
     return {consultation.id: (consultation, chat) for consultation, chat in rows}
 
 
