@@ -150,6 +150,14 @@ def json_object() -> dict:
     return data
 
 
+def refuse_nul_in(values) -> None:
+    """The same for the arguments of a Socket.IO event: a NUL byte anywhere in them, or
+    nesting deeper than ``MAX_JSON_DEPTH``, is a 400 before any handler sees them."""
+    problems = _nul_paths(list(values))
+    if problems:
+        raise UserError(NUL_MESSAGE, field_errors=problems, status=400)
+
+
 def _nul_paths(value: Any, depth: int = 0) -> dict:
     """The places in a JSON value that hold a NUL byte, as a tree of the same shape."""
     if depth > MAX_JSON_DEPTH:

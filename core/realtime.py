@@ -8,7 +8,8 @@ unless the namespace keeps it per connection (``event_principal``), as the chat 
 re-validates its connections' logins every few seconds and checks logouts on every
 event. Handlers still call ``core.access.require`` for their objects;
 a refusal (or any ``UserError``) goes back as the event's acknowledgement
-``{"ok": False, "status": ..., "error": "<Russian message>"}`` instead of a crash.
+``{"ok": False, "status": ..., "error": "<Russian message>"}`` instead of a crash; so is
+an event whose arguments hold a NUL byte or nest too deep (``core.params``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from flask_socketio import Namespace as _Namespace
 from flask_socketio import disconnect
 from werkzeug.exceptions import HTTPException
 
+from core import params
 from core.access import set_principal
 from core.db import db
 from core.errors import UserError
@@ -65,6 +67,7 @@ class Namespace(_Namespace):
             disconnect()
             return {"ok": False, "status": 404, "error": "plugin switched off"}
         try:
+            params.refuse_nul_in(args)
             return handler(*args)
         except (HTTPException, UserError) as error:
             db.session.rollback()

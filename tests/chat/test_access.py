@@ -146,3 +146,27 @@ def test_a_foreign_origin_is_refused(app, server, factory, sockets):
     same = ChatSocket(doctor, origin=server.url)
     sockets.append(same)
     assert same.connected
+
+
+def test_nul_bytes_and_deep_nesting_in_events_are_refused_in_russian(app, server, factory, sockets):
+    cast = make_cast(factory)
+    sock = Browser(server.url, "staff", cast.doctor_id).socket()
+    sockets.append(sock)
+    assert sock.call("join", {"chat": cast.consultation_id})["ok"]
+    deep: dict = {"chat": cast.consultation_id}
+    for _ in range(40):
+        deep = {"nested": deep}
+    for data in (
+        {"chat": cast.consultation_id, "client_id": uuid.uuid4().hex, "text": "Добрый\x00день"},
+        {"chat": cast.consultation_id, "client_id": "id\x00", "text": "Добрый день"},
+        {"chat": cast.consultation_id, "client_id": uuid.uuid4().hex, "text": "Добрый день", "\x00": 1},
+        deep,
+    ):
+        reply = sock.call("send", data)
+        assert reply["ok"] is False and reply["status"] == 400, reply
+        assert "символ" in reply["error"] or "вложенность" in reply["error"]
+    from core.db import db
+
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(ChatMessage.id))) == 0
+    assert sock.send(cast.consultation_id, "Добрый день")["ok"]  # the socket still works
