@@ -375,7 +375,7 @@ def measure(app, people: list[dict], context: dict, repeat: int, seed: int, only
     app.test_client_class = TeleconsultClient
     # The patient's e-mail goes to the task backend (Celery in production), not out
     # from inside the request.
-    app.extensions["teleconsult.task_backend"] = lambda name, kwargs: None
+    app.extensions["teleconsult.task_backend"] = lambda name, kwargs, organisation_id=None: None
     rng = random.Random(seed + 1)
     busy = context["busy"]
     with app.app_context():
