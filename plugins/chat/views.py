@@ -19,7 +19,7 @@ from core import params
 from core.access import can, current_principal, require
 from core.db import db
 from core.errors import InvalidInput
-from core.models import Consultation, Document, Patient
+from core.models import Consultation, Document
 from core.models.registry import normalize_name
 from core.portal import consent
 from core.storage import storage
