@@ -33,7 +33,9 @@ TEXT_MAX_LENGTH = 4000
 PAGE_SIZE = 50
 REPLAY_LIMIT = 500
 FILES_PER_UPLOAD = 10
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+# No colon: the messages of a file upload take "<client id>:<index>", so a text's id with a
+# colon could meet one of them. 56 leaves room for the suffix in the 64-character column.
+_CLIENT_ID = re.compile(r"\A[A-Za-z0-9_.-]{1,56}\Z")
 
 READ_ONLY = _l("Консультация завершена: чат доступен только для чтения, новые сообщения и файлы не принимаются")
 
