@@ -80,7 +80,7 @@ class ChatSocket:
     def _client(self):
         options = {"origin": self.origin} if self.origin else {}
         sio = socketio.Client(reconnection=False, websocket_extra_options=options)
-        for name in ("message", "unread", "read", "closed", "session_ended", "access_lost"):
+        for name in ("message", "unread", "counts", "read", "closed", "session_ended", "access_lost"):
             sio.on(name, self._recorder(name), namespace="/chat")
         return sio
 

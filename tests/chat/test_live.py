@@ -133,7 +133,7 @@ def test_unread_counters_go_up_and_down_in_every_tab(app, server, factory, socke
     db.session.expire_all()
     assert worklists.badges([consultation], principal) == {cast.consultation_id: 2}
     # The list page shows the blue circle with the number.
-    assert 'data-unread="2"' in patient.get("/chat/").text
+    assert 'aria-label="Непрочитанных сообщений: 2">2</span>' in patient.get("/chat/").text
 
     doctor_socket.call("join", {"chat": cast.consultation_id})
     read = chat_tab.call("read", {"chat": cast.consultation_id, "seq": 2})
