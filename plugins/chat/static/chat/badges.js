@@ -79,6 +79,7 @@
       transports: ['websocket', 'polling'], reconnectionDelayMax: 5000, auth: { chats: ids }
     });
     Array.prototype.forEach.call(roots, function (root) { attach(root, socket); });
+    window.TeleconsultChatBadges.socket = socket;
     socket.on('session_ended', function () {
       socket.io.opts.reconnection = false;
       socket.disconnect();
