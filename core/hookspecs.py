@@ -275,6 +275,28 @@ def teleconsult_consultation_link(consultation: Consultation, principal: Princip
     """
 
 
+@hookspec
+def teleconsult_consultation_list_scripts(area: str, principal: Principal) -> list[str]:
+    """Addresses of scripts to load on the pages that list consultations, in order.
+
+    ``area`` is ``"portal"`` («Чат с врачом», SPEC P3) or ``"workplace"`` («Входящие»,
+    «Исходящие», «Заявки», SPEC D4). The chat plugin keeps the lists' unread circles and
+    grey closed items live with it. The page loads each address once, at the end of the
+    body, after the list. What a script may rely on in the markup:
+
+    - the list carries ``data-consultation-list``, ``data-badge-class`` (the class of a
+      badge), ``data-badge-label`` (its accessible label, ``{n}`` for the number) and
+      ``data-closed-status`` (the status title of a closed consultation);
+    - each item carries ``data-consultation="<id>"`` and the class ``closed`` when the
+      consultation is closed; in it, a badge (``data-badge``) stands right after the
+      element marked ``data-badge-after``, and an element marked ``data-closed-note``
+      (hidden while open) and one marked ``data-status`` (the status title) may be present.
+
+    Fired while the page is rendered, once for each organisation among the listed
+    consultations with the plugins switched on for it; nothing when the list is empty.
+    """
+
+
 # --------------------------------------------------------------------------- participant
 
 

@@ -87,6 +87,22 @@ def badges(consultations: list[Consultation], principal) -> dict[int, int]:
     return totals
 
 
+def list_scripts(consultations: list[Consultation], area: str, principal) -> list[str]:
+    """Scripts plugins add to a page listing ``consultations`` (live badges, ...), each
+    address once and in the order given. Asked once per organisation among them, with
+    the plugins switched on for it, as the badges are."""
+    from core.plugins import hooks
+
+    scripts: dict[str, None] = {}
+    for organisation_id in dict.fromkeys(c.organisation_id for c in consultations):
+        answers = hooks(organisation_id=organisation_id).teleconsult_consultation_list_scripts(
+            area=area, principal=principal
+        )
+        for answer in answers:
+            scripts.update(dict.fromkeys(answer or ()))
+    return list(scripts)
+
+
 def link(consultation: Consultation, principal) -> str | None:
     """Where a click on the consultation leads, if a plugin says (e.g. its chat)."""
     from core.plugins import hooks_for

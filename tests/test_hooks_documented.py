@@ -46,6 +46,7 @@ EXERCISED_BY = {
     "teleconsult_consultation_actions": "tests/integration/test_plugin_switch_scope.py::test_plugin_pages_follow_the_consultation_they_show_else_the_viewer",
     "teleconsult_consultation_badges": LISTS,
     "teleconsult_consultation_link": LISTS,
+    "teleconsult_consultation_list_scripts": "tests/integration/test_realtime_and_lists.py::test_list_pages_load_the_scripts_plugins_add_once_each",
     "teleconsult_participant_added": LIFECYCLE,
     "teleconsult_participant_joined": PRESENCE,
     "teleconsult_participant_left": PRESENCE,

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core import params
+from core import params, worklists
 from core.access import can, require
 from core.db import db
 from core.errors import UserError
@@ -56,6 +56,7 @@ def chats_list():
     items = chats.chat_items(principal, own.id if own else None, query)
     return render_template(
         "portal/chats.html", items=items, query=query, status_titles=STATUS_TITLES,
+        list_scripts=worklists.list_scripts([item.consultation for item in items], "portal", principal),
         has_any=bool(items) or bool(query and chats.consultations_of(principal)),
     )
 

@@ -82,6 +82,7 @@ def _worklist(name: str):
         pagination=pagination,
         badges=badges,
         links=links,
+        list_scripts=worklists.list_scripts(items, "workplace", principal),
         search=search,
         show_closed=show_closed,
         status_titles=lifecycle.STATUS_TITLES,

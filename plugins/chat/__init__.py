@@ -100,6 +100,19 @@ def teleconsult_consultation_badges(consultations, principal):
 
 
 @hookimpl
+def teleconsult_consultation_list_scripts(area, principal):
+    from flask import url_for
+
+    # The lists' circles and grey items follow the chat live (SPEC P3, D7).
+    if not _may_use_chat(principal):
+        return []
+    return [
+        url_for("chat.vendor", filename="socket.io.min.js"),
+        url_for("chat.static", filename="chat/badges.js"),
+    ]
+
+
+@hookimpl
 def teleconsult_consultation_link(consultation, principal):
     from flask import url_for
 

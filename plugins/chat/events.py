@@ -7,8 +7,11 @@ The client protocol:
 - ``send {chat, client_id, text}`` → ``{ok, message}``; a resend with the same
   ``client_id`` returns the stored message and stores nothing.
 - ``history {chat, before}``, ``read {chat, seq}``, ``leave {chat}``.
-Every tab of a user also receives ``unread {chat, unread}`` for all their chats, and
-``session_ended`` when the login is over.
+Every tab of a user also receives ``unread {chat, unread}`` for all their chats (with
+``closed`` when the chat has just closed), and ``session_ended`` when the login is over.
+On connecting, a tab gets ``counts {unread: {chat: n}, closed: [chat]}``: the unread
+numbers of all its user's chats that have any, and which of the chats it named in the
+connection's ``auth`` (``{chats: [ids]}``, a list page's items) are closed.
 """
 
 from __future__ import annotations
@@ -88,6 +91,9 @@ class ChatNamespace(Namespace):
             )
         )
         registry.start_sweeper(current_app._get_current_object())
+        # After joining the personal rooms: whatever changes from now on comes as `unread`.
+        asked = service.asked_chats(auth.get("chats") if isinstance(auth, dict) else None)
+        service.emit("counts", service.counts_of(principal, asked), request.sid)
         db.session.rollback()  # end the read transaction: the connection lives long
 
     def on_disconnect(self, reason=None):

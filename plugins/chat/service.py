@@ -33,7 +33,9 @@ TEXT_MAX_LENGTH = 4000
 PAGE_SIZE = 50
 REPLAY_LIMIT = 500
 FILES_PER_UPLOAD = 10
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+# No colon: the messages of a file upload take "<client id>:<index>", so a text's id with a
+# colon could meet one of them. 56 leaves room for the suffix in the 64-character column.
+_CLIENT_ID = re.compile(r"\A[A-Za-z0-9_.-]{1,56}\Z")
 
 READ_ONLY = _l("Консультация завершена: чат доступен только для чтения, новые сообщения и файлы не принимаются")
 
@@ -465,6 +467,35 @@ def history(chat: Chat, consultation: Consultation, *, before=None, after=None, 
     return [serialize(m, consultation, documents.get(m.document_id)) for m in rows], more
 
 
+CONTEXT_BEFORE_UNREAD = 5
+
+
+def first_unread_seq(member: ChatMember) -> int | None:
+    """The first message the member has not read, counted as the circle counts them."""
+    return db.session.scalar(
+        sa.select(sa.func.min(ChatMessage.seq)).where(
+            ChatMessage.chat_id == member.chat_id,
+            ChatMessage.seq > member.last_read_seq,
+            ChatMessage.sender_member_id != member.id,
+        )
+    )
+
+
+def opening_page(chat: Chat, consultation: Consultation, member: ChatMember) -> tuple[list[dict], bool, int | None]:
+    """What the chat window opens with: ``(messages, more, first unread seq)``.
+
+    The latest page; but when the first unread message is older than that page, a few read
+    messages before it and a page from it on, so the window can open there (the client
+    fetches the rest after it). ``more``: older messages exist before the first shown."""
+    first = first_unread_seq(member)
+    messages, more = history(chat, consultation)
+    if first is None or not messages or messages[0]["seq"] <= first:
+        return messages, more, first
+    before, more = history(chat, consultation, before=first, limit=CONTEXT_BEFORE_UNREAD)
+    after, _ = history(chat, consultation, after=first - 1, limit=PAGE_SIZE)
+    return before + after, more, first
+
+
 def parse_seq(value, name: str = "seq") -> int | None:
     if value is None or value == "":
         return None
@@ -557,6 +588,47 @@ def unread_counts(consultation_ids: list[int], principal: Principal) -> dict[int
         .group_by(Chat.consultation_id)
     ).all()
     return {cid: count for cid, count in rows if count}
+
+
+CHATS_ASKED_MAX = 500
+
+
+def asked_chats(value) -> list[int]:
+    """The consultation ids a list page names when it connects (``auth.chats``): ids
+    only, at most CHATS_ASKED_MAX; anything else is ignored, never an error."""
+    if not isinstance(value, list):
+        return []
+    ids = [v for v in value[:CHATS_ASKED_MAX] if type(v) is int and 0 < v < 2**31]
+    return sorted(set(ids))
+
+
+def counts_of(principal: Principal, asked: list[int] = ()) -> dict:
+    """What a tab is sent when it connects: ``{"unread": {consultation id: n}, "closed":
+    [ids]}``. ``unread`` covers every chat of the principal that has unread messages
+    (absent: none); ``closed`` says which of the ``asked`` chats are closed. One query."""
+    if not (principal.is_staff or principal.is_patient):
+        return {"unread": {}, "closed": []}
+    unread = sa.func.count(ChatMessage.id)
+    asked = list(asked)
+    rows = db.session.execute(
+        sa.select(Chat.consultation_id, Chat.closed_at.is_not(None), unread)
+        .join(ChatMember, ChatMember.chat_id == Chat.id)
+        .outerjoin(
+            ChatMessage,
+            sa.and_(
+                ChatMessage.chat_id == Chat.id,
+                ChatMessage.seq > ChatMember.last_read_seq,
+                ChatMessage.sender_member_id != ChatMember.id,
+            ),
+        )
+        .where(_member_filter(principal))
+        .group_by(Chat.consultation_id, Chat.closed_at)
+        .having(sa.or_(unread > 0, Chat.consultation_id.in_(asked)) if asked else unread > 0)
+    ).all()
+    return {
+        "unread": {str(cid): count for cid, _closed, count in rows if count},
+        "closed": sorted(cid for cid, closed, _count in rows if closed and cid in asked),
+    }
 
 
 def read_marks(chat: Chat) -> dict[str, int]:

@@ -93,13 +93,10 @@ def window(consultation_id: int):
     principal = require("chat.connect")
     chat, consultation = service.open_for(consultation_id, principal)
     member = service.ensure_member(chat, consultation, principal)
-    messages, more = service.history(chat, consultation)
+    messages, more, first_unread = service.opening_page(chat, consultation, member)
     card_url = None
     if principal.is_staff and "workplace.application" in current_app.view_functions:
         card_url = url_for("workplace.application", consultation_id=consultation.id)
-    first_unread = next(
-        (m["seq"] for m in messages if m["seq"] > member.last_read_seq and m["member"] != member.id), None
-    )
     db.session.commit()
     return render_template(
         "chat/window.html",

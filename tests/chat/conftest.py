@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
@@ -18,8 +19,9 @@ from core.db import db
 import sqlalchemy as sa
 
 from core.models import ConsentAcceptance, ConsentVersion, PortalAccount
-from core.testing import Factory, LiveServer, enable_test_login
+from core.testing import Factory, LiveServer, enable_test_login, require_or_skip
 
+ROOT = Path(__file__).resolve().parents[2]
 _CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
 _ids = itertools.count(1)
 
@@ -66,8 +68,11 @@ class Browser:
 class ChatSocket:
     """A python-socketio client on /chat that records everything it receives."""
 
-    def __init__(self, browser: Browser, connect: bool = True, origin: str | None = None, url: str | None = None):
+    def __init__(
+        self, browser: Browser, connect: bool = True, origin: str | None = None, url: str | None = None, auth=None
+    ):
         self.browser = browser
+        self.auth = auth  # what a page's client sends with the connection (a list page: its chats)
         self.url = url or browser.url
         self.origin = origin  # None: the page's own origin, as a browser sends it
         self.headers: dict = {}
@@ -80,7 +85,7 @@ class ChatSocket:
     def _client(self):
         options = {"origin": self.origin} if self.origin else {}
         sio = socketio.Client(reconnection=False, websocket_extra_options=options)
-        for name in ("message", "unread", "read", "closed", "session_ended", "access_lost"):
+        for name in ("message", "unread", "counts", "read", "closed", "session_ended", "access_lost"):
             sio.on(name, self._recorder(name), namespace="/chat")
         return sio
 
@@ -99,7 +104,9 @@ class ChatSocket:
             "User-Agent": self.browser.http.headers["User-Agent"],
             **self.headers,
         }
-        self.sio.connect(self.url, namespaces=["/chat"], headers=headers, transports=["websocket"], wait_timeout=10)
+        self.sio.connect(
+            self.url, namespaces=["/chat"], headers=headers, auth=self.auth, transports=["websocket"], wait_timeout=10
+        )
 
     @property
     def connected(self) -> bool:
@@ -166,6 +173,13 @@ def server(app):
     live = LiveServer(app).start()
     yield live
     live.stop()
+
+
+@pytest.fixture
+def browser(chromium):
+    """Chromium, with socket.io-client's browser build installed (`npm ci`)."""
+    require_or_skip([] if (ROOT / "node_modules" / "socket.io-client").is_dir() else ["node_modules (npm ci)"])
+    return chromium
 
 
 @pytest.fixture

@@ -82,7 +82,7 @@ def test_outsiders_can_neither_read_nor_write_over_http(app, server, factory, so
                 if rule.endpoint == "chat.index":
                     # Their own (empty) list: it must not show this consultation.
                     assert response.status_code in (200, 302, 401, 403)
-                    assert f'data-chat="{cast.consultation_id}"' not in body
+                    assert f'data-consultation="{cast.consultation_id}"' not in body
                 else:
                     assert response.status_code in (302, 401, 403, 404), (name, method, url, response.status_code)
     db.session.expire_all()

@@ -3,20 +3,7 @@ sender sees it read (SPEC D7, P4). Uses Debian's chromium through Playwright."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from core.testing import require_or_skip
 from tests.chat.conftest import make_cast
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def browser(chromium):
-    require_or_skip([] if (ROOT / "node_modules" / "socket.io-client").is_dir() else ["node_modules (npm ci)"])
-    return chromium
 
 
 def test_a_message_sent_in_one_page_appears_in_the_other(server, factory, browser):

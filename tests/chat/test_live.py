@@ -72,6 +72,33 @@ def test_resend_with_the_same_client_id_stores_once(app, server, factory, socket
     assert db.session.scalar(sa.select(sa.func.count(ChatMessage.id))) == 1
 
 
+def test_client_ids_are_short_plain_names_that_never_meet_a_file_upload(app, server, factory, sockets):
+    """A text's client id may not look like one of the "<client id>:<index>" ids that the
+    messages of an upload take: a resend of such a text would get the file back (SPEC P4)."""
+    cast = make_cast(factory)
+    patient = Browser(server.url, "patient", cast.account_id)
+    sock = patient.socket()
+    sockets.append(sock)
+    uploaded = patient.post(
+        f"/chat/{cast.consultation_id}/files",
+        files=[("files", ("анализ.png", io.BytesIO(PNG), "image/png"))], data={"client_id": "upload-7"},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json()["messages"][0]["client_id"] == "upload-7:0"
+
+    for refused_id in ("upload-7:0", "a" * 57, "line\n", "пробел", "", "a b", None, 7):
+        answer = sock.call("send", {"chat": cast.consultation_id, "client_id": refused_id, "text": "Текст"})
+        assert not answer["ok"] and answer["status"] == 422, refused_id
+        assert "идентификатор" in answer["error"]
+    over_http = patient.post(f"/chat/{cast.consultation_id}/messages", json={"client_id": "upload-7:0", "text": "Текст"})
+    assert over_http.status_code == 422
+
+    longest = sock.send(cast.consultation_id, "Самый длинный", client_id="A-z_0.9" + "x" * 49)
+    assert longest["ok"] and not longest["duplicate"] and longest["message"]["text"] == "Самый длинный"
+    texts = db.session.scalars(sa.select(ChatMessage.text).order_by(ChatMessage.seq)).all()
+    assert texts == ["", "Самый длинный"]  # the file, then the one text accepted
+
+
 def test_paging_returns_older_pages_in_order(app, server, factory, sockets):
     cast = make_cast(factory)
     doctor = Browser(server.url, "staff", cast.doctor_id)
@@ -111,7 +138,7 @@ def test_unread_counters_go_up_and_down_in_every_tab(app, server, factory, socke
     db.session.expire_all()
     assert worklists.badges([consultation], principal) == {cast.consultation_id: 2}
     # The list page shows the blue circle with the number.
-    assert 'data-unread="2"' in patient.get("/chat/").text
+    assert 'aria-label="Непрочитанных сообщений: 2">2</span>' in patient.get("/chat/").text
 
     doctor_socket.call("join", {"chat": cast.consultation_id})
     read = chat_tab.call("read", {"chat": cast.consultation_id, "seq": 2})

@@ -107,3 +107,53 @@ def test_namespace_events_follow_the_policy_and_the_switch(list_app):
         assert ack == {"ok": False, "status": 404, "error": "plugin switched off"}
         assert not sio.is_connected("/echo")
         assert not socketio.test_client(list_app, namespace="/echo", flask_test_client=client).is_connected("/echo")
+
+
+class LiveListScripts:
+    @hookimpl
+    def teleconsult_consultation_list_scripts(self, area, principal):
+        return [f"/live/{area}.js", "/live/shared.js"]
+
+
+class MoreListScripts:
+    @hookimpl
+    def teleconsult_consultation_list_scripts(self, area, principal):
+        return ["/live/shared.js", "/more.js"]
+
+
+def test_list_pages_load_the_scripts_plugins_add_once_each(make_app):
+    """teleconsult_consultation_list_scripts: the lists load what plugins give, each address
+    once; nothing while the plugin is off for the organisation or the list is empty."""
+    from core.testing import PASSWORD, Factory
+
+    app = make_app(plugins=[], extra_plugins=[("live", LiveListScripts()), ("more", MoreListScripts())])
+    client = app.test_client()
+    with app.app_context():
+        factory = Factory(app)
+        doctor = factory.doctor(login="lister")
+        consultation = factory.consultation(author=doctor)
+        idle = factory.doctor(login="idle", organisation=doctor.organisation)
+        organisation_id = doctor.organisation_id
+        principal = principal_for_user(doctor)
+        scripts = worklists.list_scripts([consultation, factory.consultation(author=doctor)], "portal", principal)
+        assert sorted(scripts) == ["/live/portal.js", "/live/shared.js", "/more.js"]
+        assert worklists.list_scripts([], "portal", principal) == []
+        idle_login = idle.login
+    client.login("lister", PASSWORD)
+    for page in ("inbox", "outbox", "applications"):
+        html = client.get(f"/workplace/{page}").get_data(as_text=True)
+        assert html.count('<script src="/live/workplace.js"></script>') == 1, page
+        assert html.count('<script src="/live/shared.js"></script>') == 1, page
+        assert html.count('<script src="/more.js"></script>') == 1, page
+        assert f'data-consultation="{consultation.id}"' in html and "data-consultation-list" in html
+
+    with app.app_context():
+        db.session.add(PluginState(plugin="live", organisation_id=organisation_id, enabled=False))
+        db.session.commit()
+    html = client.get("/workplace/inbox").get_data(as_text=True)
+    assert "/live/workplace.js" not in html and '<script src="/more.js"></script>' in html
+
+    idle_client = app.test_client()
+    idle_client.login(idle_login, PASSWORD)
+    html = idle_client.get("/workplace/applications").get_data(as_text=True)
+    assert "<script" not in html  # an empty list has nothing to keep live

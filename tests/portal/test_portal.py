@@ -133,6 +133,8 @@ def test_chat_list_greys_closed_chats_and_searches_titles(browser, registry, doc
     assert f'<li class="chat-item closed" data-consultation="{finished.id}">' in page
     assert f'<li class="chat-item" data-consultation="{cardio.id}">' in page
     assert "Писать врачу в этом чате нельзя" in page
+    # Shown on the closed one only (the others keep it hidden for a chat that closes live).
+    assert page.count("<span class=\"chat-closed-note\" data-closed-note>") == 1
     # Open chats first.
     assert page.index(f'data-consultation="{finished.id}"') > page.index(f'data-consultation="{cardio.id}"')
     # Without a chat plugin the item opens the portal's own card; with it, the chat.
@@ -154,7 +156,7 @@ def test_chat_list_greys_closed_chats_and_searches_titles(browser, registry, doc
     page = browser.get("/portal/chats").get_data(as_text=True)
     assert f'href="/chat/{cardio.id}"' in page
     assert 'class="badge unread" aria-label="Непрочитанных сообщений: 3">3</span>' in page
-    assert page.count('class="badge unread"') == 2  # not on the closed one
+    assert page.count('<span data-badge class="badge unread"') == 2  # not on the closed one
 
 
 def test_search_treats_yo_as_ye(browser, registry, factory):

@@ -1,4 +1,4 @@
-/* The chat client: list badges and the chat window (SPEC D7, P3, P4, P6).
+/* The chat window (SPEC D7, P3, P4, P6); the lists' badges are in badges.js.
  * Messages are shown with textContent: markup in a message is displayed, never run.
  * Sending: a client id per message, a pending bubble, an ack with a timeout, a retry
  * button on failure, and an automatic resend of everything pending after a reconnect
@@ -43,22 +43,6 @@
     socket.disconnect();
     if (statusNode) { statusNode.textContent = text; }
     setTimeout(function () { window.location.reload(); }, 1500);
-  }
-
-  /* ---------------------------------------------------------------- the list */
-  function list(root) {
-    if (!root || typeof io === 'undefined') { return; }
-    var socket = connect();
-    socket.on('unread', function (data) {
-      var item = root.querySelector('[data-chat="' + data.chat + '"]');
-      if (!item) { return; }
-      var badge = item.querySelector('.unread-badge');
-      badge.textContent = data.unread;
-      badge.setAttribute('data-unread', data.unread);
-      badge.hidden = !data.unread;
-      if (data.closed) { item.classList.add('closed'); }
-    });
-    socket.on('session_ended', function () { sessionEnded(socket, null, ''); });
   }
 
   /* ---------------------------------------------------------------- the window */
@@ -175,13 +159,29 @@
       });
     }
 
+    /* The highest message the user has had in view, in order: a message counts as read
+     * once a line of it has been on screen (the window opens at the first unread one, and
+     * what is still below stays unread until scrolled to). */
+    function shownSeq() {
+      var bottom = list.getBoundingClientRect().bottom;
+      var shown = myRead;
+      var held = Object.keys(seqs).map(Number).filter(function (s) { return s > myRead && s <= lastSeq; });
+      held.sort(function (a, b) { return a - b; });
+      for (var i = 0; i < held.length; i++) {
+        var box = seqs[held[i]].getBoundingClientRect();
+        if (box.top + Math.min(box.height, 24) > bottom) { break; }
+        shown = held[i];
+      }
+      return shown;
+    }
+
     var readTimer = null;
     function markRead() {
       if (document.hidden || readTimer) { return; }
       readTimer = setTimeout(function () {
         readTimer = null;
-        if (lastSeq > myRead) {
-          var seq = lastSeq;
+        var seq = shownSeq();
+        if (seq > myRead && socket && socket.connected) {
           socket.emit('read', { chat: chatId, seq: seq }, function (reply) {
             if (reply && reply.ok) { myRead = Math.max(myRead, reply.seq); }
           });
@@ -189,6 +189,7 @@
       }, 300);
     }
     document.addEventListener('visibilitychange', markRead);
+    list.addEventListener('scroll', markRead, { passive: true });
 
     function markClosed() {
       closed = true;
@@ -361,5 +362,5 @@
     else { list.scrollTop = list.scrollHeight; }
   }
 
-  window.TeleconsultChat = { list: list, window: chatWindow, formatTime: formatTime };
+  window.TeleconsultChat = { window: chatWindow, formatTime: formatTime };
 }());
