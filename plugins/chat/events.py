@@ -5,10 +5,13 @@ The client protocol:
   after a reconnect) or the latest page; the socket then receives ``message``, ``read``,
   ``closed`` of the chat.
 - ``send {chat, client_id, text}`` → ``{ok, message}``; a resend with the same
-  ``client_id`` returns the stored message and stores nothing.
+  ``client_id`` returns the stored message and stores nothing. The sending socket has the
+  message in this acknowledgement and not again as ``message``; the sender's other tabs
+  get it as everyone else does.
 - ``history {chat, before}``, ``read {chat, seq}``, ``leave {chat}``.
 Every tab of a user also receives ``unread {chat, unread}`` for all their chats (with
-``closed`` when the chat has just closed), and ``session_ended`` when the login is over.
+``closed`` when the chat has just closed; a tab with the chat itself open may be spared
+them for new messages, as it shows them), and ``session_ended`` when the login is over.
 On connecting, a tab gets ``counts {unread: {chat: n}, closed: [chat]}``: the unread
 numbers of all its user's chats that have any, and which of the chats it named in the
 connection's ``auth`` (``{chats: [ids]}``, a list page's items) are closed.

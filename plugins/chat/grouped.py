@@ -175,8 +175,6 @@ def write_batch(batch: list[Pending]):
         for pending in batch:
             pending.finish(_ALONE)
         return None
-    finally:
-        db.session.close()  # the connection goes back to the pool before anyone waits
     for pending, result, error in outcome:
         if pending.same_as is not None:
             first = pending.same_as

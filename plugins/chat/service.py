@@ -241,7 +241,7 @@ def post_text(consultation_id, principal: Principal, client_id, text, sid: str |
         raise
     # Waiting for the batch holds no database connection (or fifty waiting senders
     # would empty the pool the leader needs).
-    db.session.close()
+    db.session.rollback()
     return writer().post(Pending(consultation_id, principal, client_id, text, sid))
 
 
