@@ -569,6 +569,15 @@ def _member_filter(principal: Principal):
     return sa.false()
 
 
+def _unread_by_member():
+    """Joins a chat's member to the messages they have not read (not their own)."""
+    return sa.and_(
+        ChatMessage.chat_id == Chat.id,
+        ChatMessage.seq > ChatMember.last_read_seq,
+        ChatMessage.sender_member_id != ChatMember.id,
+    )
+
+
 def unread_counts(consultation_ids: list[int], principal: Principal) -> dict[int, int]:
     """``{consultation id: unread messages}`` for the principal (the blue circle)."""
     if not consultation_ids or not (principal.is_staff or principal.is_patient):
@@ -578,11 +587,7 @@ def unread_counts(consultation_ids: list[int], principal: Principal) -> dict[int
         .join(ChatMember, ChatMember.chat_id == Chat.id)
         .join(
             ChatMessage,
-            sa.and_(
-                ChatMessage.chat_id == Chat.id,
-                ChatMessage.seq > ChatMember.last_read_seq,
-                ChatMessage.sender_member_id != ChatMember.id,
-            ),
+            _unread_by_member(),
         )
         .where(Chat.consultation_id.in_(consultation_ids), _member_filter(principal))
         .group_by(Chat.consultation_id)
@@ -615,11 +620,7 @@ def counts_of(principal: Principal, asked: list[int] = ()) -> dict:
         .join(ChatMember, ChatMember.chat_id == Chat.id)
         .outerjoin(
             ChatMessage,
-            sa.and_(
-                ChatMessage.chat_id == Chat.id,
-                ChatMessage.seq > ChatMember.last_read_seq,
-                ChatMessage.sender_member_id != ChatMember.id,
-            ),
+            _unread_by_member(),
         )
         .where(_member_filter(principal))
         .group_by(Chat.consultation_id, Chat.closed_at)
