@@ -53,17 +53,9 @@ def has_accepted_current(principal: Principal) -> bool:
     a patient who accepts in one tab is let in at once in the others."""
     if not principal.is_patient:
         return False
-    if principal.extra.get(_ACCEPTED):
-        return True
-    accepted = db.session.scalar(
-        sa.select(ConsentAcceptance.id).where(
-            ConsentAcceptance.account_id == principal.id,
-            ConsentAcceptance.version_id == _current_query(ConsentVersion.id).scalar_subquery(),
-        )
-    )
-    if accepted is not None:
-        principal.extra[_ACCEPTED] = True
-    return accepted is not None
+    if not principal.extra.get(_ACCEPTED):
+        remember_acceptances([principal])
+    return bool(principal.extra.get(_ACCEPTED))
 
 
 def remember_acceptances(principals) -> None:

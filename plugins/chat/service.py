@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, url_for
@@ -72,8 +71,9 @@ def member_room(member: ChatMember) -> str:
     return staff_room(member.user_id) if member.user_id is not None else person_room(member.patient_id)
 
 
-def emit(event: str, data, room: str) -> None:
-    current_app.extensions["socketio"].emit(event, data, to=room, namespace=NAMESPACE)
+def emit(event: str, data, room: str, skip_sid=None) -> None:
+    """To every socket of ``room`` on /chat, less ``skip_sid`` (a socket id or a list)."""
+    current_app.extensions["socketio"].emit(event, data, to=room, namespace=NAMESPACE, skip_sid=skip_sid)
 
 
 # --------------------------------------------------------------------------- lookup
@@ -643,46 +643,9 @@ def read_marks(chat: Chat) -> dict[str, int]:
 # --------------------------------------------------------------------------- broadcast
 
 
-@dataclass(frozen=True)
-class _Target:
-    room: str
-    unread: int
-
-
-def unread_targets(chats: list[Chat]) -> list[tuple[int, _Target]]:
-    """``(consultation id, target)`` for every member of ``chats``: one query."""
-    consultation_of = {chat.id: chat.consultation_id for chat in chats}
-    counts = db.session.execute(
-        sa.select(ChatMember.chat_id, ChatMember.user_id, ChatMember.patient_id, _unread_query().scalar_subquery())
-        .where(ChatMember.chat_id.in_(list(consultation_of)))
-        .order_by(ChatMember.chat_id, ChatMember.id)
-    ).all()
-    targets = []
-    for chat_id, user_id, patient_id, count in counts:
-        room = staff_room(user_id) if user_id is not None else person_room(patient_id)
-        targets.append((consultation_of[chat_id], _Target(room, count)))
-    return targets
-
-
 def _broadcast_after_commit(chat: Chat, consultation: Consultation, payloads: list[dict], closed: bool = False,
                             skip_sid: str | None = None) -> None:
-    targets = [target for _, target in unread_targets([chat])]
-    room = chat_room(consultation.id)
-    consultation_id = consultation.id
-    socketio = current_app.extensions["socketio"]
-
-    def send() -> None:
-        for payload in payloads:
-            socketio.emit("message", payload, to=room, namespace=NAMESPACE, skip_sid=skip_sid)
-        for target in targets:
-            data = {"chat": consultation_id, "unread": target.unread}
-            if closed:
-                data["closed"] = True
-            emit("unread", data, target.room)
-        if closed:
-            emit("closed", {"chat": consultation_id}, room)
-
-    after_commit(send)
+    after_commit(prepare_broadcast({consultation.id: [(payload, skip_sid) for payload in payloads]}, [chat], closed))
 
 
 def _tabs_outside(socketio, rooms: list[str], chat: str) -> dict[str, list[str]] | None:
@@ -702,12 +665,13 @@ def _tabs_outside(socketio, rooms: list[str], chat: str) -> dict[str, list[str]]
     return found
 
 
-def prepare_broadcast(sent: dict[int, list[tuple[dict, str | None]]], chats: list[Chat]):
-    """What a batch of new messages tells once committed: each message to its chat's room
-    (not to the sender's socket: its acknowledgement has it), then the unread counters
-    to the members' tabs outside the chat (inside, the window shows the messages and marks
-    them read). The counters are counted after the commit, on a connection of their own,
-    and only when some tab would get them."""
+def prepare_broadcast(sent: dict[int, list[tuple[dict, str | None]]], chats: list[Chat], closed: bool = False):
+    """What new messages tell once committed: each message to its chat's room (not to the
+    sender's socket: its acknowledgement has it), then the unread counters to the members'
+    tabs outside the chat (inside, the window shows the messages and marks them read).
+    The counters are counted after the commit, on a connection of their own, and only when
+    some tab would get them. ``closed``: the chat has just closed; every tab of its members
+    is told, and its room gets ``closed``."""
     socketio = current_app.extensions["socketio"]
     members = {
         chat.consultation_id: [(member.id, member_room(member)) for member in chat.members] for chat in chats
@@ -715,26 +679,29 @@ def prepare_broadcast(sent: dict[int, list[tuple[dict, str | None]]], chats: lis
 
     def broadcast() -> None:
         for consultation_id, items in sent.items():
-            room = chat_room(consultation_id)
             for payload, sid in items:
-                socketio.emit("message", payload, to=room, namespace=NAMESPACE, skip_sid=sid)
+                emit("message", payload, chat_room(consultation_id), skip_sid=sid)
         wanted: list[tuple[int, int, str, list[str] | None]] = []
         for consultation_id, rooms in members.items():
-            outside = _tabs_outside(socketio, [room for _id, room in rooms], chat_room(consultation_id))
+            outside = None if closed else _tabs_outside(socketio, [room for _id, room in rooms], chat_room(consultation_id))
             for member_id, room in rooms:
                 if outside is None:
                     wanted.append((consultation_id, member_id, room, None))
                 elif room in outside:
                     wanted.append((consultation_id, member_id, room, outside[room] or None))
-        if not wanted:
-            return
-        with db.engine.connect() as connection:
-            counts = dict(connection.execute(
-                sa.select(ChatMember.id, _unread_query().scalar_subquery())
-                .where(ChatMember.id.in_([member_id for _c, member_id, _r, _s in wanted]))
-            ).all())
-        for consultation_id, member_id, room, skip in wanted:
-            socketio.emit("unread", {"chat": consultation_id, "unread": counts.get(member_id, 0)}, to=room,
-                          namespace=NAMESPACE, skip_sid=skip)
+        if wanted:
+            with db.engine.connect() as connection:
+                counts = dict(connection.execute(
+                    sa.select(ChatMember.id, _unread_query().scalar_subquery())
+                    .where(ChatMember.id.in_([member_id for _c, member_id, _r, _s in wanted]))
+                ).all())
+            for consultation_id, member_id, room, skip in wanted:
+                data = {"chat": consultation_id, "unread": counts.get(member_id, 0)}
+                if closed:
+                    data["closed"] = True
+                emit("unread", data, room, skip_sid=skip)
+        if closed:
+            for consultation_id in members:
+                emit("closed", {"chat": consultation_id}, chat_room(consultation_id))
 
     return broadcast
