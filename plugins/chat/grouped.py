@@ -161,16 +161,13 @@ def write_batch(batch: list[Pending]):
         with service.writing():
             outcome, broadcast = _store(batch)
             db.session.commit()
-    except sa.exc.IntegrityError:
-        # A resend of a message stored before (or one just being stored by another
-        # process): each is stored alone, and the resend gets the stored message.
-        log.info("chat batch of %d messages holds a resend; storing them one by one", len(batch))
-        db.session.rollback()
-        for pending in batch:
-            pending.finish(_ALONE)
-        return None
-    except Exception:
-        log.exception("chat batch of %d messages failed; storing them one by one", len(batch))
+    except Exception as error:
+        if isinstance(error, sa.exc.IntegrityError):
+            # A resend of a message stored before (or one just being stored by another
+            # process): each is stored alone, and the resend gets the stored message.
+            log.info("chat batch of %d messages holds a resend; storing them one by one", len(batch))
+        else:
+            log.exception("chat batch of %d messages failed; storing them one by one", len(batch))
         db.session.rollback()
         for pending in batch:
             pending.finish(_ALONE)
