@@ -1,0 +1,296 @@
+/* The call window (SPEC D8, P5): tiles, «Слушатели», «Чат», «Файлы», toolbar, quality. */
+(function () {
+  'use strict';
+
+  function $(root, selector) { return root.querySelector(selector); }
+  function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text != null) e.textContent = text; return e; }
+  function uid() { return (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + Date.now()).replace(/-/g, ''); }
+
+  function room(root) {
+    var T = document.getElementById('video-texts').dataset;
+    var consultation = Number(root.dataset.consultation);
+    var socket = io('/video', {transports: ['websocket']});
+    var state = {participants: [], host: null}, me = null, backend = null, local = null;
+    var acceptedAt = null, setupReported = false, startedAt = null, streams = {};
+    var notice = $(root, '.vc-notice'), tiles = $(root, '.vc-tiles');
+    var api = {socket: socket, state: function () { return state; }, me: function () { return me; },
+               backend: function () { return backend; }, local: function () { return local; }};
+    window.TeleconsultVideoRoom = api;  // for checks from the page (tests, support)
+
+    function say(text) { notice.textContent = text || ''; notice.hidden = !text; }
+    function ask(event, data) {
+      return new Promise(function (resolve) {
+        socket.timeout(15000).emit(event, Object.assign({consultation_id: consultation}, data || {}), function (err, answer) {
+          resolve(err ? {ok: false, error: T.offline} : answer);
+        });
+      });
+    }
+
+    function media() {
+      var mic = $(root, '.vc-mic-device').value, cam = $(root, '.vc-cam-device').value;
+      return navigator.mediaDevices.getUserMedia({
+        audio: mic ? {deviceId: {exact: mic}} : true,
+        video: cam ? {deviceId: {exact: cam}, width: 640, height: 480} : {width: 640, height: 480}
+      });
+    }
+
+    function fillDevices() {
+      return navigator.mediaDevices.enumerateDevices().then(function (devices) {
+        [['audioinput', '.vc-mic-device'], ['videoinput', '.vc-cam-device']].forEach(function (pair) {
+          var select = $(root, pair[1]), current = select.value;
+          select.textContent = '';
+          devices.filter(function (d) { return d.kind === pair[0]; }).forEach(function (d, i) {
+            var option = el('option', null, d.label || (pair[0] === 'audioinput' ? 'Микрофон ' : 'Камера ') + (i + 1));
+            option.value = d.deviceId; select.appendChild(option);
+          });
+          if (current) select.value = current;
+        });
+      });
+    }
+
+    function mine() { return state.participants.find(function (p) { return p.id === me; }) || {}; }
+
+    function applyOwn() {
+      var p = mine();
+      if (!local) return;
+      local.getAudioTracks().forEach(function (t) { t.enabled = !p.muted && !p.paused; });
+      local.getVideoTracks().forEach(function (t) { t.enabled = !p.paused && $(root, '.vc-cam').getAttribute('aria-pressed') === 'true'; });
+      var mic = $(root, '.vc-mic'), cam = $(root, '.vc-cam'), camOn = cam.getAttribute('aria-pressed') === 'true';
+      mic.setAttribute('aria-pressed', String(!p.muted));
+      mic.textContent = p.muted ? T.micOff : T.micOn;  // the state in words, not only in colour
+      cam.textContent = camOn ? T.camOn : T.camOff;
+      $(root, '.vc-broadcast').checked = !p.paused;
+    }
+
+    function tile(id) {
+      var t = tiles.querySelector('[data-participant="' + id + '"]');
+      if (!t) {
+        t = el('figure', 'vc-tile'); t.dataset.participant = id;
+        var video = el('video'); video.autoplay = true; video.playsInline = true;
+        t.appendChild(video); t.appendChild(el('figcaption'));
+        tiles.appendChild(t);
+      }
+      return t;
+    }
+
+    var shownKey = null;
+    function render() {
+      var list = $(root, '.vc-people-list');
+      // Rebuild «Слушатели» only when it changed: a button must not vanish under the cursor.
+      var key = JSON.stringify([me, state.host, state.participants]), rebuild = key !== shownKey;
+      shownKey = key;
+      if (rebuild) list.textContent = '';
+      var iAmHost = state.host === me, present = {};
+      state.participants.forEach(function (p) {
+        present[p.id] = true;
+        var t = tile(p.id), caption = t.querySelector('figcaption');
+        t.classList.toggle('self', p.id === me); t.querySelector('video').muted = p.id === me;  // no echo of oneself
+        caption.textContent = (p.id === me ? T.you + ' · ' : '') + p.name + (p.host ? ' · ' + T.host : '');
+        t.classList.toggle('host', p.host); t.classList.toggle('muted', p.muted); t.classList.toggle('paused', p.paused);
+        t.dataset.paused = p.paused ? 'true' : 'false'; t.dataset.pausedText = T.pausedTile; t.dataset.muted = p.muted ? 'true' : 'false';
+        if (p.id === me && local) t.querySelector('video').srcObject = local;
+        if (streams[p.id] && p.id !== me) { var v = t.querySelector('video'); if (v.srcObject !== streams[p.id]) v.srcObject = streams[p.id]; }
+        if (!rebuild) return;
+        var item = el('li', 'vc-person'); item.dataset.participant = p.id;
+        item.appendChild(el('span', 'vc-person-name', p.name + (p.id === me ? ' (' + T.you + ')' : '')));
+        var marks = [];
+        if (p.host) marks.push(T.host); if (p.muted) marks.push(T.muted); if (p.paused) marks.push(T.paused);
+        item.appendChild(el('span', 'vc-person-state', marks.join(', ')));
+        if (iAmHost && p.id !== me) {
+          if (p.side === 'staff') item.appendChild(button('vc-transfer', T.transfer, function () { ask('transfer', {to: p.id}); }));
+          if (!p.muted) item.appendChild(button('vc-mute-other', T.mute, function () { ask('mute', {to: p.id}); }));
+        }
+        if (p.id === me && p.owner && !p.host) item.appendChild(button('vc-return', T['return'], function () { ask('return_host'); }));
+        list.appendChild(item);
+      });
+      Array.prototype.forEach.call(tiles.querySelectorAll('.vc-tile'), function (t) {
+        if (!present[t.dataset.participant]) t.remove();
+      });
+      applyOwn();
+      if (over) return;  // the call's end stays on screen
+      if (state.participants.length < 2) say(state.status === 'ringing' ? T.ringing : T.waiting);
+      else if (notice.textContent === T.ringing || notice.textContent === T.waiting) say('');
+      if (backend) backend.sync(state.participants.map(function (p) { return p.id; }));
+    }
+
+    function button(cls, label, onclick) {
+      var b = el('button', cls, label); b.type = 'button'; b.addEventListener('click', onclick); return b;
+    }
+
+    function joinRoom() {
+      return ask('join', me ? {participant: me} : {}).then(function (answer) {
+        if (!answer.ok) { say(answer.error); return; }
+        me = answer.me; state = answer.state; startedAt = new Date(state.started_at);
+        if (!acceptedAt) acceptedAt = performance.now();
+        // Offers wait until the camera and microphone answered (or failed): an offer
+        // made before would carry no tracks.
+        return localReady.then(function () { start(answer); });
+      });
+    }
+
+    var early = [];  // signals that came before the media backend was made
+    function start(answer) {
+      if (!backend && !root.classList.contains('over')) {
+        backend = TeleconsultMedia.create(Object.assign({me: me}, answer.media), {
+          signal: function (to, data) { ask('signal', {to: to, data: data}); },
+          onTrack: function (id, stream) { streams[id] = stream; render(); },
+          onState: function (id, s) { var t = tile(id); t.dataset.ice = s; },
+          onGone: function (id) { delete streams[id]; }
+        });
+        if (local) backend.setLocal(local);
+      }
+      render();
+      early.splice(0).forEach(function (m) { if (backend) backend.receive(m.from, m.data); });
+      loadFiles();
+    }
+
+    // «Видеозвонок» rings first and joins after, so that the call is a ringing one (and
+    // turns missed in time) whatever order the server runs the events in. A reconnect
+    // rejoins as the same participant.
+    var ringFirst = root.dataset.ring === 'true';
+    socket.on('connect', function () {
+      if (over) return;
+      say('');
+      var ringing = ringFirst ? ask('call') : Promise.resolve({ok: true});
+      ringFirst = false;
+      ringing.then(function (answer) { if (!answer.ok) say(answer.error); return joinRoom(); });
+    });
+    socket.on('disconnect', function () { if (!over) say(T.offline); });
+    socket.on('state', function (s) { if (s.consultation_id === consultation) { state = s; render(); } });
+    socket.on('signal', function (m) { if (backend) backend.receive(m.from, m.data); else early.push(m); });
+    socket.on('muted', function () { say(T.mutedBy); });
+    socket.on('message', function (m) { if (m.consultation_id === consultation) showMessage(m); });
+    socket.on('files_changed', function () { folder = 'video'; loadFiles(); });
+    socket.on('call_over', function (m) {
+      if (m.consultation_id !== consultation) return;
+      say(m.status === 'declined' ? T.declined : m.status === 'missed' ? T.missed : T.ended);
+      stop();
+    });
+    socket.on('ring_over', function (m) {  // the doctor waits on; the patient did not answer
+      if (m.consultation_id === consultation && m.status === 'missed' && state.participants.length < 2) say(T.missed);
+    });
+    socket.on('removed', function () { say(T.removed); stop(); });
+    socket.on('session_ended', function () { say(T.removed); stop(); });
+
+    var over = false;
+    function stop() {
+      over = true;
+      if (backend) backend.close();
+      backend = null;
+      if (local) local.getTracks().forEach(function (t) { t.stop(); });
+      root.classList.add('over');
+    }
+
+    // ------------------------------------------------------------------ chat
+    function showMessage(m) {
+      var list = $(root, '.vc-messages');
+      if (list.querySelector('[data-client-id="' + m.client_id + '"]')) return;
+      var item = el('li', 'vc-message' + (m.from === me ? ' mine' : '')); item.dataset.clientId = m.client_id;
+      item.appendChild(el('b', null, m.name + ': ')); item.appendChild(document.createTextNode(m.text));
+      list.appendChild(item); list.scrollTop = list.scrollHeight;
+    }
+    $(root, '.vc-chat-form').addEventListener('submit', function (e) {
+      e.preventDefault();
+      var input = this.elements.text, text = input.value.trim();
+      if (!text) return;
+      ask('message', {client_id: uid(), text: text}).then(function (answer) {
+        if (answer.ok) { showMessage(answer.message); input.value = ''; } else say(answer.error);
+      });
+    });
+
+    // ------------------------------------------------------------------ files
+    var folder = null;
+    function loadFiles() {
+      fetch(root.dataset.filesUrl, {credentials: 'same-origin'}).then(function (r) { return r.json(); }).then(function (data) {
+        var nav = $(root, '.vc-folders'); nav.textContent = '';
+        folder = folder || (data.folders.find(function (f) { return f.files.length; }) || data.folders[0]).code;
+        data.folders.forEach(function (f) {
+          var b = button('vc-folder' + (f.code === folder ? ' current' : ''), f.title + ' (' + f.files.length + ')', function () { folder = f.code; loadFiles(); });
+          b.dataset.folder = f.code; b.setAttribute('aria-pressed', String(f.code === folder)); nav.appendChild(b);
+        });
+        var list = $(root, '.vc-file-list'); list.textContent = '';
+        var current = data.folders.find(function (f) { return f.code === folder; });
+        if (!current.files.length) list.appendChild(el('li', 'muted', T.empty));
+        current.files.forEach(function (file) {
+          var li = el('li'), a = el('a', null, file.name); a.href = file.url; li.appendChild(a);
+          li.appendChild(el('span', 'muted', ' ' + Math.max(1, Math.round(file.size / 1024)) + ' КБ')); list.appendChild(li);
+        });
+      });
+    }
+    $(root, '.vc-upload').addEventListener('submit', function (e) {
+      e.preventDefault();
+      var form = this, body = new FormData(form);
+      var token = document.querySelector('meta[name="csrf-token"]').content;
+      fetch(root.dataset.filesUrl, {method: 'POST', body: body, credentials: 'same-origin',
+                                    headers: {'X-CSRFToken': token, 'Accept': 'application/json'}})
+        .then(function (r) { return r.json().then(function (data) { return {ok: r.ok, data: data}; }); })
+        .then(function (result) {
+          if (!result.ok) { say(result.data.error || result.data.message || T.offline); return; }
+          say(T.uploaded); folder = 'video'; form.reset(); loadFiles();
+        });
+    });
+
+    // ------------------------------------------------------------------ toolbar
+    $(root, '.vc-mic').addEventListener('click', function () {
+      ask('set', {muted: !mine().muted});
+    });
+    $(root, '.vc-cam').addEventListener('click', function () {
+      var on = this.getAttribute('aria-pressed') !== 'true'; this.setAttribute('aria-pressed', String(on)); applyOwn();
+    });
+    $(root, '.vc-broadcast').addEventListener('change', function () { ask('set', {paused: !this.checked}); });
+    $(root, '.vc-leave').addEventListener('click', function () {
+      ask('leave').then(function () { stop(); history.length > 1 ? history.back() : say(T.ended); });
+    });
+    [$(root, '.vc-mic-device'), $(root, '.vc-cam-device')].forEach(function (select) {
+      select.addEventListener('change', function () {
+        media().then(function (stream) {
+          if (local) local.getTracks().forEach(function (t) { t.stop(); });
+          local = stream; if (backend) backend.setLocal(stream); render();
+        });
+      });
+    });
+
+    // ------------------------------------------------------------------ quality
+    var qualityEl = $(root, '.vc-quality');
+    setInterval(function () {
+      if (startedAt) {
+        var s = Math.max(0, Math.floor((Date.now() - startedAt) / 1000));
+        $(root, '.vc-duration').textContent = String(Math.floor(s / 60)).padStart(2, '0') + ':' + String(s % 60).padStart(2, '0');
+      }
+    }, 1000);
+    setInterval(function () {
+      if (!backend) return;
+      backend.stats().then(function (peers) {
+        if (!peers.length) return;
+        var figures = {rtt_ms: null, jitter_ms: null, loss: 0, fps: null};
+        var frames = 0;
+        peers.forEach(function (p) {
+          frames += p.framesDecoded;
+          if (p.rtt_ms != null) figures.rtt_ms = Math.max(figures.rtt_ms || 0, p.rtt_ms);
+          if (p.jitter_ms != null) figures.jitter_ms = Math.max(figures.jitter_ms || 0, p.jitter_ms);
+          figures.loss = Math.max(figures.loss, p.loss || 0);
+          if (p.fps != null) figures.fps = figures.fps == null ? p.fps : Math.min(figures.fps, p.fps);
+        });
+        api.lastStats = {peers: peers, framesDecoded: frames};
+        if (frames > 0 && !setupReported && acceptedAt) {
+          figures.setup_ms = Math.round(performance.now() - acceptedAt); setupReported = true;
+        }
+        Object.keys(figures).forEach(function (k) { if (figures[k] == null) delete figures[k]; });
+        ask('stats', figures).then(function (answer) {
+          if (!answer.ok) return;
+          qualityEl.dataset.mark = answer.mark;
+          qualityEl.textContent = T.quality + ': ' + T[answer.mark];
+          if (answer.mark === 'poor') say(T.poorOther);
+          else if (notice.textContent === T.poorOther) say('');
+        });
+      });
+    }, 2000);
+
+    var localReady = media().then(function (stream) {
+      local = stream; if (backend) backend.setLocal(stream); fillDevices(); render();
+    }).catch(function () { say(T.noMedia); });
+    return api;
+  }
+
+  window.TeleconsultVideo = {room: room};
+})();
