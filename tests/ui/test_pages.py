@@ -1,0 +1,118 @@
+"""Every page of the workplace, the portal and the console in Chromium at 1366×768 and
+390×844, on the demo data set (SPEC D2-D4, D7, D9, P2-P7): no sideways scrolling, the
+page's main action on the first screen, no page taller than a few screens unless it is a
+paged list, the wizard's tabs and stepper, the card's panel beside the content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.testing import CHROMIUM, CHROMIUM_ARGS, LiveServer, enable_test_login, require_or_skip
+from tests.ui.walk import MEASURE, SIZES, load_demo, visit
+
+SCREENS = 3  # a page may be this many screens tall (paged lists: more)
+
+
+@pytest.fixture(scope="module")
+def walk(tmp_path_factory):
+    """One app with the demo data, one Chromium, one logged-in context per visitor and size."""
+    import os
+
+    require_or_skip([] if os.path.exists(CHROMIUM) else [f"Chromium ({CHROMIUM})"])
+    from playwright.sync_api import sync_playwright
+
+    from core.app import create_app
+    from core.db import db
+
+    tmp = tmp_path_factory.mktemp("pages")
+    app = create_app(
+        {"DATA_DIR": str(tmp), "DATABASE_URL": f"sqlite:///{tmp}/pages.sqlite3", "SERVER_NAME": None},
+        environment="testing",
+    )
+    with app.app_context():
+        db.create_all()
+    pages = load_demo(app)
+    enable_test_login(app)
+    server = LiveServer(app).start()
+    contexts, errors = {}, []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+
+        def context_for(who, viewport):
+            key = (who, viewport["width"])
+            if key not in contexts:
+                contexts[key] = browser.new_context(viewport=viewport)
+                tab = contexts[key].new_page()
+                tab.on("pageerror", lambda error: errors.append(f"{tab.url}: {error}"))
+                tab.goto(f"{server.url}/_test/login/{who[0]}/{who[1]}")
+            return contexts[key].pages[0]
+
+        yield server, pages, context_for, errors
+        browser.close()
+    server.stop()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_every_page_fits_the_screen(walk, size):
+    server, pages, context_for, errors = walk
+    viewport = SIZES[size]
+    problems = []
+    for page in pages:
+        tab = visit(context_for, server.url, page, viewport)
+        figures = tab.evaluate(MEASURE)
+        if figures["scrollWidth"] > figures["width"]:
+            problems.append(f"{page.name}: scrolls sideways ({figures['scrollWidth']} px): {figures['wide']}")
+        if not page.paged and figures["height"] > SCREENS * viewport["height"]:
+            problems.append(f"{page.name}: {figures['height']} px tall")
+        main = tab.locator(page.main).first
+        box = main.bounding_box() if main.count() else None
+        if box is None or box["y"] + min(box["height"], 44) > viewport["height"]:
+            problems.append(f"{page.name}: {page.main} not on the first screen ({box})")
+    assert problems == [] and errors == [], problems + errors
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_wizard_shows_its_tabs_and_stepper(walk, size):
+    server, pages, context_for, _errors = walk
+    wizard = next(p for p in pages if p.name == "wizard-type")
+    tab = visit(context_for, server.url, wizard, SIZES[size])
+    assert tab.locator(".wizard-tabs .active, .tabs .active").first.inner_text().strip() == "Общие"
+    assert tab.eval_on_selector(".wizard-steps", "el => getComputedStyle(el).display") == "flex"
+    assert tab.locator(".wizard-steps li.current").is_visible()
+
+
+def test_the_cards_panel_is_beside_the_content_on_a_desktop(walk):
+    server, pages, context_for, _errors = walk
+    card = next(p for p in pages if p.name == "application-card")
+    tab = visit(context_for, server.url, card, SIZES["1366x768"])
+    panel = tab.locator(".card-panel").bounding_box()
+    content = tab.locator(".card-layout > :first-child").bounding_box()
+    assert panel["x"] >= content["x"] + content["width"] and panel["y"] < 768 / 2, (panel, content)
+
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_every_page_passes_axe(walk, size):
+    """axe-core (npm) over every page: no serious or critical violation; every button has
+    an accessible name (axe's ``button-name`` rule, serious)."""
+    require_or_skip([] if AXE.exists() else [f"axe-core ({AXE}; npm ci)"])
+    server, pages, context_for, _errors = walk
+    source = AXE.read_text(encoding="utf-8")
+    problems = []
+    for page in pages:
+        tab = visit(context_for, server.url, page, SIZES[size])
+        if not tab.evaluate("() => typeof window.axe === 'object'"):
+            tab.evaluate(source + "\n;undefined")  # evaluated by the browser's debugger: no CSP applies
+        found = tab.evaluate(
+            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+            ".filter((v) => v.impact === 'serious' || v.impact === 'critical')"
+            ".map((v) => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', '))"
+        )
+        problems += [f"{page.name}: {line}" for line in found]
+    assert problems == [], "\n".join(problems)
