@@ -20,10 +20,11 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, request
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
-from flask_babel import lazy_gettext as _l
+from flask_babel import get_locale, lazy_gettext as _l
 
 from core import access
 from core.db import db
+from core.headers import csp_nonce
 from core.plugins import collect, switched_off
 
 from admin.base import SecureViewMixin
@@ -95,6 +96,12 @@ def init_admin(app: Flask) -> Admin:
     from admin.plugins import PluginsView
     from admin.views import core_views
 
+    # The console's templates (and the script that stands in for Flask-Admin's inline
+    # handlers) before Flask-Admin's views register theirs; no routes, nothing to guard.
+    app.register_blueprint(Blueprint(
+        "admin_console", __name__, template_folder="templates",
+        static_folder="static", static_url_path="/admin-console/static",
+    ))
     console = Admin(
         app,
         name=_l("Консоль оператора"),
@@ -103,6 +110,8 @@ def init_admin(app: Flask) -> Admin:
         index_view=ConsoleIndexView(),
         theme=Bootstrap4Theme(base_template="teleconsult_admin/base.html", fluid=True),
         translations_path=_flask_admin_catalogues(app),
+        # Flask-Admin's inline scripts carry the response's CSP nonce (core.headers).
+        csp_nonce_generator=csp_nonce,
     )
     owners: dict[str, str | None] = {console.index_view.endpoint: None}
     for view in [*core_views(), PluginsView()]:
@@ -115,8 +124,6 @@ def init_admin(app: Flask) -> Admin:
         console.add_view(view)
         owners[view.endpoint] = plugin
     app.extensions[ADMIN_VIEWS] = owners
-    # The console's own templates (no routes, so nothing to guard).
-    app.register_blueprint(Blueprint("admin_console", __name__, template_folder="templates"))
 
     @app.before_request
     def _console_guard():
@@ -128,5 +135,15 @@ def init_admin(app: Flask) -> Admin:
         if plugin is not None and plugin in switched_off():
             abort(404)
         return None
+
+    @app.after_request
+    def _console_language(response):
+        """Flask-Admin's base template opens with a bare ``<html>``: name the page's language
+        there, as screen readers and the browser's hyphenation need it (axe: html-has-lang)."""
+        if (request.blueprint or "") in owners and response.mimetype == "text/html" and not response.direct_passthrough:
+            body = response.get_data()
+            if b"<html>" in body[:200]:
+                response.set_data(body.replace(b"<html>", f'<html lang="{get_locale() or "ru"}">'.encode(), 1))
+        return response
 
     return console

@@ -8,7 +8,7 @@ import re
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import Response, current_app, flash, request, stream_with_context
+from flask import Flask, Response, current_app, flash, request, stream_with_context
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import FilterEqual, FilterLike
 from flask_admin.form import Select2Widget
@@ -36,6 +36,7 @@ from core.models import (
     ScheduleTemplate,
     User,
 )
+from core.plugins import plugin_manager
 from core.routing import route_registry
 
 from admin.base import (
@@ -418,9 +419,22 @@ CONSOLE_TITLES = AuditTitles(
 )
 
 
+def plugin_audit_titles(app: Flask) -> AuditTitles:
+    """The titles of the core and of every loaded plugin, switched on or not (their
+    past events stay readable); a later plugin's title replaces an earlier one."""
+    cached = app.extensions.get("teleconsult.audit_titles")
+    if cached is None:
+        cached = AuditTitles()
+        for contribution in reversed(plugin_manager(app).hook.teleconsult_register_audit_titles()):
+            if contribution is not None:
+                cached = cached.merged(contribution)
+        app.extensions["teleconsult.audit_titles"] = cached
+    return cached
+
+
 def audit_titles() -> AuditTitles:
     """Every title the audit log knows: one per action of each console view, the
-    console's own, and those of the core and the plugins (``core.audit.titles``)."""
+    console's own, and those of the core and the plugins (``plugin_audit_titles``)."""
     app = current_app._get_current_object()
     cached = app.extensions.get("teleconsult.console_audit_titles")
     if cached is None:
@@ -429,7 +443,7 @@ def audit_titles() -> AuditTitles:
             for view in console._views:
                 if isinstance(view, ConsoleModelView):
                     generated.update(view.audit_titles())
-        cached = AuditTitles(actions=generated).merged(CONSOLE_TITLES).merged(audit.titles(app))
+        cached = AuditTitles(actions=generated).merged(CONSOLE_TITLES).merged(plugin_audit_titles(app))
         app.extensions["teleconsult.console_audit_titles"] = cached
     return cached
 

@@ -104,7 +104,7 @@ def chat_server(port: int) -> None:
     from core.extensions import socketio
     from core.testing import enable_test_login
 
-    from core.app import settle_heap
+    from core.heap import settle_heap
 
     app = create_app(environment="testing")
     enable_test_login(app)

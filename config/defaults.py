@@ -48,6 +48,15 @@ SESSION_COOKIE_SECURE = False
 REMEMBER_COOKIE_HTTPONLY = True
 REMEMBER_COOKIE_SECURE = False
 PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+# Server-side sessions (core.sessions; OWASP ASVS 5.0 §7): a login ends after this long
+# without a request, and this long after it began whatever the activity.
+SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
+SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
+SESSION_TOUCH_SECONDS = 60  # how often a request renews its session's last use
+SESSION_RECHECK_SECONDS = 1.0  # how often each web process re-checks its sockets' sessions
+SESSION_REFRESH_EACH_REQUEST = False  # the cookie's own expiry does not slide either
+# Strict-Transport-Security max-age in seconds (0: no header; production: a year).
+HSTS_SECONDS = 0
 LOGIN_MAX_FAILURES = 5
 LOGIN_LOCKOUT_MINUTES = 15
 WTF_CSRF_ENABLED = True
@@ -60,10 +69,31 @@ STORAGE_BACKEND = "core.storage:LocalStorage"
 STORAGE_DIR = ""  # empty: DATA_DIR/files
 MAX_CONTENT_LENGTH = 110 * 1024 * 1024  # a whole request, several files together
 DOCUMENT_MAX_SIZE = 20 * 1024 * 1024  # one file
+# An S3-compatible object store (``STORAGE_BACKEND = "core.s3storage:S3Storage"``): Ceph's
+# radosgw, MinIO or the region's own S3. Path-style addressing (``endpoint/bucket/key``)
+# unless STORAGE_S3_ADDRESSING is "virtual". Empty keys: boto3's own chain (environment,
+# ~/.aws, instance role).
+STORAGE_S3_ENDPOINT_URL = ""  # https://s3.region.example; empty: AWS
+STORAGE_S3_BUCKET = ""
+STORAGE_S3_PREFIX = ""  # keys are stored under this prefix, e.g. "teleconsult/"
+STORAGE_S3_REGION = "us-east-1"
+STORAGE_S3_ACCESS_KEY_ID = ""
+STORAGE_S3_SECRET_ACCESS_KEY = ""
+STORAGE_S3_ADDRESSING = "path"
+STORAGE_S3_VERIFY_TLS = True
 
 # Socket.IO: "threading" (embedded default and tests) or "eventlet".
 SOCKETIO_ASYNC_MODE = "threading"
 SOCKETIO_MESSAGE_QUEUE = ""  # redis://... shares events between web processes
+# /metrics (Prometheus format) answers only clients in these networks; everyone else gets
+# 404. Behind the proxy the client address is the one the proxy forwarded (TRUSTED_PROXIES).
+METRICS_ALLOWED_NETWORKS = ["127.0.0.1/32", "::1/128"]
+# gunicorn (config/gunicorn.py): threads of a gthread worker (one per open websocket) and
+# connections of a gevent worker.
+GUNICORN_THREADS = 50
+GUNICORN_CONNECTIONS = 10000
+# Each process checks its subscription to the queue this often (core.socket_queue).
+SOCKETIO_QUEUE_PROBE_SECONDS = 5.0
 SOCKETIO_CORS_ALLOWED_ORIGINS: list[str] | None = None  # None: same origin only
 # False: a connection's events are handled one after another in the thread (greenlet)
 # that reads the connection, as a client waiting for each acknowledgement sends them; True:
@@ -81,6 +111,10 @@ CELERY_TASK_DEFAULT_QUEUE = "teleconsult"
 CELERY_VISIBILITY_TIMEOUT = 3600
 # Extra Celery settings (lowercase Celery names), e.g. {"worker_concurrency": 4}.
 CELERY_OPTIONS: dict = {}
+# Which queue a task goes to (Celery's task_routes: task name or glob -> {"queue": ...});
+# tasks no route names go to CELERY_TASK_DEFAULT_QUEUE. deploy/teleconsult.env routes
+# e-mail to "mail", PDF rendering to "pdf", signatures to "signature".
+CELERY_TASK_ROUTES: dict = {}
 
 # Slots are generated this many days ahead of today.
 SCHEDULE_DAYS_AHEAD = 28

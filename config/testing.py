@@ -7,3 +7,5 @@ LOGIN_LOCKOUT_MINUTES = 15
 WTF_CSRF_ENABLED = True
 # The development ESIA identity provider (plugins.esia): the portal works with nothing outside.
 ESIA_DEV_IDP = True
+# The development signer (plugins.esignature): a test CA and a GOST certificate per doctor.
+ESIGNATURE_DEVELOPMENT_SIGNER = True

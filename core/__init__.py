@@ -1,10 +1,6 @@
 """teleconsult core: consultations, participants, routes, and the hooks plugins build on."""
 
-import pluggy
-
-hookimpl = pluggy.HookimplMarker("teleconsult")
-#: for a plugin's own hook specifications (hook ``teleconsult_add_hookspecs``)
-hookspec = pluggy.HookspecMarker("teleconsult")
+from core.markers import hookimpl, hookspec
 
 
 def create_app(*args, **kwargs):

@@ -9,6 +9,7 @@ that is not allowed answers 403; nobody logged in answers 401.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from flask import current_app, g, has_request_context
 from werkzeug.exceptions import Forbidden, NotFound, Unauthorized
 
+from core.db import db
 from core.models import Consultation, Document, RecordRequest, Role
 
 Rule = Callable[["Principal", Any], bool]
@@ -72,23 +74,30 @@ def principal_for_account(account) -> Principal:
     return principals_for_accounts([account])[account.id]
 
 
+def wards_of(representative_ids) -> dict[int, set[int]]:
+    """``{representative id: child ids}`` of the people each acts for now, as the plugin
+    that knows legal representatives says (hook ``teleconsult_wards_find``; the guardian
+    plugin: links with a checked basis, the child still a minor). Without one, nobody.
+
+    Called through the app's plugin manager itself: the access policy sits below the
+    plugin switches (``core.plugins`` asks it who the viewer is), so an implementation
+    answers nothing while it is switched off."""
+    representative_ids = list(representative_ids)
+    if not representative_ids:
+        return {}
+    asked, children = set(representative_ids), {}
+    manager = current_app.extensions["teleconsult.pm"]
+    for answer in manager.hook.teleconsult_wards_find(person_ids=representative_ids):
+        for representative_id, child_ids in (answer or {}).items():
+            if representative_id in asked:
+                children.setdefault(representative_id, set()).update(set(child_ids) - {representative_id})
+    return children
+
+
 def principals_for_accounts(accounts) -> dict[int, Principal]:
     """``{account id: principal}``; the children in the care of all of them in one query."""
-    import sqlalchemy as sa
-
-    from core.db import db
-    from core.models import Guardianship
-
     patients = {account.id: account.patient for account in accounts}
-    children: dict[int, set[int]] = {}
-    representatives = [patient.id for patient in patients.values() if patient is not None]
-    if representatives:
-        for representative_id, child_id in db.session.execute(
-            sa.select(Guardianship.representative_id, Guardianship.child_id).where(
-                Guardianship.representative_id.in_(representatives), Guardianship.in_force()
-            )
-        ):
-            children.setdefault(representative_id, set()).add(child_id)
+    children = wards_of(patient.id for patient in patients.values() if patient is not None)
     principals = {}
     for account in accounts:
         patient = patients[account.id]
@@ -155,8 +164,9 @@ def takes_part(principal: Principal, consultation: Consultation) -> bool:
             return True
         return any(p.user_id == principal.id for p in consultation.participants)
     if principal.is_patient:
-        # A representative's ``patient_ids`` hold only the children whose link is in force:
-        # once it ends, so does access to the child's consultations held through them.
+        # A representative's ``patient_ids`` hold only the children whose link grants access
+        # now (``wards_of``): once it ends, so does access to the child's consultations,
+        # the ones held through the representative's own account included.
         return consultation.patient_id in principal.patient_ids
     return False
 
@@ -182,7 +192,8 @@ def _consultation_complete(principal: Principal, consultation: Consultation) -> 
 def _consultation_create(principal: Principal, obj: Any = None) -> bool:
     if principal.kind == "api":
         return principal.has_scope("consultations:write")
-    return principal.is_staff and principal.has_role(Role.DOCTOR)
+    # A doctor, or the registry taking a patient's call (seed 000 §3: the first route).
+    return principal.is_staff and bool(principal.roles & {Role.DOCTOR, Role.REGISTRAR})
 
 
 def _registry_search(principal: Principal, obj: Any = None) -> bool:
@@ -210,13 +221,6 @@ def _document_view(principal: Principal, document: Document) -> bool:
     return consultation is not None and _consultation_view(principal, consultation)
 
 
-def _portal_chat(principal: Principal, obj: Any = None) -> bool:
-    """«Чат с врачом» and everything in it: a patient who accepted the current consent (P2)."""
-    from core.portal.consent import has_accepted_current
-
-    return principal.is_patient and has_accepted_current(principal)
-
-
 def _record_request(principal: Principal, row: Any = None) -> bool:
     """The deferred-record journal (SPEC P7): staff of the organisation it was left with."""
     if not (principal.is_staff and principal.roles & {Role.DOCTOR, Role.REGISTRAR}):
@@ -225,8 +229,8 @@ def _record_request(principal: Principal, row: Any = None) -> bool:
 
 
 def _record_request_register(principal: Principal, row: Any = None) -> bool:
-    """Turning a journal request into an application takes a doctor (the author)."""
-    return principal.has_role(Role.DOCTOR) and _record_request(principal, row)
+    """Turning a journal request into an application: whoever may file applications."""
+    return _consultation_create(principal) and _record_request(principal, row)
 
 
 def _registry_view_record(principal: Principal, patient: Any = None) -> bool:
@@ -239,8 +243,27 @@ def _registry_view_record(principal: Principal, patient: Any = None) -> bool:
     return organisation_id is not None and organisation_id == principal.organisation_id
 
 
+def _registry_update_record(principal: Principal, organisation_id: Any = None) -> bool:
+    """Changing a registry person (an import that matches them): the same organisation rule
+    as reading the record in full (``registry.view_record``), for those who may import.
+    ``organisation_id`` is the person's organisation (or a row with ``organisation_id``)."""
+    if not _registry_import(principal):
+        return False
+    if not isinstance(organisation_id, int | None):
+        organisation_id = getattr(organisation_id, "organisation_id", None)
+    return organisation_id is not None and organisation_id == principal.organisation_id
+
+
 def _api_uses_consultations(principal: Principal) -> bool:
     return principal.has_scope("consultations:read") or principal.has_scope("consultations:write")
+
+
+def _consultation_lookup(principal: Principal, obj: Any = None) -> bool:
+    """Looking a consultation up by its id at all: a machine client needs a consultation
+    scope first, so a token without one cannot tell which ids exist (403, never 404)."""
+    if principal.kind == "api":
+        return _api_uses_consultations(principal)
+    return principal.is_authenticated
 
 
 def _dictionary_view(principal: Principal, obj: Any = None) -> bool:
@@ -286,15 +309,20 @@ def _staff_directory(principal: Principal, obj: Any = None) -> bool:
     return principal.is_staff
 
 
+def _demo_patients(principal: Principal, obj: Any = None) -> bool:
+    """/demo lists made-up patients: anyone, but only on a development deployment."""
+    return current_app.config["ENV"] == "development" and bool(current_app.config["DEMO_DATA"])
+
+
 CORE_RULES: dict[str, Rule] = {
     "workplace.use": _staff_with(Role.DOCTOR, Role.REGISTRAR),
     "admin.use": _staff_with(Role.OPERATOR),
     "portal.use": lambda principal, obj=None: principal.is_patient,
-    "portal.chat": _portal_chat,
     "registry.search": _registry_search,
     "registry.import": _registry_import,
     "consultation.create": _consultation_create,
     "consultation.view": _consultation_view,
+    "consultation.lookup": _consultation_lookup,
     "consultation.complete": _consultation_complete,
     "document.view": _document_view,
     "schedule.manage": _staff_with(Role.DOCTOR),
@@ -304,13 +332,28 @@ CORE_RULES: dict[str, Rule] = {
     # Turning a request down with a reason: whoever keeps the journal.
     "record_request.reject": _record_request,
     "registry.view_record": _registry_view_record,
+    "registry.update_record": _registry_update_record,
     "dictionary.view": _dictionary_view,
     "consultation.list": _consultation_list,
     "schedule.free_slots": _schedule_free_slots,
     "staff.directory": _staff_directory,
     # The OpenAPI document describes the API; it holds no data and is public.
     "api.docs": lambda principal, obj=None: True,
+    # /healthz answers the proxy's checks with states, never data: public.
+    "ops.health": lambda principal, obj=None: True,
+    # /metrics: only from the networks in METRICS_ALLOWED_NETWORKS (obj: the client address).
+    "ops.metrics": lambda principal, obj=None: _metrics_client(obj),
+    "demo.patients": _demo_patients,
 }
+
+
+def _metrics_client(address: Any) -> bool:
+    try:
+        client = ipaddress.ip_address(str(address))
+    except ValueError:
+        return False
+    networks = current_app.config["METRICS_ALLOWED_NETWORKS"]
+    return any(client in ipaddress.ip_network(network, strict=False) for network in networks)
 
 
 def _rules() -> dict[str, Rule]:

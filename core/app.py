@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -10,72 +9,23 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, abort, g, request
-from flask.ctx import RequestContext
 from flask_babel import refresh as babel_refresh
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import access, i18n, logs, migrating, params, participant_roles
+from core import access, builtin, i18n, logs, migrating, outcomes, params, participant_roles, wizard_steps
+from core.headers import content_security_policy, server_header
 from core.extensions import SocketIO, babel, csrf, db, login_manager, migrate
 from core.plugins import build_plugin_manager, collect, enabled_for_object, watch_plugin_states
 from core.routing import build_registry
 from core.settings import SettingsError, check_production, load
+from core.green import check_process
+from core.socket_context import TeleconsultFlask
+from core.socket_queue import build_manager
 from core.storage import build_storage
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = migrating.MIGRATIONS_DIR
-
-
-SOCKETIO_PATH = "/socket.io/"  # Flask-SocketIO's default, where the JavaScript client looks
-_SOCKET_ADAPTER = "teleconsult.url_adapter"
-_SOCKET_SESSION = "teleconsult.session"
-
-
-class _SocketEventContext(RequestContext):
-    """The request context of one Socket.IO event.
-
-    Flask-SocketIO runs every event in a request context made from its connection's
-    WSGI environ, the one of the handshake. What Flask would work out from it afresh for
-    each event is the same for the whole connection: the session (the cookie of the
-    handshake, decoded and verified once) and the URL adapter (``url_for`` still works in
-    handlers). Nothing is matched against the URL map: no view serves an event.
-    """
-
-    def __init__(self, app: Flask, environ) -> None:
-        request = app.request_class(environ)
-        request.json_module = app.json
-        adapter = environ.get(_SOCKET_ADAPTER)
-        if adapter is None:
-            adapter = environ[_SOCKET_ADAPTER] = app.create_url_adapter(request)
-        self.app = app
-        self.request = request
-        self.url_adapter = adapter
-        self.flashes = None
-        self._session = environ.get(_SOCKET_SESSION)
-        self._after_request_functions = []
-        self._cv_tokens = []
-
-    def push(self) -> None:
-        super().push()
-        self.request.environ.setdefault(_SOCKET_SESSION, self._session)
-
-    def match_request(self) -> None:
-        return None
-
-
-class TeleconsultFlask(Flask):
-    def request_context(self, environ):
-        if environ.get("PATH_INFO", "").startswith(SOCKETIO_PATH):
-            return _SocketEventContext(self, environ)
-        return super().request_context(environ)
-
-
-def settle_heap() -> None:
-    """Call once the app is built, before serving: the objects made so far (modules,
-    the URL map, templates, the plugin manager) are moved out of the garbage collector's
-    reach, so its full passes under load walk only what requests create."""
-    gc.collect()
-    gc.freeze()
 
 
 def create_app(
@@ -95,13 +45,16 @@ def create_app(
     """
     base = load(environment, config)
     enabled = plugins if plugins is not None else base.get("PLUGINS_ENABLED")
-    pm = build_plugin_manager(enabled, base["PLUGINS_DISABLED"], extra_plugins)
+    pm = build_plugin_manager(enabled, base["PLUGINS_DISABLED"], extra_plugins, core=builtin)
     plugin_defaults: dict[str, Any] = {}
     for defaults in reversed(pm.hook.teleconsult_config_defaults()):
         plugin_defaults.update(defaults or {})
     settings = load(environment, config, plugin_defaults=plugin_defaults)
     problems = [p for group in pm.hook.teleconsult_config_check(settings=settings) for p in group]
     check_production(settings, problems)
+    refused = check_process(settings)
+    if refused:
+        raise SettingsError("cannot serve in this process: " + "; ".join(refused))
 
     Path(settings["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
     app = TeleconsultFlask("core", instance_path=settings["DATA_DIR"])
@@ -115,9 +68,7 @@ def create_app(
     _init_extensions(app)
     _register_core(app)
     _register_plugins(app)
-    from core.tasks import init_backend
-
-    init_backend(app)
+    _init_task_backend(app)
     _register_guards(app)
     from admin import init_admin
     from core import errorpages
@@ -127,6 +78,18 @@ def create_app(
     errorpages.register(app)
     _trust_proxies(app)
     return app
+
+
+def _init_task_backend(app: Flask) -> None:
+    """Bind the configured backend: nothing for ``inprocess``, a Celery app for ``celery``."""
+    backend = app.config.get("TASKS_BACKEND", "inprocess")
+    if backend == "inprocess":
+        return
+    if backend != "celery":
+        raise SettingsError(f"unknown TASKS_BACKEND {backend!r}; expected 'inprocess' or 'celery'")
+    from core.celery_app import bind  # Celery is imported only by the apps that use it
+
+    bind(app)
 
 
 def _trust_proxies(app: Flask) -> None:
@@ -157,10 +120,12 @@ def _init_extensions(app: Flask) -> None:
 
     auth.init_login(app, login_manager)
     queue = app.config["SOCKETIO_MESSAGE_QUEUE"] or None
+    manager = build_manager(queue, float(app.config["SOCKETIO_QUEUE_PROBE_SECONDS"])) if queue else None
     SocketIO(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=queue,
+        **({"client_manager": manager} if manager is not None else {}),
         cors_allowed_origins=app.config["SOCKETIO_CORS_ALLOWED_ORIGINS"],
         manage_session=False,
         # False: the events of a connection run one after another in the connection's own
@@ -198,14 +163,18 @@ def _tune_sqlite(app: Flask) -> None:
 
 
 def _register_core(app: Flask) -> None:
-    from core import api, auth, cli, portal, template_tools, workplace
+    from core import auth, commands, demo_page, health, portal, template_tools, workplace
+    from core.api import views as api
 
     app.register_blueprint(auth.blueprint)
+    health.init_app(app)
+    if app.config["ENV"] == "development" and app.config["DEMO_DATA"]:
+        app.register_blueprint(demo_page.blueprint)  # /demo: the demo patients' identifiers
     app.register_blueprint(api.blueprint)
     app.register_blueprint(workplace.blueprint)
     app.register_blueprint(portal.blueprint)
     template_tools.register(app)
-    cli.register_app_commands(app)
+    commands.register_app_commands(app)
 
 
 def _register_plugins(app: Flask) -> None:
@@ -233,6 +202,10 @@ def _register_plugins(app: Flask) -> None:
     app.extensions["teleconsult.participant_roles"] = participant_roles.build_registry(
         collect(pm, "teleconsult_register_participant_roles")
     )
+    app.extensions["teleconsult.outcomes"] = outcomes.build_registry(collect(pm, "teleconsult_register_outcomes"))
+    app.extensions["teleconsult.wizard_steps"] = wizard_steps.build_registry(
+        collect(pm, "teleconsult_register_wizard_steps")
+    )
     app.extensions["teleconsult.migrations"] = [
         folder for _plugin, folder in collect(pm, "teleconsult_register_migrations")
     ]
@@ -247,7 +220,7 @@ def _register_guards(app: Flask) -> None:
         # whose ``g`` outlives a request: never let one request's user leak into the next.
         # ``_flask_babel`` caches the locale: a request with ``?lang=`` must not inherit it.
         for key in ("_login_user", "csrf_token", "teleconsult_principal", "teleconsult_switched_off",
-                    "_flask_babel", "teleconsult_wizard_draft"):
+                    "_flask_babel", "teleconsult_wizard_draft", "teleconsult_csp_nonce"):
             g.pop(key, None)
         babel_refresh()  # the locale Flask-Babel cached for the previous request
 
@@ -263,9 +236,20 @@ def _register_guards(app: Flask) -> None:
 
     @app.after_request
     def _security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Content-Security-Policy", content_security_policy())
+        server_header(response)
+        if app.config["HSTS_SECONDS"]:
+            headers.setdefault("Strict-Transport-Security", f"max-age={int(app.config['HSTS_SECONDS'])}; includeSubDomains")
+        # Nothing a logged-in person or a machine client sees is kept by a browser or a
+        # proxy cache (patient data; a shared computer in a clinic).
+        user = g.get("_login_user")  # loaded by the view: static files load nobody
+        if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
+            headers["Cache-Control"] = "no-store"
+            headers.pop("Expires", None)
         return response
 
 

@@ -5,8 +5,8 @@ the change it describes was committed.
 
 Actions (``consultation.created``) and object types (table names) are codes; the audit
 log shows their Russian titles. The core's titles are ``CORE_TITLES``; a plugin adds
-its own through the hook ``teleconsult_register_audit_titles`` and ``titles()`` merges
-them.
+its own through the hook ``teleconsult_register_audit_titles`` and the console
+(``admin.views.plugin_audit_titles``) merges them.
 """
 
 from __future__ import annotations
@@ -127,6 +127,7 @@ CORE_TITLES = AuditTitles(
         "registry.record_viewed": _l("Просмотр записи регистра пациентов"),
         "slot.closed": _l("Слот расписания закрыт"),
         "slot.reopened": _l("Слот расписания открыт"),
+        "registry.patient_created": _l("Пациент добавлен в регистр"),
     },
     objects={
         "consultations": _l("Заявка"),
@@ -146,7 +147,6 @@ CORE_TITLES = AuditTitles(
         "consent_acceptances": _l("Принятое согласие"),
         "faq_entries": _l("Вопрос FAQ"),
         "record_requests": _l("Запрос на отложенную запись"),
-        "guardianships": _l("Законное представительство"),
         "plugin_states": _l("Переключатель плагина"),
         "api_tokens": _l("Ключ доступа к API"),
         "audit_events": _l("Журнал аудита"),
@@ -154,19 +154,3 @@ CORE_TITLES = AuditTitles(
         "patient": _l("Пациент"),
     },
 )
-
-
-def titles(app: Flask | None = None) -> AuditTitles:
-    """The titles of the core and of every loaded plugin, switched on or not (their
-    past events stay readable); a later plugin's title replaces an earlier one."""
-    from core.plugins import plugin_manager
-
-    app = app or current_app._get_current_object()
-    cached = app.extensions.get("teleconsult.audit_titles")
-    if cached is None:
-        cached = AuditTitles()
-        for contribution in reversed(plugin_manager(app).hook.teleconsult_register_audit_titles()):
-            if contribution is not None:
-                cached = cached.merged(contribution)
-        app.extensions["teleconsult.audit_titles"] = cached
-    return cached

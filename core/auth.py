@@ -17,8 +17,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from core import audit, params
-from core.access import current_principal, principal_for_account, principal_for_user
+from core import audit, params, sessions
+from core.access import ANONYMOUS, current_principal, principal_for_account, principal_for_user
 from core.db import db, increment, utcnow
 from core.forms import Form
 from core.models import PortalAccount, User
@@ -53,9 +53,12 @@ def init_login(app: Flask, manager: LoginManager) -> None:
             # The roles in the same query: every workplace request needs them for its principal.
             user_id = params.to_id(raw_id)
             user = db.session.get(User, user_id, options=[joinedload(User.roles)]) if user_id is not None else None
-            return user if user is not None and user.is_active else None
+            if user is None or not user.is_active or not sessions.account_for_request("staff", user.id):
+                return None
+            return user
         if kind == "patient":
-            return params.row(PortalAccount, raw_id)
+            account = params.row(PortalAccount, raw_id)
+            return account if account is not None and sessions.account_for_request("patient", account.id) else None
         return None
 
 
@@ -76,6 +79,7 @@ def _start_session(user) -> None:
     if lang:
         session["lang"] = lang
     login_user(user)
+    sessions.start(user)  # the cookie carries the id of the server-side session
     session.permanent = True
 
 
@@ -116,7 +120,10 @@ def _authenticate(login: str, password: str):
     user = db.session.scalar(sa.select(User).where(sa.func.lower(User.login) == login.lower()))
     now = utcnow()
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)  # the same time as for a real login
+        # The same work as a wrong password: one hash of the same cost, one audit event
+        # (the typed login is not kept: it may be someone's password or SNILS).
+        check_password_hash(_DUMMY_HASH, password)
+        audit.record("auth.login_failed", principal=ANONYMOUS, object_type="users", data={"unknown_login": True})
         return None, LOGIN_REFUSED
     password_ok = user.check_password(password)
     if user.locked_until is not None and user.locked_until > now:
@@ -163,9 +170,12 @@ def logout():
     if form.validate_on_submit() and principal.is_authenticated:
         onward = hooks().teleconsult_logout_url(principal=principal)  # before the session is gone
         audit.record("auth.logout", principal=principal, object_type=principal.kind, object_id=principal.id)
+        # Every session of the account ends: a copy of any of its cookies opens nothing.
+        sessions.end_account("staff" if principal.is_staff else "patient", principal.id, "logout")
         db.session.commit()
         logout_user()
         session.clear()
+        sessions.new_csrf_token()
     if onward:
         return redirect(onward)
     if portal and "portal.index" in current_app.view_functions:

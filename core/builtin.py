@@ -8,11 +8,27 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from core import hookimpl
-from core.lifecycle import CompletionMethod
+from core import consent, routeforms
+from core.audit import CORE_TITLES
+from core.markers import hookimpl
+from core.lifecycle import CORE_OUTCOMES, CompletionMethod
 from core.menus import MenuItem
 from core.models import Outcome, ParticipantRole
 from core.routespec import ConsultationTypeSpec, RouteSpec
+from core.workplace.route_step import DETAILS
+
+
+class DefaultConclusion(routeforms.RouteSchema):
+    """The conclusion of a remote consultation: diagnosis (ICD-10 code and its text), the
+    conclusion, recommendations, the date of the next contact. All optional, so that a
+    scan alone still closes a consultation; a route of its own marks what it needs."""
+
+    diagnosis_code = routeforms.icd10(_l("Диагноз: код по МКБ-10"))
+    diagnosis_text = routeforms.text(_l("Диагноз"), hint=_l("Формулировка диагноза"))
+    conclusion = routeforms.textarea(_l("Заключение"))
+    recommendations = routeforms.textarea(_l("Рекомендации"))
+    next_contact = routeforms.date(_l("Дата следующего контакта"), not_past=True)
+
 
 DEFAULT_ROUTE = RouteSpec(
     code="default",
@@ -30,6 +46,7 @@ DEFAULT_ROUTE = RouteSpec(
             sort_order=20,
         ),
     ),
+    conclusion_schema=DefaultConclusion,
 )
 
 
@@ -50,12 +67,12 @@ def teleconsult_register_menu_items(area):
     if area != "workplace":
         return []
     # The main menu of the workplace, in the order of the doctor guide (seed 002 §3.2).
-    doctor = ("doctor",)
+    filing = ("doctor", "registrar")  # the registry files applications for callers too
     return [
-        MenuItem(_l("Подать заявку"), "workplace.new_application", order=10, icon="plus", roles=doctor),
+        MenuItem(_l("Подать заявку"), "workplace.new_application", order=10, icon="plus", roles=filing),
         MenuItem(_l("Заявки"), "workplace.applications", order=30, icon="list"),
         MenuItem(_l("Входящие"), "workplace.inbox", order=40, icon="inbox"),
-        MenuItem(_l("Исходящие"), "workplace.outbox", order=50, icon="send", roles=doctor),
+        MenuItem(_l("Исходящие"), "workplace.outbox", order=50, icon="send", roles=filing),
         MenuItem(_l("Журнал отложенной записи"), "workplace.record_requests", order=55, icon="journal"),
         MenuItem(_l("Пользователи"), "workplace.users", order=60, icon="users"),
         MenuItem(_l("Расписание"), "workplace.schedule", order=70, icon="calendar"),
@@ -65,7 +82,7 @@ def teleconsult_register_menu_items(area):
 
 
 @hookimpl
-def teleconsult_consultation_completion_methods(consultation, principal):
+def teleconsult_register_completion_methods(consultation, principal):
     return [
         CompletionMethod(
             code="no_conclusion",
@@ -78,10 +95,23 @@ def teleconsult_consultation_completion_methods(consultation, principal):
 
 
 @hookimpl
-def teleconsult_register_audit_titles():
-    from core.audit import CORE_TITLES
+def teleconsult_register_outcomes():
+    return list(CORE_OUTCOMES)
 
+
+@hookimpl
+def teleconsult_register_wizard_steps():
+    return [DETAILS]
+
+
+@hookimpl
+def teleconsult_register_audit_titles():
     return CORE_TITLES
+
+
+@hookimpl
+def teleconsult_register_access_rules():
+    return {"portal.chat": consent.portal_chat_rule}
 
 
 @hookimpl
@@ -91,7 +121,6 @@ def teleconsult_register_participant_roles():
         ParticipantRole.AUTHOR: _l("Автор заявки"),
         ParticipantRole.CONSULTANT: _l("Врач-консультант"),
         ParticipantRole.PATIENT: _l("Пациент"),
-        ParticipantRole.REPRESENTATIVE: _l("Законный представитель пациента"),
         ParticipantRole.OBSERVER: _l("Наблюдатель"),
     }
     return {role.value: titles[role] for role in ParticipantRole}

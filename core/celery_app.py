@@ -17,7 +17,7 @@ Delivery settings follow from "tasks are idempotent, a lost worker loses nothing
   with a far-future ETA (Redis would redeliver it in loops); future work is database rows
   that a periodic task picks up.
 
-Run a worker with ``teleconsult worker`` (or ``celery -A core.celery_app worker``) and
+Run a worker with ``teleconsult worker`` (or ``celery -A core.worker worker``) and
 the scheduler with ``teleconsult beat`` (or ``teleconsult worker -B`` for a single box).
 """
 
@@ -32,6 +32,7 @@ from celery import Celery
 from celery.signals import worker_process_init
 from flask import Flask
 
+from core.settings import SettingsError
 from core.tasks import periodic, registry, run_inprocess
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,6 @@ _bound: weakref.WeakSet[Flask] = weakref.WeakSet()
 def make_celery(app: Flask) -> Celery:
     config = app.config
     if not config.get("CELERY_BROKER_URL"):
-        from core.settings import SettingsError
-
         raise SettingsError("TASKS_BACKEND is 'celery' but CELERY_BROKER_URL is empty")
     celery = Celery("teleconsult", set_as_current=False)
     celery.conf.update(
@@ -54,6 +53,7 @@ def make_celery(app: Flask) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_default_queue=config["CELERY_TASK_DEFAULT_QUEUE"],
+        task_routes=config.get("CELERY_TASK_ROUTES") or None,
         broker_transport_options={"visibility_timeout": int(config["CELERY_VISIBILITY_TIMEOUT"])},
         broker_connection_retry_on_startup=True,
         task_serializer="json",
@@ -120,19 +120,3 @@ def _fresh_connections_in_pool_process(**_kwargs: Any) -> None:
     for app in list(_bound):
         with app.app_context():
             db.engine.dispose(close=False)
-
-
-_default: Celery | None = None
-
-
-def __getattr__(name: str) -> Any:
-    """``celery -A core.celery_app worker``: the app built from settings, on first use."""
-    global _default
-    if name in ("celery", "app"):
-        if _default is None:
-            from core.app import create_app
-
-            flask_app = create_app({"TASKS_BACKEND": "celery"})
-            _default = celery_for(flask_app)
-        return _default
-    raise AttributeError(name)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import marshmallow
-import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
-from core import audit, lifecycle, participant_roles
+from core import audit, lifecycle, participant_roles, routeforms
 from core.access import Principal
 from core.db import db
 from core.errors import InvalidInput
@@ -17,7 +15,6 @@ from core.models import (
     Consultation,
     ConsultationStatus,
     ConsultationType,
-    Guardianship,
     MedicalProfile,
     Participant,
     ParticipantRole,
@@ -26,8 +23,8 @@ from core.models import (
     Slot,
     User,
 )
-from core.plugins import hooks_for
-from core.routing import route_for
+from core.plugins import hooks, hooks_for
+from core.routing import REPRESENTATIVE_ROLE, react, route_for, split_problems, type_offered
 
 COMMENT_MAX_LENGTH = 2000
 
@@ -61,8 +58,8 @@ def normalize_email(value: str) -> str:
 def _author(draft: ConsultationDraft, actor: Principal) -> User:
     author_id = actor.id if actor.is_staff else draft.author_id
     author = db.session.get(User, author_id) if author_id else None
-    if author is None or not author.is_active or not author.has_role(Role.DOCTOR):
-        raise _fail("author_id", _l("Автор заявки должен быть врачом"))
+    if author is None or not author.is_active or not (author.has_role(Role.DOCTOR) or author.has_role(Role.REGISTRAR)):
+        raise _fail("author_id", _l("Автор заявки должен быть врачом или регистратором"))
     if actor.kind == "api" and author.organisation_id != actor.organisation_id:
         raise _fail("author_id", _l("Автор заявки должен работать в вашей медицинской организации"))
     return author
@@ -76,7 +73,7 @@ def create_consultation(draft: ConsultationDraft, actor: Principal) -> Consultat
     """
     author = _author(draft, actor)
     ctype = db.session.get(ConsultationType, draft.type_id)
-    if ctype is None or not ctype.active:
+    if not type_offered(ctype, author.organisation_id):
         raise _fail("type_id", _l("Тип консультации не найден или отключён"))
     profile = db.session.get(MedicalProfile, draft.profile_id)
     if profile is None or not profile.active or (ctype.profiles and profile not in ctype.profiles):
@@ -95,17 +92,14 @@ def create_consultation(draft: ConsultationDraft, actor: Principal) -> Consultat
             "consultant_id",
             _l("Врач-консультант должен быть врачом вашей медицинской организации"),
         )
-    representative = _representative(ctype, patient, draft.representative_id)
+    representative = _representative(ctype, patient, draft.representative_id, author.organisation_id)
     email = normalize_email(draft.email)
     comment = (draft.comment or "").strip() or None
     if comment and len(comment) > COMMENT_MAX_LENGTH:
         raise _fail("comment", _l("Комментарий не длиннее %(n)s символов", n=COMMENT_MAX_LENGTH))
 
     route = route_for(ctype)
-    try:
-        route_data = route.load_application(draft.route_data)
-    except marshmallow.ValidationError as error:
-        raise InvalidInput(_l("Проверьте поля заявки"), field_errors=error.messages) from None
+    route_data = routeforms.load_application(route, draft.route_data)
 
     consultation = Consultation(
         type=ctype,
@@ -120,13 +114,19 @@ def create_consultation(draft: ConsultationDraft, actor: Principal) -> Consultat
         route_data=route_data,
         status=ConsultationStatus.CREATED,
     )
-    problems = list(route.validate(consultation, route_data) if route.validate else [])
+    general, by_field = split_problems(route.validate(consultation, route_data) if route.validate else [])
     for found in hooks_for(consultation).teleconsult_consultation_validate(consultation=consultation):
-        problems.extend(found or [])
-    if problems:
+        general.extend(str(p) for p in found or [])
+    if general or by_field:
         if consultation in db.session:
             db.session.expunge(consultation)
-        raise InvalidInput(problems[0], field_errors={"_schema": [str(p) for p in problems]})
+        errors: dict = {}
+        if by_field:
+            errors["route_data"] = by_field
+        if general:
+            errors["_schema"] = general
+        first = general[0] if general else next(iter(by_field.values()))[0]
+        raise InvalidInput(first, field_errors=errors)
 
     db.session.add(consultation)
     db.session.flush()
@@ -138,12 +138,13 @@ def create_consultation(draft: ConsultationDraft, actor: Principal) -> Consultat
     )
     _add_participants(consultation, author, consultant, patient, representative, actor)
     hooks_for(consultation).teleconsult_consultation_created(consultation=consultation, actor=actor)
+    react(consultation, "created", actor=actor)
     if draft.slot_id is not None:
         lifecycle.schedule(consultation, db.session.get(Slot, draft.slot_id), actor)
     return consultation
 
 
-def _representative(ctype: ConsultationType, patient: Patient, representative_id: int | None):
+def _representative(ctype: ConsultationType, patient: Patient, representative_id: int | None, organisation_id):
     if not ctype.for_representative:
         if representative_id is not None:
             raise _fail(
@@ -153,19 +154,18 @@ def _representative(ctype: ConsultationType, patient: Patient, representative_id
         return None
     if representative_id is None:
         raise _fail("representative_id", _l("Укажите законного представителя пациента"))
-    linked = db.session.execute(
-        sa.select(Guardianship.id).where(
-            Guardianship.representative_id == representative_id,
-            Guardianship.child_id == patient.id,
-            Guardianship.in_force(),
-        )
-    ).first()
-    if linked is None:
+    representative = db.session.get(Patient, representative_id)
+    # Whether a link holds is the business of the plugin that knows legal
+    # representatives (hook ``teleconsult_representation_check``); no answer is a no.
+    linked = representative is not None and representative.id != patient.id and hooks(
+        organisation_id=organisation_id
+    ).teleconsult_representation_check(representative=representative, patient=patient)
+    if not linked:
         raise _fail(
             "representative_id",
             _l("Законный представитель не связан с пациентом в регистре"),
         )
-    return db.session.get(Patient, representative_id)
+    return representative
 
 
 def add_participant(
@@ -196,6 +196,6 @@ def _add_participants(consultation, author, consultant, patient, representative,
     add_participant(consultation, ParticipantRole.AUTHOR, actor, user=author)
     add_participant(consultation, ParticipantRole.CONSULTANT, actor, user=consultant)
     if representative is not None:
-        add_participant(consultation, ParticipantRole.REPRESENTATIVE, actor, patient=representative)
+        add_participant(consultation, REPRESENTATIVE_ROLE, actor, patient=representative)
     else:
         add_participant(consultation, ParticipantRole.PATIENT, actor, patient=patient)

@@ -8,7 +8,6 @@ patients with valid identifiers, and the portal persons the development IdP offe
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from datetime import date, time, timedelta
 
 import sqlalchemy as sa
@@ -16,12 +15,11 @@ import sqlalchemy as sa
 from core.access import principal_for_user
 from core.consultations import ConsultationDraft, create_consultation
 from core.db import db, utcnow
-from core.demo_data import generate_people
+from core.demo_data import PORTAL_PERSONS, PortalPerson, generate_people  # noqa: F401  (core.demo.PORTAL_PERSONS)
 from core.dictionaries import sync_reference_data
 from core.models import (
     CompletionReason,
     ConsultationType,
-    Guardianship,
     MedicalProfile,
     Organisation,
     Outcome,
@@ -31,7 +29,6 @@ from core.models import (
     User,
 )
 from core.schedule import free_slots, generate_slots
-from core.validators import complete_oms, complete_snils
 
 DEMO_PASSWORD = "demo-parol-2026"
 
@@ -50,57 +47,34 @@ DOCTORS = [
 ]
 
 
-@dataclass(frozen=True)
-class PortalPerson:
-    """A person of the development IdP; ``in_registry`` people have a registry record."""
-
-    esia_oid: str
-    trust_level: str  # simplified | standard | confirmed
-    last_name: str
-    first_name: str
-    middle_name: str
-    birth_date: date
-    sex: str
-    snils: str
-    oms_policy: str
-    email: str
-    phone: str
-    in_registry: bool = True
-    children: tuple = ()
-    # ESIA's ``vrfStu`` of the identity document; None: no document entered.
-    document_check: str | None = "VERIFIED"
+def demo_patients() -> list[dict]:
+    """The registry's demo patients a newcomer can type into the wizard (SNILS, OMS policy,
+    passport), each parent followed by their children; for the run banner and /demo."""
+    found = []
+    for person in PORTAL_PERSONS:
+        if not person.in_registry:
+            continue
+        found.append({
+            "name": f"{person.last_name} {person.first_name} {person.middle_name}", "birth_date": person.birth_date,
+            "snils": person.snils, "oms_policy": person.oms_policy, "passport": person.passport, "child_of": None,
+        })
+        for last, first, middle, birth, _sex, snils, oms in person.children:
+            found.append({
+                "name": f"{last} {first} {middle}", "birth_date": birth, "snils": snils, "oms_policy": oms,
+                "passport": None, "child_of": found[-1]["name"] if found[-1]["child_of"] is None else found[-1]["child_of"],
+            })
+    return found
 
 
-PORTAL_PERSONS = (
-    PortalPerson(
-        "1000001", "confirmed", "Петров", "Сергей", "Иванович", date(1984, 3, 12), "male",
-        complete_snils("123456701"), complete_oms("780000000000101"),
-        "petrov.sergey@example.ru", "+7 921 555-01-01",
-        children=(("Петрова", "Анна", "Сергеевна", date(2019, 6, 2), "female",
-                   complete_snils("123456702"), complete_oms("780000000000102")),),
-    ),
-    PortalPerson(
-        "1000002", "standard", "Смирнова", "Ольга", "Викторовна", date(1990, 11, 5), "female",
-        complete_snils("123456703"), complete_oms("780000000000103"),
-        "smirnova.olga@example.ru", "+7 921 555-01-03",
-    ),
-    PortalPerson(
-        "1000003", "simplified", "Кузнецов", "Дмитрий", "Павлович", date(1995, 1, 20), "male",
-        complete_snils("123456704"), complete_oms("780000000000104"),
-        "kuznetsov.d@example.ru", "+7 921 555-01-04", document_check=None,
-    ),
-    PortalPerson(
-        "1000004", "standard", "Орлова", "Наталья", "Юрьевна", date(1978, 8, 30), "female",
-        complete_snils("123456705"), complete_oms("780000000000105"),
-        "orlova.n@example.ru", "+7 921 555-01-05", in_registry=False,
-    ),
-    # SNILS and passport entered, the passport still being checked: not «Стандартная» yet.
-    PortalPerson(
-        "1000005", "simplified", "Зайцева", "Марина", "Олеговна", date(1988, 4, 17), "female",
-        complete_snils("123456706"), complete_oms("780000000000106"),
-        "zaitseva.m@example.ru", "+7 921 555-01-06", document_check="VERIFYING",
-    ),
-)
+def patients_banner() -> list[str]:
+    """Lines of `teleconsult run`'s banner: the demo patients with their identifiers."""
+    lines = ["  demo patients (СНИЛС / полис ОМС / паспорт):"]
+    for p in demo_patients():
+        lead = "      ребёнок: " if p["child_of"] else "    "
+        lines.append(
+            f"{lead}{p['name']}, {p['birth_date']:%d.%m.%Y}: {p['snils']} / {p['oms_policy']} / {p['passport'] or '—'}"
+        )
+    return lines
 
 
 def is_loaded() -> bool:
@@ -187,7 +161,7 @@ def _portal_people(org: Organisation) -> dict[str, Patient]:
         patient = Patient(
             last_name=person.last_name, first_name=person.first_name, middle_name=person.middle_name,
             birth_date=person.birth_date, sex=person.sex, snils=person.snils,
-            oms_policy=person.oms_policy, email=person.email, phone=person.phone,
+            oms_policy=person.oms_policy, passport=person.passport, email=person.email, phone=person.phone,
             organisation_id=org.id, source="demo",
         )
         db.session.add(patient)
@@ -198,7 +172,8 @@ def _portal_people(org: Organisation) -> dict[str, Patient]:
                 snils=snils, oms_policy=oms, phone=person.phone, organisation_id=org.id, source="demo",
             )
             db.session.add(child)
-            db.session.add(Guardianship(representative=patient, child=child, kind="parent"))
+            # Linked to the parent when (demo) ESIA lists the child at the parent's login,
+            # by the plugin that knows legal representatives (SPEC D5).
             found[f"{person.esia_oid}:child"] = child
     return found
 

@@ -34,6 +34,8 @@ from core.validators import (
     PASSPORT_YEARS,
     SNILS_SPACE,
     age_on,
+    complete_oms,
+    complete_snils,
     oms_from_index,
     passport_from_parts,
     snils_from_index,
@@ -431,3 +433,63 @@ def generate_child_for(
         "email": None,
         "phone": parent["phone"],
     }
+
+
+# The people of the development ESIA identity provider (plugins/esia/devidp.py); those
+# ``in_registry`` are loaded into the demo registry by core.demo.
+@dataclass(frozen=True)
+class PortalPerson:
+    """A person of the development IdP; ``in_registry`` people have a registry record."""
+
+    esia_oid: str
+    trust_level: str  # simplified | standard | confirmed
+    last_name: str
+    first_name: str
+    middle_name: str
+    birth_date: date
+    sex: str
+    snils: str
+    oms_policy: str
+    email: str
+    phone: str
+    in_registry: bool = True
+    children: tuple = ()
+    # ESIA's ``vrfStu`` of the identity document; None: no document entered.
+    document_check: str | None = "VERIFIED"
+    passport: str | None = None  # in the registry record: the wizard's third way to search
+
+
+PORTAL_PERSONS = (
+    PortalPerson(
+        "1000001", "confirmed", "Петров", "Сергей", "Иванович", date(1984, 3, 12), "male",
+        complete_snils("123456701"), complete_oms("780000000000101"),
+        "petrov.sergey@example.ru", "+7 921 555-01-01",
+        children=(("Петрова", "Анна", "Сергеевна", date(2019, 6, 2), "female",
+                   complete_snils("123456702"), complete_oms("780000000000102")),),
+        passport="4004 123401",
+    ),
+    PortalPerson(
+        "1000002", "standard", "Смирнова", "Ольга", "Викторовна", date(1990, 11, 5), "female",
+        complete_snils("123456703"), complete_oms("780000000000103"),
+        "smirnova.olga@example.ru", "+7 921 555-01-03",
+        passport="4010 123403",
+    ),
+    PortalPerson(
+        "1000003", "simplified", "Кузнецов", "Дмитрий", "Павлович", date(1995, 1, 20), "male",
+        complete_snils("123456704"), complete_oms("780000000000104"),
+        "kuznetsov.d@example.ru", "+7 921 555-01-04", document_check=None,
+        passport="4015 123404",
+    ),
+    PortalPerson(
+        "1000004", "standard", "Орлова", "Наталья", "Юрьевна", date(1978, 8, 30), "female",
+        complete_snils("123456705"), complete_oms("780000000000105"),
+        "orlova.n@example.ru", "+7 921 555-01-05", in_registry=False,
+    ),
+    # SNILS and passport entered, the passport still being checked: not «Стандартная» yet.
+    PortalPerson(
+        "1000005", "simplified", "Зайцева", "Марина", "Олеговна", date(1988, 4, 17), "female",
+        complete_snils("123456706"), complete_oms("780000000000106"),
+        "zaitseva.m@example.ru", "+7 921 555-01-06", document_check="VERIFYING",
+        passport="4008 123406",
+    ),
+)

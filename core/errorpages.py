@@ -12,28 +12,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from core.db import db
-from core.errors import UserError
+from core.errors import N_, TITLES, UserError
 
 log = logging.getLogger(__name__)
-
-
-def N_(text: str) -> str:
-    """Marks a text for the catalogue; it is translated where it is shown."""
-    return text
-
-
-TITLES = {
-    400: N_("Некорректный запрос"),
-    401: N_("Требуется вход в систему"),
-    403: N_("Доступ запрещён"),
-    404: N_("Страница не найдена"),
-    405: N_("Метод не поддерживается"),
-    409: N_("Конфликт"),
-    413: N_("Слишком большой файл"),
-    422: N_("Проверьте введённые данные"),
-    429: N_("Слишком много запросов"),
-    500: N_("Внутренняя ошибка"),
-}
 
 
 def wants_json() -> bool:
@@ -73,7 +54,20 @@ def register(app: Flask) -> None:
                 target = "esia.login"
             return redirect(url_for(target, next=request.full_path if request.method == "GET" else None))
         if status == 413:
-            return respond(413, _("Файл слишком большой"))
+            limit = app.config.get("MAX_CONTENT_LENGTH")
+            if limit and (request.content_length or 0) <= limit:
+                # Within the size limit: Werkzeug refused the number of parts or a field.
+                return respond(413, _("Слишком много файлов или полей в одном запросе: отправьте их частями"))
+            if limit and request.mimetype == "multipart/form-data":
+                # Refused before a byte of the body is read: several files that are each
+                # within DOCUMENT_MAX_SIZE but over the request's limit together, or one
+                # huge file; both are told what fits.
+                return respond(413, _(
+                    "Слишком много файлов за один раз: вместе не больше %(total)s МБ, каждый не больше "
+                    "%(one)s МБ. Отправьте их частями.",
+                    total=f"{round(limit / 1048576, 1):g}", one=f"{round(app.config['DOCUMENT_MAX_SIZE'] / 1048576, 1):g}",
+                ))
+            return respond(413, _("Слишком большой запрос"))
         return respond(status, _(TITLES.get(status, N_("Ошибка"))))
 
     # Two requests writing the same rows at once: the database lets one through and the

@@ -30,3 +30,23 @@ class Conflict(UserError):
 
 class TransitionError(Conflict):
     """The consultation is not in a state that allows this step."""
+
+
+def N_(text: str) -> str:
+    """Marks a text for the catalogue; it is translated where it is shown."""
+    return text
+
+
+#: the title of each HTTP status a user may be shown: error pages, JSON errors, socket refusals
+TITLES = {
+    400: N_("Некорректный запрос"),
+    401: N_("Требуется вход в систему"),
+    403: N_("Доступ запрещён"),
+    404: N_("Страница не найдена"),
+    405: N_("Метод не поддерживается"),
+    409: N_("Конфликт"),
+    413: N_("Слишком большой запрос"),
+    422: N_("Проверьте введённые данные"),
+    429: N_("Слишком много запросов"),
+    500: N_("Внутренняя ошибка"),
+}

@@ -1,7 +1,7 @@
 """Hook specifications of teleconsult.
 
 A plugin is any object (usually a module) with functions named like these hooks and
-decorated with ``core.hookimpl``. It is registered through the entry-point group
+decorated with ``core.markers.hookimpl``. It is registered through the entry-point group
 ``teleconsult.plugins``; the built-in plugins are registered exactly the same way.
 
 Registration hooks (``teleconsult_register_*``) *return* things and the core registers
@@ -17,6 +17,21 @@ A plugin may declare hooks of its own for other plugins to implement
 A plugin that implements another plugin's hook marks it ``@hookimpl(optionalhook=True)``,
 so that it still loads while that plugin is disabled.
 
+Hooks are named by one rule: ``teleconsult_register_<thing>`` for a hook that returns
+things, ``teleconsult_<noun>_<verb>`` for an event or a check (``teleconsult_consultation_created``,
+``teleconsult_config_check``). A hook that stops at the first non-None result says so.
+
+Renamed hooks (the old names still work for one release: an implementation under the
+old name is called as the new hook, and a call through ``core.plugins.hooks`` or
+``hooks_for`` by the old name reaches the new one; both warn with
+``TeleconsultDeprecationWarning``):
+
+- ``teleconsult_consultation_completion_methods`` → ``teleconsult_register_completion_methods``
+- ``teleconsult_consultation_actions`` → ``teleconsult_register_consultation_actions``
+- ``teleconsult_consultation_badges`` → ``teleconsult_register_consultation_badges``
+- ``teleconsult_consultation_link`` → ``teleconsult_register_consultation_link``
+- ``teleconsult_consultation_list_scripts`` → ``teleconsult_register_list_scripts``
+
 Run ``teleconsult hooks`` to print this reference; docs/hooks.md is generated from it.
 """
 
@@ -24,7 +39,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from core import hookspec
+from core.markers import hookspec
 
 if TYPE_CHECKING:
     import click
@@ -37,9 +52,28 @@ if TYPE_CHECKING:
     from core.plugins import TeleconsultPluginManager
     from core.lifecycle import CompletionMethod
     from core.menus import MenuItem
-    from core.models import Consultation, Participant, Slot
+    from core.models import Consultation, Participant, Patient, Slot
+    from core.outcomes import OutcomeSpec
     from core.routespec import RouteSpec
     from core.tasks import TaskSpec
+    from core.wizard_steps import WizardStep
+
+
+
+
+class TeleconsultDeprecationWarning(DeprecationWarning):
+    """A plugin uses something of the core that goes away in the next release."""
+
+
+#: old hook name -> new name; an implementation under the old name is registered as the
+#: new hook (``core.plugins.TeleconsultPluginManager.parse_hookimpl_opts``) and warns.
+RENAMED_HOOKS = {
+    "teleconsult_consultation_completion_methods": "teleconsult_register_completion_methods",
+    "teleconsult_consultation_actions": "teleconsult_register_consultation_actions",
+    "teleconsult_consultation_badges": "teleconsult_register_consultation_badges",
+    "teleconsult_consultation_link": "teleconsult_register_consultation_link",
+    "teleconsult_consultation_list_scripts": "teleconsult_register_list_scripts",
+}
 
 
 # --------------------------------------------------------------------------- setup
@@ -50,7 +84,7 @@ def teleconsult_add_hookspecs(pluginmanager: TeleconsultPluginManager) -> None:
     """Add the plugin's own hook specifications (as pytest's ``pytest_addhooks``).
 
     Call ``pluginmanager.add_hookspecs(module)`` with a module of functions decorated
-    with ``core.hookspec``. Fires for each plugin as it is registered, before the core
+    with ``core.markers.hookspec``. Fires for each plugin as it is registered, before the core
     checks that every implemented hook has a specification, so the plugins registered
     after it may implement the new hooks. The hook reference lists them under the plugin.
     """
@@ -90,7 +124,7 @@ def teleconsult_register_api_blueprints(app: Flask) -> list[Blueprint]:
 
     ``app`` is given for reading settings only. The core registers each as part of the
     API: its views authenticate by bearer token, answer errors as JSON, are named
-    ``api.<blueprint>.<view>`` and must carry ``core.api.views.operation`` so that the
+    ``api.<blueprint>.<view>`` and must carry ``core.api.base.operation`` so that the
     OpenAPI document describes them. They answer 404 while the plugin is switched off.
     """
 
@@ -180,13 +214,16 @@ def teleconsult_register_audit_titles() -> AuditTitles:
 
 @hookspec(firstresult=True)
 def teleconsult_logout_url(principal: Principal) -> str | None:
-    """Where the browser goes after a local logout; first answer wins.
+    """Where the browser goes after a local logout; stops at the first non-None result.
 
     An identity provider plugin answers with its provider's own logout address, so the
     provider forgets its session too and the next login asks again (ESIA does, SPEC P8).
     Fired by ``/logout`` for a confirmed logout while the session still holds what the
     login stored in it; the local session ends whatever the answer. Without an answer a
     patient goes to the portal, staff to the login page.
+
+    :param principal: who logs out.
+    :returns: an absolute URL, or None to leave the choice to the next plugin or the core.
     """
 
 
@@ -236,25 +273,37 @@ def teleconsult_consultation_completed(
 
 
 @hookspec
-def teleconsult_consultation_completion_methods(
+def teleconsult_register_completion_methods(
     consultation: Consultation, principal: Principal
 ) -> list[CompletionMethod]:
     """Completion methods offered on the application's right panel (SPEC D9).
 
     Each ``core.lifecycle.CompletionMethod`` names its title, the endpoint of its form
-    and its order. The core offers «Завершение без заключения» itself.
+    and its order. The core offers «Завершение без заключения» itself. Formerly
+    ``teleconsult_consultation_completion_methods``.
+
+    :param consultation: the consultation the panel shows.
+    :param principal: who looks at it.
+    :returns: the plugin's completion methods for this consultation and viewer, or none.
     """
 
 
 @hookspec
-def teleconsult_consultation_actions(
+def teleconsult_register_consultation_actions(
     consultation: Consultation, principal: Principal
 ) -> list[MenuItem]:
-    """Links on the application's right panel besides completion (chat, video call, ...)."""
+    """Links on the application's right panel besides completion (chat, video call, ...).
+
+    Formerly ``teleconsult_consultation_actions``.
+
+    :param consultation: the consultation the panel shows.
+    :param principal: who looks at it.
+    :returns: ``core.menus.MenuItem`` links, in the order they are shown.
+    """
 
 
 @hookspec
-def teleconsult_consultation_badges(
+def teleconsult_register_consultation_badges(
     consultations: list[Consultation], principal: Principal
 ) -> dict[int, int]:
     """Numbers to show beside consultations in lists, ``{consultation id: count}``.
@@ -262,21 +311,31 @@ def teleconsult_consultation_badges(
     The chat plugin answers with unread messages (the blue circle of SPEC P3, D7). Lists
     add up the answers of every plugin. ``consultations`` are those of one organisation
     on the page being shown: the hook is asked once per organisation, each time with
-    only the plugins switched on for that organisation.
+    only the plugins switched on for that organisation. Formerly
+    ``teleconsult_consultation_badges``.
+
+    :param consultations: the listed consultations of one organisation.
+    :param principal: who looks at the list.
+    :returns: ``{consultation id: count}``; consultations left out count nothing.
     """
 
 
 @hookspec(firstresult=True)
-def teleconsult_consultation_link(consultation: Consultation, principal: Principal) -> str | None:
-    """Where a click on a consultation in a list leads (e.g. its chat); first answer wins.
+def teleconsult_register_consultation_link(consultation: Consultation, principal: Principal) -> str | None:
+    """Where a click on a consultation in a list leads (e.g. its chat); stops at the
+    first non-None result.
 
     Without an answer the workplace opens the application card and the portal its own
-    card of the consultation.
+    card of the consultation. Formerly ``teleconsult_consultation_link``.
+
+    :param consultation: the listed consultation.
+    :param principal: who looks at the list.
+    :returns: a URL, or None to leave the choice to the next plugin or the core.
     """
 
 
 @hookspec
-def teleconsult_consultation_list_scripts(area: str, principal: Principal) -> list[str]:
+def teleconsult_register_list_scripts(area: str, principal: Principal) -> list[str]:
     """Addresses of scripts to load on the pages that list consultations, in order.
 
     ``area`` is ``"portal"`` («Чат с врачом», SPEC P3) or ``"workplace"`` («Входящие»,
@@ -294,6 +353,34 @@ def teleconsult_consultation_list_scripts(area: str, principal: Principal) -> li
 
     Fired while the page is rendered, once for each organisation among the listed
     consultations with the plugins switched on for it; nothing when the list is empty.
+    Formerly ``teleconsult_consultation_list_scripts``.
+
+    :param area: ``"portal"`` or ``"workplace"``.
+    :param principal: who looks at the list.
+    :returns: script addresses (``url_for("…static", …)``), each loaded once.
+    """
+
+
+@hookspec
+def teleconsult_consultation_notice(consultation: Consultation, event: str, text: str) -> None:
+    """A plugin tells the consultation's participants of something that happened.
+
+    ``event`` is a code of the telling plugin (``"video_missed"``, ``"video_declined"``,
+    ``"video_message"``), ``text`` the Russian sentence to show. The chat plugin stores it
+    as a system message of the consultation's chat, so a missed or declined call and the
+    messages of a call stay in the chat's history. Fired in the telling transaction;
+    whatever an implementation writes commits with it.
+    """
+
+
+@hookspec
+def teleconsult_page_scripts(area: str, principal: Principal) -> list[str]:
+    """Addresses of scripts to load on every page of an area, at the end of the body.
+
+    ``area`` is ``"portal"`` or ``"workplace"``. The video plugin shows the popup
+    «Врач … вызывает вас» in every open tab of the patient this way (SPEC P5). Fired
+    while a page of the area is rendered for an authenticated viewer, with the plugins
+    switched on for the viewer; each address is loaded once, in order.
     """
 
 
@@ -329,10 +416,98 @@ def teleconsult_participant_left(
 def teleconsult_register_participant_roles() -> dict[str, str]:
     """Roles a participant of a consultation may have: ``{code: Russian title}``.
 
-    The core registers its own (``core.models.ParticipantRole``: author, consultant,
-    patient, representative, observer); a plugin adds more (a video plugin's listener).
+    The core registers its own (author, consultant, patient, observer); a plugin adds
+    more (the guardian plugin's ``representative``, a video plugin's listener). A type
+    ``for_representative`` exists only while some plugin registers ``representative``.
     ``core.consultations.add_participant`` refuses a role nobody registered; a code may be
     registered once. Fires once, while the app is being built; titles are lazy strings.
+    """
+
+
+# --------------------------------------------------------------------------- representation
+
+
+@hookspec
+def teleconsult_wards_find(person_ids: list[int]) -> dict[int, set[int]]:
+    """The people each of ``person_ids`` acts for now as their legal representative.
+
+    :param person_ids: ids of registry persons (``core.models.Patient``) with a portal
+        account, whose principals are being built.
+    :returns: ``{person id: {child id, ...}}`` of the links that grant access now (a
+        guardian plugin: a link with a checked basis, the child still a minor); a person
+        with none may be left out. The answers of all plugins are merged.
+
+    Fires whenever a portal principal is built (``core.access.principals_for_accounts``),
+    so on every request and Socket.IO event of a portal account: keep it to one query.
+    The children's ids become the principal's ``patient_ids``: every rule that lets a
+    patient see their own consultations lets the representative see the child's. The
+    access policy calls every loaded implementation (it sits below the plugin switches):
+    one answers ``{}`` while its plugin is switched off for the deployment
+    (``core.plugins.is_enabled(name, organisation_id=None)``). Without an implementation
+    nobody acts for anybody.
+    """
+
+
+@hookspec(firstresult=True)
+def teleconsult_representation_check(representative: Patient, patient: Patient) -> bool | None:
+    """Whether ``representative`` may file a consultation for ``patient`` as their legal
+    representative; stops at the first non-None result.
+
+    :param representative: the registry person who takes part for the patient.
+    :param patient: the person the consultation is about (the child).
+    :returns: True when a link between them is in force (a claim included: the doctor
+        may file while the link waits for its basis), False when there is none, None to
+        let another plugin answer.
+
+    Fires when a consultation of a type ``for_representative`` is created
+    (``core.consultations.create_consultation``), with the plugins switched on for the
+    consultation's organisation; no answer counts as False.
+    """
+
+
+@hookspec
+def teleconsult_person_children_listed(parent: Patient, children: list[Patient] | None, actor: Principal) -> None:
+    """An identity provider has told who the children of ``parent`` are, at their login.
+
+    :param parent: the registry person who has just logged in.
+    :param children: the registry persons it lists as the parent's minor children
+        (already matched by the provider's plugin), or None when it was not asked (an
+        ESIA login without the ``kid_*`` scopes): then a basis taken from it cannot be
+        re-checked.
+    :param actor: the principal of the logging-in account, for the audit trail.
+    :returns: nothing; a guardian plugin re-checks the basis of every link of the parent.
+
+    Fires inside the login's transaction (the ESIA plugin fires it on every login).
+    """
+
+
+@hookspec
+def teleconsult_patient_record_extend(patient: Patient) -> dict[str, Any]:
+    """Extra fields of a registry record in the API (``GET /api/v1/registry/patients/<id>``).
+
+    :param patient: the record being shown.
+    :returns: a mapping of field names to JSON-ready values (a guardian plugin gives
+        ``representatives`` and ``children``), merged into the answer.
+
+    Fires once per request, after the access policy allowed the record to be read.
+    """
+
+
+@hookspec(firstresult=True)
+def teleconsult_registry_links_import(connection: Any, rows: list[Any], organisation_id: int | None) -> Any:
+    """Import the ``guardianships`` section of a registry batch (``POST /api/v1/registry/import``);
+    stops at the first non-None result.
+
+    :param connection: the SQLAlchemy connection of the batch's transaction; the
+        patients of the batch are already written to it.
+    :param rows: the raw rows of the section, as the client sent them.
+    :param organisation_id: the organisation of the importing token.
+    :returns: ``core.registry_import.LinkImport`` (outcomes and errors by row index,
+        the number of rows written), or None when the plugin does not import links.
+
+    Fires only when the section is not empty. With errors the
+    whole batch is refused and rolled back. Without an implementation a non-empty
+    section is refused with a Russian message.
     """
 
 
@@ -347,4 +522,55 @@ def teleconsult_register_routes() -> list[RouteSpec]:
     application and conclusion fields, and optional validation. The core creates the
     declared types on ``teleconsult db upgrade`` (the operator edits them afterwards)
     and stores route data as validated JSON on the consultation.
+    """
+
+
+@hookspec
+def teleconsult_register_outcomes() -> list[OutcomeSpec]:
+    """Ways a consultation may end that the plugin adds, as ``core.outcomes.OutcomeSpec``.
+
+    Each has a code (stored in ``Consultation.outcome``), a Russian title (lists, the
+    card, the API), ``conclusion``: whether it carries a conclusion, and ``document``:
+    whether a document must be attached. For an outcome with a conclusion
+    ``core.lifecycle.complete`` validates the ``conclusion_data`` it is given with the
+    route's conclusion schema (Russian messages under ``conclusion_data``, nothing written
+    on error). The core registers ``signed_conclusion``, ``uploaded_conclusion`` and
+    ``no_conclusion``; a code may be
+    registered once. Fires once, while the app is being built.
+    """
+
+
+@hookspec
+def teleconsult_register_wizard_steps() -> list[WizardStep]:
+    """Steps the plugin adds to the wizard «Подать заявку», as ``core.wizard_steps.WizardStep``.
+
+    A step names the step it follows (``after``), when it is shown (``applies(values,
+    consultation_type)``), the draft keys it ``provides`` (every later step then needs
+    them), its template and its ``submit(values)``. The core's «Сведения для
+    консультации» (code ``details``, after ``email``) is one. Fires once, while the app is
+    being built; a step of a plugin switched off for the doctor's organisation is skipped.
+    """
+
+
+# --------------------------------------------------------------------------- templates
+
+
+@hookspec
+def teleconsult_template_blocks(slot: str, context: dict[str, Any]) -> list[str]:
+    """HTML blocks the plugin adds at a named place of a page (as FlaskBB's template hooks).
+
+    ``slot`` names the place; ``context`` holds what the page passes there
+    (``consultation`` on pages that show one). Returns pieces of HTML, inserted as they
+    are: render them from the plugin's own template (``flask.render_template``, which
+    escapes the data), never by pasting data into a string.
+    Fires while the page is rendered, through ``{{ template_blocks(slot, ...) }}``, with
+    the plugins switched on for the consultation's organisation (the viewer's when the
+    page shows none). Slots: ``workplace.card.details`` and ``workplace.card.panel`` (the
+    application card's main column and right panel; ``consultation``),
+    ``workplace.wizard.details.top`` / ``.bottom`` (around the route's fields;
+    ``values``, ``ctype``), ``workplace.wizard.step`` (under every wizard step; ``step``,
+    ``values``, ``ctype``), ``workplace.completion.form`` (in a completion form;
+    ``consultation``, ``method``), ``workplace.documents.actions`` (a row of «Документы»;
+    ``document``), ``portal.consultation.details`` (the patient's card;
+    ``consultation``).
     """

@@ -7,6 +7,7 @@ the data folder, so a source checkout needs no build step.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -42,19 +43,33 @@ def compile_catalogues(target: Path, sources: list[Path]) -> list[Path]:
     return compiled
 
 
+#: ``.po`` path -> (its modification time, the compiled ``.mo`` bytes): parsing a catalogue
+#: is the slow part, and every app of a process (workers, tests) needs the same bytes.
+_compiled: dict[Path, tuple[float, bytes]] = {}
+
+
 def _compile(source: Path, target: Path) -> Path:
     for po_path in source.glob("*/LC_MESSAGES/messages.po"):
         mo_path = target / po_path.relative_to(source).with_suffix(".mo")
-        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+        po_mtime = po_path.stat().st_mtime
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_mtime:
             continue
         mo_path.parent.mkdir(parents=True, exist_ok=True)
-        with po_path.open("rb") as po_file:
-            catalog = read_po(po_file)
         tmp = mo_path.with_suffix(".tmp")
-        with tmp.open("wb") as mo_file:
-            write_mo(mo_file, catalog)
+        tmp.write_bytes(_mo_bytes(po_path, po_mtime))
         tmp.replace(mo_path)
     return target
+
+
+def _mo_bytes(po_path: Path, po_mtime: float) -> bytes:
+    cached = _compiled.get(po_path)
+    if cached is None or cached[0] != po_mtime:
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file)
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        cached = _compiled[po_path] = (po_mtime, buffer.getvalue())
+    return cached[1]
 
 
 def select_locale() -> str:

@@ -16,7 +16,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from core import audit
+from core import audit, outcomes, routeforms
 from core.access import Principal
 from core.db import db, utcnow
 from core.errors import Conflict, InvalidInput, TransitionError
@@ -28,8 +28,9 @@ from core.models import (
     Outcome,
     Slot,
 )
+from core.outcomes import OutcomeSpec
 from core.plugins import hooks_for
-from core.routing import route_for
+from core.routing import react, route_for
 
 S = ConsultationStatus
 
@@ -46,11 +47,13 @@ STATUS_TITLES = {
     S.CLOSED: _l("Закрыта"),
 }
 
-OUTCOME_TITLES = {
-    Outcome.SIGNED_CONCLUSION: _l("Заключение подписано электронной подписью"),
-    Outcome.UPLOADED_CONCLUSION: _l("Загружено заключение"),
-    Outcome.NO_CONCLUSION: _l("Завершена без заключения"),
-}
+CORE_OUTCOMES = (
+    OutcomeSpec(Outcome.SIGNED_CONCLUSION.value, _l("Заключение подписано электронной подписью")),
+    OutcomeSpec(Outcome.UPLOADED_CONCLUSION.value, _l("Загружено заключение")),
+    OutcomeSpec(Outcome.NO_CONCLUSION.value, _l("Завершена без заключения"), conclusion=False, document=False),
+)
+# Titles of every registered outcome, the plugins' too: ``OUTCOME_TITLES.get(code, code)``.
+OUTCOME_TITLES = outcomes.Titles()
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class CompletionMethod:
     code: str
     title: str
     endpoint: str  # the view with the method's form; gets ``consultation_id``
-    outcome: str
+    outcome: str  # a registered outcome (core.outcomes)
     order: int = 100
 
 
@@ -114,7 +117,7 @@ def schedule(consultation: Consultation, slot: Slot | None, actor: Principal) ->
     if slot.starts_at <= utcnow():
         raise InvalidInput(_l("Нельзя записать на прошедшее время"))
     if slot_taken(slot.id, consultation.id):
-        raise Conflict(_l("Слот уже занят"))
+        raise Conflict(_l("Это время только что занял другой врач: выберите другое время"))
     previous = consultation.slot_id
     consultation.slot_id = slot.id
     consultation.scheduled_at = slot.starts_at
@@ -124,7 +127,7 @@ def schedule(consultation: Consultation, slot: Slot | None, actor: Principal) ->
         # the caller's transaction is then rolled back whole.
         db.session.flush()
     except sa.exc.IntegrityError:
-        raise Conflict(_l("Слот уже занят")) from None
+        raise Conflict(_l("Это время только что занял другой врач: выберите другое время")) from None
     audit.record(
         "consultation.scheduled",
         consultation,
@@ -132,6 +135,7 @@ def schedule(consultation: Consultation, slot: Slot | None, actor: Principal) ->
         data={"slot_id": slot.id, "previous_slot_id": previous, "starts_at": slot.starts_at.isoformat()},
     )
     hooks_for(consultation).teleconsult_consultation_scheduled(consultation=consultation, slot=slot, actor=actor)
+    react(consultation, "scheduled", slot=slot, actor=actor)
 
 
 def start(consultation: Consultation, actor: Principal) -> None:
@@ -139,6 +143,7 @@ def start(consultation: Consultation, actor: Principal) -> None:
     consultation.started_at = utcnow()
     audit.record("consultation.started", consultation, principal=actor)
     hooks_for(consultation).teleconsult_consultation_started(consultation=consultation, actor=actor)
+    react(consultation, "started", actor=actor)
 
 
 def start_if_scheduled(consultation: Consultation, actor: Principal) -> bool:
@@ -160,11 +165,19 @@ def complete(
     note: str | None = None,
     closed_at: datetime | None = None,
 ) -> None:
-    """Close the consultation with ``outcome`` (SPEC D9)."""
+    """Close the consultation with ``outcome`` (SPEC D9).
+
+    ``outcome``: a registered outcome (``core.outcomes``). One that carries a conclusion
+    needs its ``document`` and validates ``conclusion_data`` with the route's conclusion
+    schema: bad fields raise ``InvalidInput`` with the messages under ``conclusion_data``
+    and nothing is written (the caller rolls back).
+    """
     lock(consultation)
     target = check_transition(consultation, "complete")
-    outcome = Outcome(outcome)
-    if outcome is Outcome.NO_CONCLUSION:
+    chosen = outcomes.spec(str(outcome))
+    if chosen is None:
+        raise InvalidInput(_l("Неизвестный способ завершения консультации"))
+    if chosen.code == Outcome.NO_CONCLUSION:
         if reason is None or not reason.active:
             raise InvalidInput(
                 _l("Выберите причину завершения без заключения"),
@@ -172,19 +185,16 @@ def complete(
             )
         consultation.outcome_reason_id = reason.id
     else:
-        if document is None:
+        if chosen.conclusion:
+            consultation.conclusion_data = routeforms.load_conclusion(route_for(consultation.type), conclusion_data) or None
+        if chosen.document and document is None:
             raise InvalidInput(_l("Не приложен документ заключения"))
-        if document.id is None:
-            db.session.flush()
-        consultation.conclusion_document_id = document.id
-        if outcome is Outcome.SIGNED_CONCLUSION:
-            consultation.conclusion_data = route_for(consultation.type).load_conclusion(
-                conclusion_data
-            )
-        elif conclusion_data:
-            consultation.conclusion_data = conclusion_data
+        if document is not None:
+            if document.id is None:
+                db.session.flush()
+            consultation.conclusion_document_id = document.id
     consultation.status = target
-    consultation.outcome = outcome.value
+    consultation.outcome = chosen.code
     consultation.outcome_note = note
     consultation.closed_at = closed_at or utcnow()
     audit.record(
@@ -192,14 +202,15 @@ def complete(
         consultation,
         principal=actor,
         data={
-            "outcome": outcome.value,
+            "outcome": chosen.code,
             "reason": reason.code if reason else None,
             "document_id": consultation.conclusion_document_id,
         },
     )
     hooks_for(consultation).teleconsult_consultation_completed(
-        consultation=consultation, outcome=outcome.value, actor=actor
+        consultation=consultation, outcome=chosen.code, actor=actor
     )
+    react(consultation, "completed", outcome=chosen.code, actor=actor)
 
 
 def completion_methods(consultation: Consultation, principal: Principal) -> list[CompletionMethod]:
@@ -207,7 +218,7 @@ def completion_methods(consultation: Consultation, principal: Principal) -> list
         return []
     methods = [
         method
-        for group in hooks_for(consultation).teleconsult_consultation_completion_methods(
+        for group in hooks_for(consultation).teleconsult_register_completion_methods(
             consultation=consultation, principal=principal
         )
         for method in group or ()

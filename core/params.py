@@ -9,11 +9,15 @@ within the INTEGER range, and the URL converter that replaces Flask's ``int`` do
 same for ``<int:...>`` parts of URLs.
 
 A NUL byte is refused for the whole request (``refuse_nul_bytes``): PostgreSQL cannot
-store it in text, and no person types one.
+store it in text, and no person types one; so are a lone UTF-16 surrogate (``"\\ud800"``
+in JSON: no encoder can write it) and JSON numbers no column holds (``1e400`` and
+``NaN`` parse as floats that are not finite; integers past the INTEGER range). The same
+guard checks every argument of every Socket.IO event (``refuse_nul_in``).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date
 from typing import Any
@@ -112,31 +116,74 @@ class BoundedIntegerConverter(IntegerConverter):
         )
 
 
-# --------------------------------------------------------------------------- NUL bytes
+# --------------------------------------------------------------------------- request guards
 
 NUL_MESSAGE = _l("Запрос содержит недопустимый символ (NUL). Уберите его и повторите.")
+SURROGATE_MESSAGE = _l(
+    "Запрос содержит недопустимый символ (непарный суррогат UTF-16). Уберите его и повторите."
+)
+NUMBER_MESSAGE = _l(
+    "Запрос содержит недопустимое число (бесконечность, NaN или вне диапазона от %(a)s до %(b)s).",
+    a=INTEGER_MIN,
+    b=INTEGER_MAX,
+)
 # No request of this app nests deeper; Python's JSON parser and encoder give up far below
 # what a client can send (``[[[[...`` ten thousand times).
 MAX_JSON_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_problem(text: str) -> Any:
+    """Why a client's text cannot be stored (a NUL byte: PostgreSQL refuses it; a lone
+    UTF-16 surrogate: no encoder takes it), or None."""
+    if "\x00" in text:
+        return NUL_MESSAGE
+    if _SURROGATE.search(text):
+        return SURROGATE_MESSAGE
+    return None
+
+
+def value_problem(value: Any) -> Any:
+    """Why a JSON scalar from a client is refused, or None: text as ``text_problem``;
+    numbers that are not finite (``1e400``, ``NaN``, ``Infinity``: Python's JSON parser
+    takes them all) or integers no column of this app holds (past PostgreSQL's INTEGER)."""
+    if isinstance(value, str):
+        return text_problem(value)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else NUMBER_MESSAGE
+    if isinstance(value, int):
+        return None if INTEGER_MIN <= value <= INTEGER_MAX else NUMBER_MESSAGE
+    return None
 
 
 def refuse_nul_bytes() -> None:
-    """Before every request: a NUL byte in the path, the query string, the form (names,
-    values, file names) or a JSON body is a 400; a JSON body that is not valid JSON, or
-    not an object, too. JSON answers name the fields (``{"patients": {"3": {"last_name":
-    [...]}}}``), so a registry batch shows which record to fix."""
+    """Before every request, the one guard of what clients send over HTTP: a NUL byte or
+    a lone surrogate in the path, the query string, the form (names, values, file names)
+    or a JSON body (keys and values), or a JSON number that is not finite or past the
+    INTEGER range, is a 400; a JSON body that is not valid JSON, or not an object, too.
+    JSON answers name the fields (``{"patients": {"3": {"last_name": [...]}}}``), so a
+    registry batch shows which record to fix."""
     problems: dict[str, list] = {}
-    if "\x00" in request.path:
-        problems["_path"] = [NUL_MESSAGE]
+    found = text_problem(request.path)
+    if found:
+        problems["_path"] = [found]
     for source, values in (("_query", request.args), ("_form", request.form)):
-        if any("\x00" in name or "\x00" in value for name, value in values.items(multi=True)):
-            problems[source] = [NUL_MESSAGE]
-    if any("\x00" in (upload.filename or "") for _name, upload in request.files.items(multi=True)):
-        problems["_files"] = [NUL_MESSAGE]
+        for name, value in values.items(multi=True):
+            found = text_problem(name) or text_problem(value)
+            if found:
+                problems[source] = [found]
+                break
+    for _name, upload in request.files.items(multi=True):
+        found = text_problem(upload.filename or "")
+        if found:
+            problems["_files"] = [found]
+            break
     if request.is_json and request.content_length != 0:
-        problems.update(_nul_paths(json_object()))
+        problems.update(_bad_paths(json_object()))
     if problems:
-        raise UserError(NUL_MESSAGE, field_errors=problems, status=400)
+        raise UserError(_first_message(problems), field_errors=problems, status=400)
 
 
 def json_object() -> dict:
@@ -151,27 +198,37 @@ def json_object() -> dict:
 
 
 def refuse_nul_in(values) -> None:
-    """The same for the arguments of a Socket.IO event: a NUL byte anywhere in them, or
-    nesting deeper than ``MAX_JSON_DEPTH``, is a 400 before any handler sees them."""
-    problems = _nul_paths(list(values))
+    """The same guard for the arguments of a Socket.IO event (every event of every
+    namespace, ``core.realtime``): a refused value anywhere in them, or nesting deeper
+    than ``MAX_JSON_DEPTH``, is a 400 before any handler sees them."""
+    problems = _bad_paths(list(values))
     if problems:
-        raise UserError(NUL_MESSAGE, field_errors=problems, status=400)
+        raise UserError(_first_message(problems), field_errors=problems, status=400)
 
 
-def _nul_paths(value: Any, depth: int = 0) -> dict:
-    """The places in a JSON value that hold a NUL byte, as a tree of the same shape."""
+def _first_message(problems: dict) -> Any:
+    value: Any = problems
+    while isinstance(value, dict):
+        value = next(iter(value.values()))
+    return value[0]
+
+
+def _bad_paths(value: Any, depth: int = 0) -> dict:
+    """The places in a JSON value that hold a refused value, as a tree of the same shape."""
     if depth > MAX_JSON_DEPTH:
         raise UserError(_l("В теле запроса слишком глубокая вложенность (больше %(n)s уровней)", n=MAX_JSON_DEPTH), status=400)
-    if isinstance(value, str):
-        return {"": [NUL_MESSAGE]} if "\x00" in value else {}
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    found: dict = {}
+    if not isinstance(value, dict | list):
+        found = value_problem(value)
+        return {"": [found]} if found else {}
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    problems: dict = {}
     for key, item in items:
         key = str(key)
-        if "\x00" in key:
-            found[key.replace("\x00", "\\u0000")] = [NUL_MESSAGE]
+        found = text_problem(key)
+        if found:
+            problems[key.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace").replace("\x00", "\\u0000")] = [found]
             continue
-        inner = _nul_paths(item, depth + 1)
+        inner = _bad_paths(item, depth + 1)
         if inner:
-            found[key] = inner.get("") if list(inner) == [""] else inner
-    return found
+            problems[key] = inner.get("") if list(inner) == [""] else inner
+    return problems

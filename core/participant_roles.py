@@ -27,6 +27,12 @@ def registered(app: Flask | None = None) -> dict[str, str]:
     return {code: title for code, (_plugin, title) in (app or current_app).extensions["teleconsult.participant_roles"].items()}
 
 
+def owner(code: str, app: Flask | None = None) -> str | None:
+    """The plugin that registered the role (``"core"`` for the core's), None if none did."""
+    entry = (app or current_app).extensions["teleconsult.participant_roles"].get(code)
+    return entry[0] if entry is not None else None
+
+
 def title(code: str, app: Flask | None = None) -> str:
     """The Russian title of a role; the code itself for a role whose plugin is gone."""
     return str(registered(app).get(code, code))

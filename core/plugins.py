@@ -16,9 +16,12 @@ in a request or not; for pages and events about no object, the viewer's
 from __future__ import annotations
 
 import enum
+import functools
 import importlib.metadata
+import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -39,7 +42,7 @@ class PluginInfo:
     module: str
     distribution: str | None  # the package it was installed from
     version: str | None
-    description: str
+    description: Any  # str, or a lazy_gettext string (a plugin's DESCRIPTION)
     builtin: bool
 
 
@@ -59,27 +62,48 @@ class TeleconsultPluginManager(pluggy.PluginManager):
         # Historic: every plugin registered from now on adds its specs at registration.
         self.hook.teleconsult_add_hookspecs.call_historic(kwargs={"pluginmanager": self})
 
+    def parse_hookimpl_opts(self, plugin: Any, name: str):
+        """pluggy's, plus a hook implemented under its old name (``hookspecs.RENAMED_HOOKS``):
+        registered as the new hook, with a ``TeleconsultDeprecationWarning`` at the function."""
+        opts = super().parse_hookimpl_opts(plugin, name)
+        new = hookspecs.RENAMED_HOOKS.get(name)
+        if opts is None or new is None or opts.get("specname"):
+            return opts
+        function = getattr(plugin, name)
+        code = getattr(function, "__code__", None)
+        warnings.warn_explicit(
+            hookspecs.TeleconsultDeprecationWarning(
+                f"hook {name} is renamed {new}; the old name stops working in the next release"
+            ),
+            category=None,
+            filename=code.co_filename if code else "<unknown>",
+            lineno=code.co_firstlineno if code else 0,
+        )
+        return {**opts, "specname": new}
+
     def add_hookspecs(self, module_or_class: Any) -> None:
         super().add_hookspecs(module_or_class)
         for name, caller in vars(self.hook).items():
             if caller.spec is not None and caller.spec.namespace is module_or_class:
                 self.hookspec_owners.setdefault(name, self._registering)
 
-    def register_plugin(self, plugin: Any, name: str, distribution=None, builtin=False) -> None:
+    def register_plugin(
+        self, plugin: Any, name: str, dist_name: str | None = None, version: str | None = None, builtin=False
+    ) -> None:
         self._registering = name
         try:
             self.register(plugin, name=name)
         finally:
             self._registering = CORE_PLUGIN
-        dist_name = distribution.metadata["Name"] if distribution else None
-        version = distribution.version if distribution else None
         doc = (getattr(plugin, "__doc__", None) or "").strip().splitlines()
         self.info[name] = PluginInfo(
             name=name,
             module=getattr(plugin, "__name__", type(plugin).__name__),
             distribution=dist_name,
             version=version,
-            description=doc[0] if doc else "",
+            # A plugin's DESCRIPTION (lazy_gettext, Russian) is what users read; the
+            # docstring's first line is the fallback for plugins without one.
+            description=getattr(plugin, "DESCRIPTION", None) or (doc[0] if doc else ""),
             builtin=builtin,
         )
 
@@ -88,27 +112,43 @@ class TeleconsultPluginManager(pluggy.PluginManager):
         return [name for name in self.info if name != CORE_PLUGIN]
 
 
+def installed_entry_points() -> tuple[tuple[importlib.metadata.EntryPoint, str | None, str | None], ...]:
+    """The installed ``teleconsult.plugins`` entry points by name, with their distribution's
+    name and version; read once for each import path (reading package metadata is slow)."""
+    return _entry_points_on(tuple(sys.path))
+
+
+@functools.cache
+def _entry_points_on(path: tuple[str, ...]) -> tuple[tuple[importlib.metadata.EntryPoint, str | None, str | None], ...]:
+    found = []
+    for entry_point in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name):
+        dist = entry_point.dist
+        found.append((entry_point, dist.metadata["Name"] if dist else None, dist.version if dist else None))
+    return tuple(found)
+
+
 def build_plugin_manager(
     enabled: Iterable[str] | None,
     disabled: Iterable[str],
     extra: Iterable[tuple[str, Any]] = (),
+    *,
+    core: Any = None,
 ) -> TeleconsultPluginManager:
     """Register the core, the installed entry-point plugins and ``extra`` ones (tests).
 
+    ``core``: the core's own hook implementations (``core.builtin``), handed in by the
+    app factory, which sits above them (this module is below every hook caller).
     ``enabled``: when not None, only these entry-point plugins are loaded.
     ``disabled``: entry-point plugins that are never loaded (blocked).
     """
-    from core import builtin
-
     if isinstance(enabled, str) or isinstance(disabled, str):
         raise TypeError("enabled and disabled plugins are lists of names, not a string")
     pm = TeleconsultPluginManager()
-    pm.register_plugin(builtin, CORE_PLUGIN, builtin=True)
+    if core is not None:
+        pm.register_plugin(core, CORE_PLUGIN, builtin=True)
     enabled = None if enabled is None else set(enabled)
     disabled = set(disabled)
-    for entry_point in sorted(
-        importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name
-    ):
+    for entry_point, dist_name, version in installed_entry_points():
         name = entry_point.name
         if name in pm.info or name in pm.unloaded:  # installed twice (editable + regular)
             continue
@@ -116,11 +156,17 @@ def build_plugin_manager(
             pm.set_blocked(name)
             pm.unloaded[name] = entry_point
             continue
-        dist = entry_point.dist
-        builtin_dist = dist is not None and dist.metadata["Name"] == PROJECT
-        pm.register_plugin(entry_point.load(), name, distribution=dist, builtin=builtin_dist)
+        pm.register_plugin(entry_point.load(), name, dist_name, version, builtin=dist_name == PROJECT)
     for name, plugin in extra:
+        # An extra plugin named like an installed one that this app does not load (a test
+        # giving its own module under that name) takes its place; pluggy would otherwise
+        # silently refuse a blocked name.
+        if name in pm.unloaded:
+            pm.unblock(name)
+            del pm.unloaded[name]
         pm.register_plugin(plugin, name)
+        if pm.get_plugin(name) is not plugin:
+            raise RuntimeError(f"plugin {name!r} could not be registered")
     # A misspelt hook name in a plugin fails here, not silently at run time.
     pm.check_pending()
     return pm
@@ -382,6 +428,13 @@ class LiveHooks:
         self._off = [pm.get_plugin(name) for name in off if pm.get_plugin(name) is not None]
 
     def __getattr__(self, name: str):
+        new = hookspecs.RENAMED_HOOKS.get(name)
+        if new is not None:  # a caller of a renamed hook, for one release
+            warnings.warn(
+                hookspecs.TeleconsultDeprecationWarning(f"hook {name} is renamed {new}; call it by the new name"),
+                stacklevel=2,
+            )
+            name = new
         if not self._off:
             return getattr(self._pm.hook, name)
         return self._pm.subset_hook_caller(name, remove_plugins=self._off)

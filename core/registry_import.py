@@ -1,4 +1,5 @@
-"""Bulk upsert of registry patients and guardianships (SPEC D3.3, D5, F4).
+"""Bulk upsert of registry patients (SPEC D3.3, F4); links of legal representatives are a
+plugin's (hook ``teleconsult_registry_links_import``, answered with ``LinkImport``).
 
 Medical information systems push people through the REST API in batches; the operator
 loads whole exports with ``teleconsult registry import FILE``. Both go through here:
@@ -15,7 +16,7 @@ loads whole exports with ``teleconsult registry import FILE``. Both go through h
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,11 +25,10 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from core.db import utcnow
-from core.models import Guardianship, Patient
+from core.models import Patient
 from core.models.registry import normalize_name
 
 patients = Patient.__table__
-guardianships = Guardianship.__table__
 
 # Columns a row may set. Absent keys keep what the registry has.
 DATA_COLUMNS = (
@@ -97,10 +97,19 @@ def _existing(connection: sa.Connection, column: str, values: Iterable[str]) -> 
     return found
 
 
-def resolve(connection: sa.Connection, rows: Sequence[tuple[int, dict[str, Any]]]) -> Plan:
+def resolve(
+    connection: sa.Connection,
+    rows: Sequence[tuple[int, dict[str, Any]]],
+    may_update: Callable[[int | None], bool] | None = None,
+) -> Plan:
     """Match each validated row to the registry: insert, update, unchanged, or an error.
 
     ``rows`` are ``(index, values)`` with values as ``PatientImportSchema`` loads them.
+    ``may_update(organisation_id)`` tells whether the importer may change a person attached
+    to that organisation (the access policy's ``registry.update_record``, the same rule as
+    for reading a record in full); a row that would change someone else's person is an
+    error of that row. None: every person (the operator's own file import).
+    An identifier the row leaves empty never erases the one in the registry.
     """
     plan = Plan()
     by_snils = _existing(connection, "snils", (r.get("snils") for _, r in rows))
@@ -137,9 +146,16 @@ def resolve(connection: sa.Connection, rows: Sequence[tuple[int, dict[str, Any]]
             plan.inserts.append((index, row))
             plan.outcomes[index] = RowOutcome(CREATED)
             continue
-        changed = {name: value for name, value in row.items() if name in DATA_COLUMNS and target[name] != value}
+        changed = {
+            name: value
+            for name, value in row.items()
+            if name in DATA_COLUMNS and target[name] != value and (value or name not in IDENTIFIERS)
+        }
         if not changed:
             plan.outcomes[index] = RowOutcome(UNCHANGED, target["id"])
+            continue
+        if may_update is not None and not may_update(target["organisation_id"]):
+            plan.fail(index, "_record", _("Пациент прикреплён к другой организации: изменить его запись может только она"))
             continue
         merged = {name: target[name] for name in DATA_COLUMNS}
         merged.update(changed)
@@ -204,63 +220,15 @@ def write(
     return counts
 
 
-# --------------------------------------------------------------------------- guardianships
+# --------------------------------------------------------------------------- links
 
 
 @dataclass
-class GuardianshipPlan:
-    inserts: list[dict[str, Any]] = field(default_factory=list)
+class LinkImport:
+    """A plugin's answer to ``teleconsult_registry_links_import``: by row index of the
+    section, ``outcomes`` (created | unchanged) and ``errors`` (``{field: [messages]}``);
+    ``written`` rows. With errors the core refuses the whole batch."""
+
     outcomes: dict[int, str] = field(default_factory=dict)
     errors: dict[int, dict[str, list[str]]] = field(default_factory=dict)
-
-
-def _find_person(connection: sa.Connection, reference: dict[str, str]) -> int | None:
-    for name in ("snils", "oms_policy"):
-        if reference.get(name):
-            found = connection.execute(
-                sa.select(patients.c.id).where(patients.c[name] == reference[name])
-            ).scalar()
-            if found is not None:
-                return found
-    return None
-
-
-def resolve_guardianships(connection: sa.Connection, links: Sequence[dict[str, Any]]) -> GuardianshipPlan:
-    """Links representative ↔ child by SNILS or OMS policy; both must be in the registry
-    (or created earlier in the same batch: call after ``write``)."""
-    plan = GuardianshipPlan()
-    seen: set[tuple[int, int]] = set()
-    for index, link in enumerate(links):
-        representative_id = _find_person(connection, link["representative"])
-        child_id = _find_person(connection, link["child"])
-        problems: dict[str, list[str]] = {}
-        if representative_id is None:
-            problems["representative"] = [_("Законный представитель не найден в регистре")]
-        if child_id is None:
-            problems["child"] = [_("Ребёнок не найден в регистре")]
-        if not problems and representative_id == child_id:
-            problems["child"] = [_("Законный представитель и ребёнок — один и тот же человек")]
-        if problems:
-            plan.errors[index] = problems
-            continue
-        pair = (representative_id, child_id)
-        exists = connection.execute(
-            sa.select(guardianships.c.id).where(
-                guardianships.c.representative_id == representative_id,
-                guardianships.c.child_id == child_id,
-            )
-        ).first()
-        if exists is not None or pair in seen:
-            plan.outcomes[index] = UNCHANGED
-            continue
-        seen.add(pair)
-        plan.inserts.append(
-            {"representative_id": representative_id, "child_id": child_id, "kind": link["kind"], "created_at": utcnow()}
-        )
-        plan.outcomes[index] = CREATED
-    return plan
-
-
-def write_guardianships(connection: sa.Connection, plan: GuardianshipPlan) -> None:
-    if plan.inserts:
-        connection.execute(sa.insert(guardianships), plan.inserts)
+    written: int = 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -10,6 +10,9 @@ import marshmallow
 
 if TYPE_CHECKING:
     from core.models import Consultation
+
+
+LIFECYCLE_EVENTS = ("created", "scheduled", "started", "completed")
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,8 @@ class ConsultationTypeSpec:
     # The «ВНИМАНИЕ!» pointer shown in the wizard's type step (seed 002 §4.1, §5.1).
     attention_text: str | None = None
     sort_order: int = 100
+    # Words the wizard's type search also finds the type by («пневмония» for «пневмонии»).
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -31,24 +36,25 @@ class RouteSpec:
     code: str
     title: str
     types: tuple[ConsultationTypeSpec, ...] = ()
-    # Extra fields of the application; their data is stored as Consultation.route_data.
+    # Extra fields of the application (a core.routeforms.RouteSchema); the wizard's step
+    # «Сведения для консультации» and the API load them into Consultation.route_data.
     application_schema: type[marshmallow.Schema] | None = None
-    # Fields of the conclusion form; stored as Consultation.conclusion_data.
+    # Fields of the conclusion form, used by every completion method that carries a
+    # conclusion; stored as Consultation.conclusion_data.
     conclusion_schema: type[marshmallow.Schema] | None = None
-    # validate(consultation, route_data) -> list of Russian messages; empty when valid.
+    # validate(consultation, route_data) -> Russian messages, empty when valid; a message
+    # may be a (field, message) pair, shown beside that field (under route_data). The
+    # wizard's step «Сведения для консультации» calls it too, with a stand-in consultation
+    # that has type, patient, representative and organisation_id.
     validate: Callable[[Consultation, dict], list[str]] | None = None
+    # Lifecycle reactions of this route alone: {"created"|"scheduled"|"started"|"completed":
+    # callable}. Each is called with the keyword arguments of the matching hook
+    # (teleconsult_consultation_<event>), right after it, for consultations of the route's
+    # types only, while the route's plugin is on for the consultation's organisation.
+    reactions: Mapping[str, Callable[..., None]] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
-    def load_application(self, data: dict | None) -> dict:
-        """Validate the route's application fields; raises marshmallow.ValidationError."""
-        if self.application_schema is None:
-            return {}
-        schema = self.application_schema()
-        # Round trip so dates and decimals are stored as JSON-friendly values.
-        return schema.dump(schema.load(data or {}))
-
-    def load_conclusion(self, data: dict | None) -> dict:
-        if self.conclusion_schema is None:
-            return dict(data or {})
-        schema = self.conclusion_schema()
-        return schema.dump(schema.load(data or {}))
+    def __post_init__(self) -> None:
+        unknown = set(self.reactions) - set(LIFECYCLE_EVENTS)
+        if unknown:
+            raise ValueError(f"route {self.code!r}: unknown lifecycle events {sorted(unknown)}; use {LIFECYCLE_EVENTS}")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from core import participant_roles
 from core.db import db
-from core.models import ConsultationType, MedicalProfile
+from core.models import Consultation, ConsultationType, MedicalProfile
+from core.plugins import VIEWER, Scope, switched_off
 from core.routespec import RouteSpec
 
 DEFAULT_ROUTE = "default"
@@ -22,6 +24,96 @@ def route_for(consultation_type: ConsultationType) -> RouteSpec:
     registry = route_registry()
     entry = registry.get(consultation_type.route) or registry[DEFAULT_ROUTE]
     return entry[1]
+
+
+def route_of(consultation: Consultation) -> RouteSpec:
+    """The route of a consultation (of its type)."""
+    return route_for(consultation.type)
+
+
+def hidden_routes(organisation_id: Scope = VIEWER, app: Flask | None = None) -> frozenset[str]:
+    """Codes of the routes whose plugin is switched off for ``organisation_id`` (the
+    viewer's by default): their types are absent from that organisation's wizard and API."""
+    off = switched_off(app, organisation_id)
+    if not off:
+        return frozenset()
+    return frozenset(code for code, (plugin, _spec) in route_registry(app).items() if plugin in off)
+
+
+REPRESENTATIVE_ROLE = "representative"
+
+
+def representatives_supported(
+    app: Flask | None = None, organisation_id: Scope = VIEWER, *, loaded_only: bool = False
+) -> bool:
+    """Whether this app knows legal representatives: some loaded plugin (guardian)
+    registers the participant role ``representative`` and is switched on for
+    ``organisation_id`` (``loaded_only``: loaded is enough). Without it, types declared
+    ``for_representative`` (a route's twin for representatives) are neither created nor
+    offered."""
+    app = app or current_app
+    plugin = participant_roles.owner(REPRESENTATIVE_ROLE, app)
+    if plugin is None:
+        return False
+    return loaded_only or plugin not in switched_off(app, organisation_id)
+
+
+def type_keywords(ctype: ConsultationType, app: Flask | None = None) -> tuple[str, ...]:
+    """The search words its route declares for the type (``ConsultationTypeSpec.keywords``)."""
+    entry = route_registry(app).get(ctype.route)
+    if entry is None:
+        return ()
+    return next((spec.keywords for spec in entry[1].types if spec.code == ctype.code), ())
+
+
+def offered_types_filter(organisation_id: Scope = VIEWER, app: Flask | None = None):
+    """A SQL condition on ``ConsultationType``: active and of a route switched on for
+    ``organisation_id`` (and not for representatives where nobody knows them). Every list
+    of types a doctor or a client chooses from uses it."""
+    condition = ConsultationType.active.is_(True)
+    if not representatives_supported(app, organisation_id):
+        condition = condition & ConsultationType.for_representative.is_(False)
+    hidden = hidden_routes(organisation_id, app)
+    if hidden:
+        condition = condition & ConsultationType.route.not_in(sorted(hidden))
+    return condition
+
+
+def type_offered(ctype: ConsultationType | None, organisation_id: Scope = VIEWER) -> bool:
+    """Whether ``ctype`` may be chosen for a new consultation of ``organisation_id``."""
+    return (
+        ctype is not None
+        and ctype.active
+        and ctype.route not in hidden_routes(organisation_id)
+        and (not ctype.for_representative or representatives_supported(organisation_id=organisation_id))
+    )
+
+
+def react(consultation: Consultation, event: str, **kwargs) -> None:
+    """Call the route's own reaction to ``event`` (``RouteSpec.reactions``), if it has one
+    and its plugin is on for the consultation's organisation. The core calls it right
+    after the matching ``teleconsult_consultation_<event>`` hook."""
+    entry = route_registry().get(consultation.type.route)
+    if entry is None:
+        return
+    plugin, spec = entry
+    reaction = spec.reactions.get(event)
+    if reaction is None or plugin in switched_off(None, consultation.organisation_id):
+        return
+    reaction(consultation=consultation, **kwargs)
+
+
+def split_problems(problems) -> tuple[list[str], dict[str, list[str]]]:
+    """A route's ``validate`` answer as (messages, {field: [messages]})."""
+    general: list[str] = []
+    by_field: dict[str, list[str]] = {}
+    for problem in problems or ():
+        if isinstance(problem, tuple):
+            name, message = problem
+            by_field.setdefault(name, []).append(str(message))
+        else:
+            general.append(str(problem))
+    return general, by_field
 
 
 def build_registry(contributed: list[tuple[str, RouteSpec]]) -> dict[str, tuple[str, RouteSpec]]:
@@ -44,9 +136,10 @@ def sync_consultation_types(app: Flask | None = None) -> int:
     created = 0
     profiles = {p.code: p for p in db.session.scalars(sa.select(MedicalProfile))}
     existing = set(db.session.scalars(sa.select(ConsultationType.code)))
+    representatives = representatives_supported(app, loaded_only=True)
     for _plugin, spec in route_registry(app).values():
         for type_spec in spec.types:
-            if type_spec.code in existing:
+            if type_spec.code in existing or (type_spec.for_representative and not representatives):
                 continue
             chosen = (
                 [profiles[c] for c in type_spec.profiles if c in profiles]

@@ -89,7 +89,7 @@ def _booked():
     return sa.select(Consultation.id).where(Consultation.slot_id == Slot.id).exists()
 
 
-def free_slots(doctor_id: int, after: datetime, limit: int = 200) -> list[Slot]:
+def free_slots(doctor_id: int, after: datetime, limit: int = 200, before: datetime | None = None) -> list[Slot]:
     booked = _booked()
     return list(
         db.session.scalars(
@@ -97,6 +97,7 @@ def free_slots(doctor_id: int, after: datetime, limit: int = 200) -> list[Slot]:
             .where(
                 Slot.doctor_id == doctor_id,
                 Slot.starts_at > after,
+                Slot.starts_at < before if before is not None else sa.true(),
                 Slot.blocked.is_(False),
                 ~booked,
             )

@@ -190,7 +190,7 @@ def load(
     return settings
 
 
-ASYNC_MODES = ("threading", "eventlet")
+ASYNC_MODES = ("threading", "gevent", "eventlet")
 
 
 def check_async_mode(settings: Mapping[str, Any]) -> None:
@@ -199,10 +199,10 @@ def check_async_mode(settings: Mapping[str, Any]) -> None:
     mode = settings.get("SOCKETIO_ASYNC_MODE")
     if mode not in ASYNC_MODES:
         raise SettingsError(f"SOCKETIO_ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}, got {mode!r}")
-    if mode == "eventlet" and settings["DATABASE_URL"].startswith("sqlite"):
+    if mode in ("gevent", "eventlet") and settings["DATABASE_URL"].startswith("sqlite"):
         raise SettingsError(
-            "SOCKETIO_ASYNC_MODE=eventlet needs PostgreSQL (TELECONSULT_DATABASE_URL): SQLite writers "
-            "deadlock under eventlet; use the threading mode with SQLite"
+            f"SOCKETIO_ASYNC_MODE={mode} needs PostgreSQL (TELECONSULT_DATABASE_URL): SQLite writers "
+            f"deadlock under {mode}; use the threading mode with SQLite"
         )
 
 

@@ -7,6 +7,7 @@ a file written for a transaction that is then rolled back is removed again.
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 import os
 import uuid
 from collections.abc import Iterable, Mapping
@@ -126,6 +127,30 @@ def safe_filename(filename: str) -> str:
     return name[:200] or "file"
 
 
+def extension_for(content_type: str) -> str:
+    """The file name extension of a content type (``pdf``, ``jpg``), or ``bin``."""
+    known = DOCUMENT_TYPES.get(content_type)
+    if known:
+        return known
+    guessed = mimetypes.guess_extension(content_type or "", strict=False)
+    return guessed.lstrip(".") if guessed else "bin"
+
+
+def typed_filename(filename: str, content_type: str) -> str:
+    """``filename`` with the extension of its detected type: a PDF that is also HTML,
+    uploaded as ``invoice.html``, is kept and served as ``invoice.pdf``, never as a page
+    a browser would render. A name already ending in one of the type's extensions
+    (``scan.jpeg``) is kept."""
+    stem, dot, extension = filename.rpartition(".")
+    if not dot or not stem:
+        stem, extension = filename, ""
+    accepted = {e.lstrip(".").lower() for e in mimetypes.guess_all_extensions(content_type or "", strict=False)}
+    accepted.add(extension_for(content_type))
+    if extension.lower() in accepted:
+        return filename
+    return f"{stem[:190]}.{extension_for(content_type)}"
+
+
 def store_document(
     filename: str,
     data: bytes,
@@ -142,8 +167,10 @@ def store_document(
     filename = safe_filename(filename)
     if content_type is None:
         content_type = check_file(filename, data, allowed)
+    # Stored and served under the extension of what the content is, not of what it is called.
+    filename = typed_filename(filename, content_type)
     now = datetime.now(timezone.utc)
-    key = f"{now:%Y/%m}/{uuid.uuid4().hex}"
+    key = f"{now:%Y/%m}/{uuid.uuid4().hex}.{extension_for(content_type)}"
     backend = storage()
     backend.save(key, data)
     on_rollback(lambda: backend.delete(key))

@@ -108,21 +108,6 @@ def run_inprocess(app: Flask, name: str, kwargs: dict[str, Any], organisation_id
             raise
 
 
-def init_backend(app: Flask) -> None:
-    """Bind the configured backend: nothing for ``inprocess``, a Celery app for ``celery``."""
-    backend = app.config.get("TASKS_BACKEND", "inprocess")
-    if backend == "inprocess":
-        return
-    if backend == "celery":
-        from core.celery_app import bind
-
-        bind(app)
-        return
-    from core.settings import SettingsError
-
-    raise SettingsError(f"unknown TASKS_BACKEND {backend!r}; expected 'inprocess' or 'celery'")
-
-
 def periodic(app: Flask) -> list[tuple[str, float]]:
     """``[(task name, interval in seconds), ...]`` of the registered periodic tasks."""
     result = []

@@ -6,14 +6,44 @@ from datetime import datetime
 
 from flask import Flask, current_app, redirect, url_for
 from flask_babel import format_datetime
+from markupsafe import Markup
 
+from core import routeforms
 from core.access import current_principal
+from core.headers import csp_nonce
 from core.menus import menu
+from core.plugins import hooks, hooks_for
 
 
 def local_datetime(value: datetime | None, fmt: str = "dd.MM.yyyy HH:mm") -> str:
     """Datetimes are stored in UTC and shown in the deployment's timezone (Moscow)."""
     return format_datetime(value, fmt) if value else ""
+
+
+def template_blocks(slot: str, **context) -> Markup:
+    """The blocks plugins add at ``slot`` of a page (hook ``teleconsult_template_blocks``),
+    joined. A page that shows a consultation passes it as ``consultation``; the hook then
+    asks only the plugins switched on for its organisation, else the viewer's."""
+    consultation = context.get("consultation")
+    caller = hooks_for(consultation) if consultation is not None else hooks()
+    groups = caller.teleconsult_template_blocks(slot=slot, context=context)
+    # Each plugin answers a list; a lone string is one block, never a list of characters.
+    parts = [part for group in groups for part in ([group] if isinstance(group, str) else group or ()) if part]
+    # A plugin's block is its HTML (usually rendered from its own autoescaping template).
+    return Markup("\n").join(Markup(part) for part in parts)
+
+
+def page_scripts(area: str) -> list[str]:
+    """The scripts plugins add to every page of ``area`` (hook teleconsult_page_scripts)."""
+    principal = current_principal()
+    if not principal.is_authenticated:
+        return []
+    found: list[str] = []
+    for group in hooks().teleconsult_page_scripts(area=area, principal=principal):
+        for src in group or ():
+            if src not in found:
+                found.append(src)
+    return found
 
 
 def register(app: Flask) -> None:
@@ -24,12 +54,22 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["mask_oms"] = lambda v: mask_oms(v) if v else ""
     app.jinja_env.filters["mask_passport"] = lambda v: mask_passport(v) if v else ""
 
+    app.jinja_env.globals.update(
+        template_blocks=template_blocks,
+        route_form_fields=routeforms.form_fields,
+        route_data_items=routeforms.data_items,
+        application_items=routeforms.application_items,
+        conclusion_items=routeforms.conclusion_items,
+    )
+
     @app.context_processor
     def _globals():
         return {
             "principal": current_principal(),
             "menu": lambda area: menu(area, current_principal()),
             "app_title": current_app.config.get("APP_TITLE", "ТМ.РЕГИЗ"),
+            "csp_nonce": csp_nonce,
+            "page_scripts": page_scripts,
         }
 
     @app.route("/")

@@ -55,6 +55,16 @@ def database_backends() -> list[str]:
     return ["sqlite", "postgresql"] if postgres_admin_url() else ["sqlite"]
 
 
+def reuse_apps() -> bool:
+    """``TELECONSULT_TEST_REUSE_APPS=1``: tests share apps built with default settings."""
+    return os.environ.get("TELECONSULT_TEST_REUSE_APPS", "") in ("1", "true")
+
+
+def every_test_on_both_backends() -> bool:
+    """``TELECONSULT_TEST_BOTH_BACKENDS=1``: every database test on SQLite as well."""
+    return os.environ.get("TELECONSULT_TEST_BOTH_BACKENDS", "") in ("1", "true")
+
+
 class TeleconsultClient(FlaskClient):
     """A test client that fills in the CSRF token, as a browser with the page would."""
 
@@ -98,14 +108,17 @@ class _PostgresDatabase:
         finally:
             admin.dispose()
         self.url = sa.engine.make_url(admin_url).set(database=self.name).render_as_string(hide_password=False)
-        self.schema_ready = False
+        self.created: set[str] = set()  # tables made so far this session
 
     def reset(self, metadata: sa.MetaData) -> None:
         engine = sa.create_engine(self.url)
         try:
-            if not self.schema_ready:
+            # A plugin's models may be imported after the first app of the session (one
+            # built with fewer plugins): their tables are made when first needed.
+            names = {table.name for table in metadata.sorted_tables}
+            if not names <= self.created:
                 metadata.create_all(engine)
-                self.schema_ready = True
+                self.created |= names
             tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
             with engine.begin() as connection:
                 connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
@@ -132,22 +145,138 @@ def _postgres() -> Iterator[_PostgresDatabase | None]:
     database.drop()
 
 
+class _SqliteDatabase:
+    """One database file per test session; tables are emptied before each test."""
+
+    def __init__(self, folder) -> None:
+        self.url = f"sqlite:///{folder / 'teleconsult.sqlite3'}"
+
+    def reset(self, metadata: sa.MetaData) -> None:
+        engine = sa.create_engine(self.url)
+        try:
+            metadata.create_all(engine)
+            with engine.begin() as connection:
+                connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+                for table in reversed(metadata.sorted_tables):
+                    connection.execute(table.delete())
+                if connection.exec_driver_sql(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'"
+                ).first():
+                    connection.exec_driver_sql("DELETE FROM sqlite_sequence")
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _sqlite(tmp_path_factory) -> _SqliteDatabase:
+    return _SqliteDatabase(tmp_path_factory.mktemp("sqlite"))
+
+
 @pytest.fixture(params=database_backends())
 def database_backend(request) -> str:
     return request.param
 
 
 @pytest.fixture
-def database_url(database_backend, _postgres, tmp_path) -> str:
-    if database_backend == "postgresql":
-        return _postgres.url
-    return f"sqlite:///{tmp_path / 'teleconsult.sqlite3'}"
+def _database(database_backend, request):
+    """The session's database of the backend: ``.url``, ``.reset(metadata)``."""
+    return request.getfixturevalue("_postgres" if database_backend == "postgresql" else "_sqlite")
 
 
 @pytest.fixture
-def make_app(database_backend, database_url, _postgres, tmp_path):
+def database_url(_database) -> str:
+    return _database.url
+
+
+class _AppCache:
+    """Apps kept between tests of a run, by what built them.
+
+    Building an app (every plugin, the console's views, Werkzeug compiling ~500 URL rules)
+    costs more than most tests, so an app made with the default settings is handed to the
+    next test that asks for the same plugins on the same backend, once that test's database
+    is emptied, its data folder cleared and its settings restored. Apps with settings of
+    their own (queues, storage, log formats...), plugin instances made by the test, and
+    tests marked ``fresh_app`` always get an app of their own.
+    """
+
+    SIZE = 12
+
+    def __init__(self) -> None:
+        self.apps: dict[tuple, tuple[Flask, dict[str, Any]]] = {}
+
+    @staticmethod
+    def key(backend: str, plugins, config, extra_plugins, reference_data: bool) -> tuple | None:
+        import inspect
+        import sys
+
+        if config or not all(inspect.ismodule(p) or inspect.isclass(p) for _name, p in extra_plugins):
+            return None
+        names = None if plugins is None else tuple(plugins)
+        return (backend, tuple(sys.path), names, tuple((name, plugin) for name, plugin in extra_plugins), reference_data)
+
+    def take(self, key: tuple) -> Flask | None:
+        entry = self.apps.pop(key, None)  # out of the cache while a test holds it
+        if entry is None:
+            return None
+        app, settings = entry
+        import inspect
+        import sys
+
+        for _name, plugin in app.extensions["teleconsult.pm"].list_name_plugin():
+            if inspect.ismodule(plugin) and sys.modules.get(plugin.__name__) is not plugin:
+                return None  # a plugin module imported anew since (a test installed it): build afresh
+        app.config.clear()
+        app.config.update(settings)
+        return app
+
+    def give_back(self, key: tuple, app: Flask, settings: dict[str, Any]) -> None:
+        self.apps[key] = (app, settings)
+        while len(self.apps) > self.SIZE:
+            self.apps.pop(next(iter(self.apps)))
+
+
+_apps = _AppCache()
+
+
+def _clear_data_dir(app: Flask) -> None:
+    """Empty a reused app's data folder (stored files, outboxes), keeping its compiled
+    message catalogues."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(app.config["DATA_DIR"])
+    if root.is_dir():
+        for child in root.iterdir():
+            if child.name == "translations":
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+
+
+def _reset_app_state(app: Flask) -> None:
+    """What an app keeps in memory between requests, as a fresh app has it."""
+    from core.health import Metrics
+    from core.plugins import forget_switches
+
+    # A test may have swapped an extension (a task backend, a storage) or added one.
+    built = app.teleconsult_built_extensions
+    for name in [name for name in app.extensions if name not in built]:
+        del app.extensions[name]
+    app.extensions.update(built)
+    forget_switches(app)
+    app.extensions["teleconsult.metrics"] = Metrics()
+    app.extensions.pop("teleconsult.socket_sessions", None)
+
+
+@pytest.fixture
+def make_app(request, database_backend, database_url, _database, tmp_path):
     """Build apps on the test database: ``make_app(plugins=[...], config={...})``."""
-    built: list[Flask] = []
+    built: list[tuple[Flask, tuple | None, dict[str, Any]]] = []
+    # Kept apps are opt-in (TELECONSULT_TEST_REUSE_APPS=1): faster, but state that a test
+    # leaves in an app's threads can reach a later test, which a fresh app rules out.
+    reuse = reuse_apps() and request.node.get_closest_marker("fresh_app") is None
 
     def make(
         plugins: list[str] | None = None,
@@ -159,33 +288,92 @@ def make_app(database_backend, database_url, _postgres, tmp_path):
         from core.db import db
         from core.dictionaries import sync_reference_data
 
-        settings = {
-            "DATA_DIR": str(tmp_path / f"data{len(built)}"),
-            "DATABASE_URL": database_url,
-            "SERVER_NAME": None,
-        }
-        settings.update(config or {})
-        app = create_app(settings, environment="testing", plugins=plugins, extra_plugins=extra_plugins)
-        app.test_client_class = TeleconsultClient
+        extra_plugins = tuple(extra_plugins)
+        key = _AppCache.key(database_backend, plugins, config, extra_plugins, reference_data) if reuse else None
+        if key is not None and any(held == key for _app, held, _settings in built):
+            key = None  # a second app of the same kind in one test: its own
+        app = _apps.take(key) if key is not None else None
+        if app is None:
+            settings = {
+                "DATA_DIR": str(tmp_path / f"data{len(built)}"),
+                "DATABASE_URL": database_url,
+                "SERVER_NAME": None,
+            }
+            if key is not None:  # kept for later tests: files of its own, outside this test's folder
+                settings["DATA_DIR"] = _kept_data_dir()
+            settings.update(config or {})
+            app = create_app(settings, environment="testing", plugins=plugins, extra_plugins=extra_plugins)
+            app.test_client_class = TeleconsultClient
+            app.teleconsult_built_extensions = dict(app.extensions)  # what _reset_app_state restores
+            snapshot = dict(app.config)
+        else:
+            snapshot = dict(app.config)
+            _clear_data_dir(app)
+            _reset_app_state(app)
         if not built:  # the first app of a test prepares the schema
             with app.app_context():
-                if database_backend == "postgresql":
-                    _postgres.reset(db.metadata)
-                else:
-                    db.create_all()
+                _database.reset(db.metadata)
                 if reference_data:
                     sync_reference_data()
                     db.session.commit()
-        built.append(app)
+        built.append((app, key, snapshot))
         return app
 
     yield make
     from core.db import db
 
-    for app in built:
+    for app, key, snapshot in built:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+        if key is not None and getattr(request.node, "teleconsult_passed", False):
+            _apps.give_back(key, app, snapshot)
+
+
+def _kept_data_dir() -> str:
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="teleconsult-test-app-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "fresh_app: the test's apps are built for it alone, never kept ones")
+    config.addinivalue_line(
+        "markers", "embedded: with PostgreSQL in the run, runs on SQLite (the embedded default) as well"
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items) -> None:
+    """With PostgreSQL in the run (CI), a database test runs on PostgreSQL, the production
+    database; on SQLite too only when marked ``embedded`` (the walks through the embedded
+    default and what differs between the dialects) or with ``TELECONSULT_TEST_BOTH_BACKENDS``.
+    Without PostgreSQL every database test runs on SQLite."""
+    if postgres_admin_url() is None or every_test_on_both_backends():
+        return
+    kept, dropped = [], []
+    for item in items:
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("database_backend")
+        if backend == "sqlite" and item.get_closest_marker("embedded") is None:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember whether a test passed: only then is its app kept for the next one."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.teleconsult_passed = report.passed
 
 
 @pytest.fixture
@@ -331,9 +519,9 @@ def free_port() -> int:
 
 
 def _no_delay_handler():
-    from werkzeug.serving import WSGIRequestHandler
+    from core.headers import RequestHandler
 
-    class NoDelay(WSGIRequestHandler):
+    class NoDelay(RequestHandler):
         """Small Socket.IO frames go out at once (no Nagle delay against delayed ACKs)."""
 
         def setup(self):
@@ -420,8 +608,13 @@ def login_session(client: FlaskClient, person) -> None:
 
     app = client.application
     environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": f"Werkzeug/{_werkzeug_version()}"}
+    from core import sessions
+    from core.db import db
+
     with app.test_request_context(environ_base=environ):
         login_user(person)
+        sessions.start(person)
+        db.session.commit()
         values = dict(session)
     with client.session_transaction() as sess:
         sess.clear()
@@ -452,11 +645,24 @@ def enable_test_login(app: Flask) -> None:
 
     @blueprint.route("/_test/login/<kind>/<int:person_id>")
     def _login(kind: str, person_id: int):
+        from core import sessions
+
         model = {"staff": User, "patient": PortalAccount}[kind]
-        login_user(db.session.get(model, person_id))
+        person = db.session.get(model, person_id)
+        login_user(person)
+        sessions.start(person)
+        db.session.commit()
         return "ok"
 
-    app.register_blueprint(blueprint)
+    if blueprint.name in app.blueprints:
+        return
+    # A kept app (see _AppCache) may have answered requests in an earlier test; Flask then
+    # refuses setup methods. Adding one blueprint to its URL map is safe between tests.
+    answered, app._got_first_request = app._got_first_request, False
+    try:
+        app.register_blueprint(blueprint)
+    finally:
+        app._got_first_request = answered
 
 
 @contextlib.contextmanager
@@ -475,3 +681,72 @@ def empty_postgres_database(prefix: str = "teleconsult_tmp") -> Iterator[str]:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+@contextlib.contextmanager
+def moto_s3_server(bucket: str = "teleconsult") -> Iterator[dict[str, Any]]:
+    """moto's S3 stand-in as a server of its own on a free loopback port, with ``bucket``
+    created; yields the settings of ``core.s3storage.S3Storage`` that point at it."""
+    import subprocess
+    import sys
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("moto's S3 server did not start") from None
+                time.sleep(0.1)
+        settings = {
+            "STORAGE_BACKEND": "core.s3storage:S3Storage",
+            "STORAGE_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "STORAGE_S3_BUCKET": bucket,
+            "STORAGE_S3_REGION": "us-east-1",
+            "STORAGE_S3_ACCESS_KEY_ID": "testing",
+            "STORAGE_S3_SECRET_ACCESS_KEY": "testing",
+        }
+        from core.s3storage import S3Storage
+
+        S3Storage.from_settings(settings).client.create_bucket(Bucket=bucket)
+        yield settings
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[tuple[int, Any]]:
+    """A redis-server of the test's own on a free loopback port (so stopping it affects
+    no other test); yields ``(port, process)``."""
+    import subprocess
+
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.05)
+        yield port, process
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -402,3 +402,12 @@ def age_on(birth_date: date, on: date) -> int:
     """Full years of age on a given day."""
     before_birthday = (on.month, on.day) < (birth_date.month, birth_date.day)
     return on.year - birth_date.year - before_birthday
+
+
+def adult_cutoff(on: date) -> date:
+    """The birth date of whoever turns ADULT_AGE on ``on``: a person is a minor that day
+    exactly when born after it (``age_on(birth, on) < ADULT_AGE``)."""
+    try:
+        return on.replace(year=on.year - ADULT_AGE)
+    except ValueError:  # 29 February in a year without one
+        return on.replace(year=on.year - ADULT_AGE, day=28)

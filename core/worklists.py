@@ -15,7 +15,7 @@ INBOX, OUTBOX, ALL = "inbox", "outbox", "all"
 
 
 def worklist_query(kind: str, user_id: int, search: str = "", show_closed: bool = False) -> sa.Select:
-    """Consultations of a list, newest slot first.
+    """Consultations of a list, newest slot first (``inbox``: the soonest first).
 
     ``inbox``: where the user is the consultant and has work to do now; ``outbox``: created
     by the user; ``all``: where the user takes part in any role. Closed ones only with
@@ -38,7 +38,8 @@ def worklist_query(kind: str, user_id: int, search: str = "", show_closed: bool 
         )
     else:
         raise ValueError(f"unknown worklist {kind!r}")
-    return _filtered(query, search, show_closed)
+    # «Входящие» is the consultant's day: the nearest appointment first (seed 002 §5).
+    return _filtered(query, search, show_closed, soonest_first=kind == INBOX)
 
 
 def organisation_query(organisation_id: int, search: str = "", show_closed: bool = False) -> sa.Select:
@@ -47,7 +48,7 @@ def organisation_query(organisation_id: int, search: str = "", show_closed: bool
     return _filtered(query.where(Consultation.organisation_id == organisation_id), search, show_closed)
 
 
-def _filtered(query: sa.Select, search: str, show_closed: bool) -> sa.Select:
+def _filtered(query: sa.Select, search: str, show_closed: bool, soonest_first: bool = False) -> sa.Select:
     if not show_closed:
         # Inline, not a bound parameter: the planners then match the partial indexes
         # ix_consultations_open_by_* (their predicate is this very condition).
@@ -62,6 +63,8 @@ def _filtered(query: sa.Select, search: str, show_closed: bool) -> sa.Select:
             query = query.where(Consultation.id == number)
         else:
             query = query.where(Patient.last_name_norm.startswith(first, autoescape=True))
+    if soonest_first:
+        return query.order_by(Consultation.scheduled_at.asc().nulls_last(), Consultation.id.desc())
     return query.order_by(Consultation.scheduled_at.desc().nulls_last(), Consultation.id.desc())
 
 
@@ -78,7 +81,7 @@ def badges(consultations: list[Consultation], principal) -> dict[int, int]:
         by_organisation.setdefault(consultation.organisation_id, []).append(consultation)
     totals: dict[int, int] = {}
     for organisation_id, group in by_organisation.items():
-        answers = hooks(organisation_id=organisation_id).teleconsult_consultation_badges(
+        answers = hooks(organisation_id=organisation_id).teleconsult_register_consultation_badges(
             consultations=group, principal=principal
         )
         for answer in answers:
@@ -95,7 +98,7 @@ def list_scripts(consultations: list[Consultation], area: str, principal) -> lis
 
     scripts: dict[str, None] = {}
     for organisation_id in dict.fromkeys(c.organisation_id for c in consultations):
-        answers = hooks(organisation_id=organisation_id).teleconsult_consultation_list_scripts(
+        answers = hooks(organisation_id=organisation_id).teleconsult_register_list_scripts(
             area=area, principal=principal
         )
         for answer in answers:
@@ -107,4 +110,4 @@ def link(consultation: Consultation, principal) -> str | None:
     """Where a click on the consultation leads, if a plugin says (e.g. its chat)."""
     from core.plugins import hooks_for
 
-    return hooks_for(consultation).teleconsult_consultation_link(consultation=consultation, principal=principal)
+    return hooks_for(consultation).teleconsult_register_consultation_link(consultation=consultation, principal=principal)

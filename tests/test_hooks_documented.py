@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from core.cli import hook_functions, hook_reference, hookspec_modules
+from core.hookspecs import RENAMED_HOOKS, TeleconsultDeprecationWarning
+from core.markers import hookimpl
+from core.plugins import LiveHooks, build_plugin_manager
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = {name: (plugin, func) for plugin, module in hookspec_modules() for name, func in hook_functions(module)}
@@ -42,11 +45,11 @@ EXERCISED_BY = {
     "teleconsult_consultation_scheduled": LIFECYCLE,
     "teleconsult_consultation_started": LIFECYCLE,
     "teleconsult_consultation_completed": LIFECYCLE,
-    "teleconsult_consultation_completion_methods": ROUTE,
-    "teleconsult_consultation_actions": "tests/integration/test_plugin_switch_scope.py::test_plugin_pages_follow_the_consultation_they_show_else_the_viewer",
-    "teleconsult_consultation_badges": LISTS,
-    "teleconsult_consultation_link": LISTS,
-    "teleconsult_consultation_list_scripts": "tests/integration/test_realtime_and_lists.py::test_list_pages_load_the_scripts_plugins_add_once_each",
+    "teleconsult_register_completion_methods": ROUTE,
+    "teleconsult_register_consultation_actions": "tests/integration/test_plugin_switch_scope.py::test_plugin_pages_follow_the_consultation_they_show_else_the_viewer",
+    "teleconsult_register_consultation_badges": LISTS,
+    "teleconsult_register_consultation_link": LISTS,
+    "teleconsult_register_list_scripts": "tests/integration/test_realtime_and_lists.py::test_list_pages_load_the_scripts_plugins_add_once_each",
     "teleconsult_participant_added": LIFECYCLE,
     "teleconsult_participant_joined": PRESENCE,
     "teleconsult_participant_left": PRESENCE,
@@ -55,6 +58,17 @@ EXERCISED_BY = {
     "teleconsult_notification_channels": "tests/notifications/test_inprocess.py::test_a_plugin_channel_replaces_the_built_in_sms",
     "teleconsult_register_audit_titles": "tests/admin/test_console_plugins.py::test_a_plugin_gives_its_audit_events_titles",
     "teleconsult_register_api_blueprints": "tests/api/test_plugin_endpoints.py::test_a_plugin_endpoint_is_served_as_part_of_the_api",
+    "teleconsult_consultation_notice": "tests/video/test_hooks.py::test_consultation_notice_becomes_a_chat_system_message",
+    "teleconsult_page_scripts": "tests/video/test_hooks.py::test_chat_header_has_the_video_buttons_and_portal_pages_the_popup",
+    "teleconsult_chat_header_actions": "tests/video/test_hooks.py::test_chat_header_has_the_video_buttons_and_portal_pages_the_popup",
+    "teleconsult_register_outcomes": "tests/tutorial_route/test_pressure_route.py::test_completed_with_the_routes_conclusion_the_card_chat_and_api_show_it",
+    "teleconsult_template_blocks": "tests/tutorial_route/test_pressure_route.py::test_the_wizard_asks_the_routes_fields_refuses_bad_ones_in_russian_and_keeps_good_ones",
+    "teleconsult_register_wizard_steps": "tests/workplace/test_wizard_steps.py::test_a_plugin_step_sits_after_its_anchor_is_required_and_follows_the_switch",
+    "teleconsult_wards_find": "tests/guardian/test_basis.py::test_an_operator_attaches_a_document_and_only_then_the_representative_acts",
+    "teleconsult_representation_check": "tests/guardian/test_wizard_child.py::test_a_child_typed_by_hand_is_added_to_the_registry_and_the_application_filed",
+    "teleconsult_person_children_listed": "tests/portal/test_guardianship_esia.py::test_esia_lists_the_child_by_oms_policy_and_birth_date_and_the_claim_becomes_a_basis",
+    "teleconsult_patient_record_extend": "tests/registry/test_import_api.py::test_guardianships_link_representative_and_child",
+    "teleconsult_registry_links_import": "tests/registry/test_import_api.py::test_guardianships_link_representative_and_child",
     "teleconsult_logout_url": "tests/integration/test_auth.py::test_a_plugin_sends_the_browser_through_its_own_logout",
 }
 
@@ -69,6 +83,53 @@ def test_there_are_hooks_of_the_core_and_of_plugins():
 def test_hook_has_a_docstring(name):
     doc = inspect.getdoc(SPECS[name][1]) or ""
     assert len(doc) > 40, f"{name} needs a docstring saying what it returns and when it fires"
+
+
+def _is_firstresult(func) -> bool:
+    return bool(getattr(func, "teleconsult_spec", {}).get("firstresult"))
+
+
+@pytest.mark.parametrize("name", [n for n in HOOKS if _is_firstresult(SPECS[n][1])])
+def test_a_firstresult_hook_says_it_stops_at_the_first_answer(name):
+    doc = " ".join((inspect.getdoc(SPECS[name][1]) or "").split())
+    assert "stops at the first non-None result" in doc
+    assert ":returns:" in doc and ":param" in doc
+
+
+@pytest.mark.parametrize("old, new", sorted(RENAMED_HOOKS.items()))
+def test_a_renamed_hook_is_documented_under_its_new_name(old, new):
+    assert new in SPECS and old not in SPECS
+    doc = inspect.getdoc(SPECS[new][1]) or ""
+    assert f"Formerly ``{old}``" in " ".join(doc.split())
+    assert ":param" in doc and ":returns:" in doc
+    assert f"``{old}`` → ``{new}``" in hook_reference()
+
+
+def test_an_implementation_under_an_old_name_is_called_as_the_new_hook_and_warns():
+    class Old:
+        @hookimpl
+        def teleconsult_consultation_badges(self, consultations, principal):
+            return {7: 2}
+
+        @hookimpl
+        def teleconsult_consultation_link(self, consultation, principal):
+            return "/old"
+
+    class New:
+        @hookimpl
+        def teleconsult_register_consultation_badges(self, consultations, principal):
+            return {7: 1}
+
+    with pytest.warns(TeleconsultDeprecationWarning, match=r"^hook teleconsult_consultation_\w+ is renamed") as caught:
+        pm = build_plugin_manager([], [], extra=[("old", Old()), ("new", New())])
+    assert {str(w.message).split()[1] for w in caught} == {"teleconsult_consultation_badges", "teleconsult_consultation_link"}
+    assert caught[0].filename == __file__
+    assert sorted(pm.hook.teleconsult_register_consultation_badges(consultations=[], principal=None), key=str) == [{7: 1}, {7: 2}]
+    assert pm.hook.teleconsult_register_consultation_link(consultation=None, principal=None) == "/old"
+    assert not hasattr(pm.hook, "teleconsult_consultation_badges")
+    with pytest.warns(TeleconsultDeprecationWarning, match="call it by the new name"):
+        old_caller = LiveHooks(pm, frozenset()).teleconsult_consultation_link
+    assert old_caller(consultation=None, principal=None) == "/old"
 
 
 def test_reference_is_up_to_date():

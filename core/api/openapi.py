@@ -10,6 +10,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 
 from core.api.schemas import ErrorSchema
+from core.routing import route_registry
 
 _CONVERTER = re.compile(r"<(?:(?P<conv>[a-z]+):)?(?P<name>\w+)>")
 _ERROR_TEXT = {
@@ -132,7 +133,61 @@ def build(app: Flask) -> dict:
             paths.setdefault(path, {})[method.lower()] = operation
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
-    return spec.to_dict()
+    routes = _route_schemas(app, spec)
+    document = _plain(spec.to_dict())
+    _type_route_data(document, routes)
+    return document
+
+
+def route_schema_name(code: str, part: str) -> str:
+    """``follow_up``, ``Application`` -> ``FollowUpApplication``: the component of a route's
+    application or conclusion fields."""
+    return "".join(word.capitalize() for word in re.split(r"[^0-9A-Za-z]+", code) if word) + part
+
+
+def _route_schemas(app: Flask, spec: APISpec) -> dict[str, dict]:
+    """Publish each route's application and conclusion schemas as components (F2, F4)."""
+    routes: dict[str, dict] = {}
+    for code, (plugin, route) in sorted(route_registry(app).items()):
+        entry: dict = {"title": str(route.title), "plugin": plugin, "types": [t.code for t in route.types]}
+        for part, schema in (("Application", route.application_schema), ("Conclusion", route.conclusion_schema)):
+            if schema is None:
+                continue
+            name = route_schema_name(code, part)
+            spec.components.schema(name, schema=schema)
+            entry[part.lower()] = {"$ref": f"#/components/schemas/{name}"}
+        routes[code] = entry
+    return routes
+
+
+def _type_route_data(document: dict, routes: dict[str, dict]) -> None:
+    """``route_data`` and ``conclusion_data`` typed by the routes' schemas, and the
+    routes listed under ``x-teleconsult-routes`` (which type belongs to which route)."""
+    document["x-teleconsult-routes"] = routes
+    schemas = document.get("components", {}).get("schemas", {})
+    for key, part in (("route_data", "application"), ("conclusion_data", "conclusion")):
+        refs = [entry[part] for entry in routes.values() if part in entry]
+        if not refs:
+            continue
+        for schema in schemas.values():
+            prop = schema.get("properties", {}).get(key)
+            if prop is not None and prop.get("type") == "object":
+                prop["anyOf"] = refs
+                prop["description"] = (
+                    f"{prop.get('description', '')}. Схема зависит от маршрута типа консультации "
+                    "(x-teleconsult-routes); ошибки — в fields." + key
+                ).strip()
+
+
+def _plain(value):
+    """The document with Flask-Babel's lazy strings made plain text (labels of route fields)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if value is not None and not isinstance(value, str | int | float | bool):
+        return str(value)
+    return value
 
 
 def openapi_document(app: Flask) -> dict:

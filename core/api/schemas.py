@@ -7,14 +7,12 @@ client's locale applies.
 
 from __future__ import annotations
 
-import functools
-from datetime import date, datetime
+from datetime import date
 
-from flask import has_request_context
-from flask_babel import get_locale, gettext
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
-from core.params import EARLIEST_DATE, INTEGER_MAX, INTEGER_MIN, LATEST_DATE
+from core.params import INTEGER_MAX
+from core.russian_schema import RussianSchema, _t
 from core.validators import (
     InvalidIdentifier,
     mask_oms,
@@ -24,95 +22,6 @@ from core.validators import (
     normalize_passport,
     normalize_snils,
 )
-
-
-def _t(message: str, **kwargs) -> str:
-    if has_request_context():
-        return gettext(message, **kwargs)
-    return message % kwargs if kwargs else message
-
-
-# marshmallow's own messages by key, and per field class where the wording differs.
-_COMMON = {
-    "required": "Обязательное поле.",
-    "null": "Поле не может быть пустым (null).",
-    "validator_failed": "Недопустимое значение.",
-}
-_INVALID = {
-    fields.Integer: "Ожидается целое число.",
-    fields.String: "Ожидается строка.",
-    fields.Date: "Ожидается дата в формате ГГГГ-ММ-ДД.",
-    fields.DateTime: "Ожидается дата и время в формате ISO 8601.",
-    fields.Boolean: "Ожидается true или false.",
-    fields.Email: "Укажите корректный адрес электронной почты.",
-    fields.Dict: "Ожидается объект.",
-    fields.List: "Ожидается список.",
-    fields.Nested: "Ожидается объект.",
-}
-
-
-def _russian_messages(field_obj: fields.Field) -> dict[str, str]:
-    locale = str(get_locale()) if has_request_context() else None
-    return _messages_for(type(field_obj), locale)
-
-
-@functools.lru_cache(maxsize=512)
-def _messages_for(field_class: type, locale: str | None) -> dict[str, str]:
-    """The messages depend only on the field's class and the language: worked out once,
-    not for every field of every schema of every request (a tenth of a registry lookup)."""
-    messages = {key: _t(text) for key, text in _COMMON.items()}
-    for cls in field_class.__mro__:
-        if cls in _INVALID:
-            messages["invalid"] = _t(_INVALID[cls])
-            messages["type"] = _t(_INVALID[cls])
-            break
-    if issubclass(field_class, fields.Integer):
-        messages["too_large"] = _t("Слишком большое число.")
-    if issubclass(field_class, fields.String):
-        messages["invalid_utf8"] = _t("Строка должна быть в кодировке UTF-8.")
-    return messages
-
-
-def _integer(value: int) -> None:
-    # Every integer a client sends must fit the INTEGER columns it is compared with,
-    # whatever the field's own range says.
-    if not INTEGER_MIN <= value <= INTEGER_MAX:
-        raise ValidationError(_t("Слишком большое число."))
-
-
-def _in_calendar(value) -> None:
-    # A moment in year 1 or 9999 leaves what ``datetime`` holds once shifted to UTC.
-    day = value.date() if isinstance(value, datetime) else value
-    if not EARLIEST_DATE <= day <= LATEST_DATE:
-        raise ValidationError(_t("Дата вне допустимого диапазона."))
-
-
-def _no_nul(value: str) -> None:
-    # PostgreSQL cannot store a NUL byte in text (CSV files reach the schemas directly).
-    if "\x00" in value:
-        raise ValidationError(_t("Недопустимый символ (NUL)."))
-
-
-class RussianSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.error_messages = {
-            **self.error_messages,
-            "unknown": _t("Неизвестное поле."),
-            "type": _t("Ожидается JSON-объект."),
-        }
-
-    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
-        field_obj.error_messages = {**field_obj.error_messages, **_russian_messages(field_obj)}
-        if isinstance(field_obj, fields.Integer):
-            field_obj.validators = [*field_obj.validators, _integer]
-        elif isinstance(field_obj, fields.String):
-            field_obj.validators = [*field_obj.validators, _no_nul]
-        elif isinstance(field_obj, fields.Date | fields.DateTime):
-            field_obj.validators = [*field_obj.validators, _in_calendar]
 
 
 def _identifier(normalizer):
@@ -194,20 +103,12 @@ class RegistrySearchResultSchema(Schema):
     patients = fields.List(fields.Nested(PatientListItemSchema))
 
 
-class GuardianshipOutSchema(Schema):
-    representative_id = fields.Integer()
-    child_id = fields.Integer()
-    kind = fields.String()
-
-
 class PatientMaskedRecordSchema(PatientListItemSchema):
     """One registry record as a principal outside the patient's organisation sees it:
     identifiers masked, as in lists, and no contacts."""
 
     source = fields.String(allow_none=True)
     updated_at = fields.DateTime()
-    representatives = fields.List(fields.Nested(GuardianshipOutSchema))
-    children = fields.List(fields.Nested(GuardianshipOutSchema))
 
 
 class PatientRecordSchema(PatientMaskedRecordSchema):
@@ -279,25 +180,22 @@ class PersonReferenceSchema(RussianSchema):
         return data
 
 
-class GuardianshipImportSchema(RussianSchema):
-    representative = fields.Nested(PersonReferenceSchema, required=True)
-    child = fields.Nested(PersonReferenceSchema, required=True)
-    kind = fields.String(
-        load_default="parent",
-        validate=validate.OneOf(["parent", "guardian"], error=_t("Вид связи: parent или guardian.")),
-    )
-
-
 class RegistryImportSchema(RussianSchema):
     patients = fields.List(fields.Raw(), load_default=list, metadata={"description": "Записи PatientImport"})
-    guardianships = fields.List(fields.Raw(), load_default=list, metadata={"description": "Записи GuardianshipImport"})
+    guardianships = fields.List(
+        fields.Raw(),
+        load_default=list,
+        metadata={"description": "Связи законных представителей; принимаются, когда подключён плагин guardian"},
+    )
 
 
 class RegistryImportDocSchema(Schema):
     """The documented shape of an import batch (records are validated one by one)."""
 
     patients = fields.List(fields.Nested(PatientImportSchema))
-    guardianships = fields.List(fields.Nested(GuardianshipImportSchema))
+    guardianships = fields.List(
+        fields.Dict(), metadata={"description": "Связи законных представителей (плагин guardian)"}
+    )
 
 
 class ImportRowSchema(Schema):
@@ -417,7 +315,10 @@ class ConsultationSchema(Schema):
     scheduled_at = fields.DateTime(allow_none=True)
     email = fields.String()
     comment = fields.String(allow_none=True)
-    route_data = fields.Dict()
+    route_data = fields.Dict(metadata={"description": "Поля заявки маршрута: схема <код маршрута>Application"})
+    conclusion_data = fields.Dict(
+        allow_none=True, metadata={"description": "Поля заключения маршрута: схема <код маршрута>Conclusion"}
+    )
     outcome = fields.String(allow_none=True)
     outcome_reason = fields.Nested(CompletionReasonSchema, allow_none=True)
     outcome_note = fields.String(allow_none=True)

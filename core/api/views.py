@@ -7,7 +7,6 @@ exist without being described.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -16,12 +15,14 @@ from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import NotFound, Unauthorized
 
-from core import audit, lifecycle, params, registry_import
+from core import audit, lifecycle, registry_import
 from core.access import can, require
 from core.api import schemas as s
+from core.api.base import _plain, consultation_or_404, json_body, load, operation
 from core.api.auth import authenticate
 from core.consultations import ConsultationDraft, create_consultation
 from core.db import db
+from core.documents import send_document
 from core.errorpages import respond
 from core.errors import InvalidInput, UserError
 from core.extensions import csrf
@@ -30,14 +31,15 @@ from core.models import (
     Consultation,
     ConsultationType,
     Document,
-    Guardianship,
     MedicalProfile,
     Outcome,
     Patient,
     Role,
     User,
 )
+from core.plugins import hooks
 from core.registry import audit_record_read, audit_search, find_by_identifier, search_by_surname
+from core.routing import offered_types_filter
 from core.schedule import free_slots
 from core.worklists import organisation_query, worklist_query
 
@@ -46,51 +48,6 @@ blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(blueprint)
 
 DEFAULT_IMPORT_MAX_ROWS = 1000
-
-
-def operation(
-    summary: str,
-    *,
-    action: str,
-    body: type[Schema] | None = None,
-    form: type[Schema] | None = None,
-    query: type[Schema] | None = None,
-    response: type[Schema] | None = None,
-    file_types: tuple[str, ...] = (),
-    many: bool = False,
-    status: int = 200,
-    errors: tuple[int, ...] = (),
-    description: str = "",
-    scopes: tuple[str, ...] | None = None,
-) -> Callable:
-    """Describe a view for the OpenAPI document; ``action`` is its ``core.access`` rule.
-
-    ``body`` is a JSON request body, ``form`` a multipart one (files as ``fields.Raw`` with
-    ``format: binary``); ``file_types`` are the content types of a file answered instead
-    of JSON. ``scopes``: the token scopes that satisfy ``action``, for a plugin's own rule
-    (the core's are in ``core.api.openapi.SCOPES_FOR_ACTION``).
-    """
-
-    def decorate(view):
-        docs = getattr(view, "api_docs", {})
-        docs.update(
-            summary=summary,
-            action=action,
-            body=body,
-            form=form,
-            query=query,
-            response=response,
-            file_types=file_types,
-            many=many,
-            status=status,
-            errors=errors,
-            description=description,
-            scopes=scopes,
-        )
-        view.api_docs = docs
-        return view
-
-    return decorate
 
 
 def register_plugin_blueprint(app, plugin_blueprint: Blueprint) -> str:
@@ -126,29 +83,6 @@ def _unauthorized(error):
 @blueprint.errorhandler(NotFound)
 def _not_found(error):
     return respond(404, _("Не найдено: такого объекта нет или он недоступен вашему токену"))
-
-
-def json_body() -> dict:
-    """The request's JSON object, or a 4xx with a Russian message."""
-    if not request.is_json:
-        raise UserError(_("Тело запроса должно быть в формате JSON (Content-Type: application/json)"), status=415)
-    return params.json_object()
-
-
-def load(schema: Schema, data) -> dict:
-    try:
-        return schema.load(data)
-    except ValidationError as error:
-        raise InvalidInput(_("Проверьте поля запроса"), field_errors=_plain(error.messages)) from None
-
-
-def _plain(messages):
-    """marshmallow's error dict with every message a plain string (lazy ones rendered)."""
-    if isinstance(messages, dict):
-        return {str(k): _plain(v) for k, v in messages.items()}
-    if isinstance(messages, list | tuple):
-        return [_plain(m) for m in messages]
-    return str(messages)
 
 
 def _query_args(schema: Schema) -> dict:
@@ -199,7 +133,7 @@ def registry_search():
     action="registry.view_record",
     response=s.PatientRecordSchema,
     errors=(401, 403, 404),
-    description="Одна запись, её законные представители и дети. СНИЛС, полис и паспорт приходят полностью "
+    description="Одна запись (с плагином guardian — и её законные представители и дети). СНИЛС, полис и паспорт приходят полностью "
     "(как и e-mail и телефон) только токену организации, к которой прикреплён пациент; остальным — "
     "замаскированными (поля *_masked), как в списках. Каждое обращение записывается в журнал аудита.",
 )
@@ -211,14 +145,9 @@ def registry_patient(patient_id: int):
     if patient is None:
         db.session.commit()
         raise NotFound()
-    links = db.session.scalars(
-        sa.select(Guardianship).where(
-            sa.or_(Guardianship.representative_id == patient.id, Guardianship.child_id == patient.id)
-        )
-    ).all()
     data = (s.PatientRecordSchema() if full else s.PatientMaskedRecordSchema()).dump(patient)
-    data["representatives"] = s.GuardianshipOutSchema(many=True).dump([g for g in links if g.child_id == patient.id])
-    data["children"] = s.GuardianshipOutSchema(many=True).dump([g for g in links if g.representative_id == patient.id])
+    for extra in hooks().teleconsult_patient_record_extend(patient=patient):
+        data.update(extra or {})
     db.session.commit()
     return jsonify(data)
 
@@ -243,26 +172,35 @@ def registry_import_batch():
         raise InvalidInput(_("Пакет пуст: передайте patients и/или guardianships"))
 
     rows, errors = _load_rows(s.PatientImportSchema(), batch["patients"])
-    links, link_errors = _load_rows(s.GuardianshipImportSchema(), batch["guardianships"])
     connection = db.session.connection()
     # Rows that passed the schema are matched too, so the report is complete in one go.
-    plan = registry_import.resolve(connection, rows)
+    plan = registry_import.resolve(
+        connection, rows, may_update=lambda organisation_id: can("registry.update_record", organisation_id, principal)
+    )
     errors.update(plan.errors)
-    if errors or link_errors:
-        raise _batch_refused(errors, link_errors)
+    if errors:
+        raise _batch_refused(errors, {})
 
     counts = registry_import.write(
         connection, plan, organisation_id=principal.organisation_id, source=principal.name[:100], want_ids=True
     )
-    link_plan = registry_import.resolve_guardianships(connection, [link for _, link in links])
-    if link_plan.errors:
-        raise _batch_refused({}, link_plan.errors)  # the handler rolls the patients back too
-    registry_import.write_guardianships(connection, link_plan)
+    links = registry_import.LinkImport()
+    if batch["guardianships"]:
+        # Links of legal representatives are the business of a plugin (guardian).
+        answer = hooks().teleconsult_registry_links_import(
+            connection=connection, rows=batch["guardianships"], organisation_id=principal.organisation_id
+        )
+        if answer is None:
+            message = _("Связи законных представителей этот сервер не принимает: раздел guardianships не поддерживается")
+            raise InvalidInput(message, field_errors={"guardianships": [message]})
+        if answer.errors:
+            raise _batch_refused({}, answer.errors)  # the handler rolls the patients back too
+        links = answer
     audit.record(
         "registry.imported",
         principal=principal,
         object_type="patients",
-        data=counts.as_dict() | {"guardianships": len(link_plan.inserts)},
+        data=counts.as_dict() | {"guardianships": links.written},
     )
     db.session.commit()
     return jsonify(
@@ -275,7 +213,7 @@ def registry_import_batch():
                 for index, outcome in sorted(plan.outcomes.items())
             ],
             "guardianships": [
-                {"index": index, "status": status} for index, status in sorted(link_plan.outcomes.items())
+                {"index": index, "status": status} for index, status in sorted(links.outcomes.items())
             ],
         }
     )
@@ -317,8 +255,9 @@ def _batch_refused(patient_errors: dict, link_errors: dict) -> InvalidInput:
 )
 def consultation_types():
     require("dictionary.view")
+    # A route plugin switched off for the client's organisation hides its types (F2).
     types = db.session.scalars(
-        sa.select(ConsultationType).where(ConsultationType.active.is_(True)).order_by(ConsultationType.sort_order, ConsultationType.name)
+        sa.select(ConsultationType).where(offered_types_filter()).order_by(ConsultationType.sort_order, ConsultationType.name)
     ).all()
     data = s.ConsultationTypeSchema(many=True).dump(types)
     for item, ctype in zip(data, types, strict=True):
@@ -329,11 +268,7 @@ def consultation_types():
 @blueprint.get("/profiles")
 @operation("Профили медицинской помощи", action="dictionary.view", response=s.ProfileSchema, many=True, errors=(401, 403))
 def profiles():
-    require("dictionary.view")
-    rows = db.session.scalars(
-        sa.select(MedicalProfile).where(MedicalProfile.active.is_(True)).order_by(MedicalProfile.name)
-    ).all()
-    return jsonify(s.ProfileSchema(many=True).dump(rows))
+    return _active_entries(MedicalProfile, s.ProfileSchema, MedicalProfile.name)
 
 
 @blueprint.get("/completion-reasons")
@@ -345,11 +280,14 @@ def profiles():
     errors=(401, 403),
 )
 def completion_reasons():
+    return _active_entries(CompletionReason, s.CompletionReasonSchema, CompletionReason.sort_order)
+
+
+def _active_entries(model, schema: type[Schema], *order):
+    """A dictionary's active entries, in its order, for any client allowed to read it."""
     require("dictionary.view")
-    rows = db.session.scalars(
-        sa.select(CompletionReason).where(CompletionReason.active.is_(True)).order_by(CompletionReason.sort_order)
-    ).all()
-    return jsonify(s.CompletionReasonSchema(many=True).dump(rows))
+    rows = db.session.scalars(sa.select(model).where(model.active.is_(True)).order_by(*order)).all()
+    return jsonify(schema(many=True).dump(rows))
 
 
 @blueprint.get("/doctors")
@@ -385,9 +323,9 @@ def doctors():
     errors=(401, 403, 404, 422),
 )
 def doctor_free_slots(doctor_id: int):
+    require("staff.directory")  # 401/403 before the lookup: no oracle on staff ids
     doctor = db.session.get(User, doctor_id)
     if doctor is None or not doctor.has_role(Role.DOCTOR):
-        require("staff.directory")
         raise NotFound()
     require("schedule.free_slots", doctor)
     args = _query_args(s.SlotQuerySchema())
@@ -448,14 +386,6 @@ def consultation_list():
     )
 
 
-def consultation_or_404(consultation_id: int) -> Consultation:
-    consultation = db.session.get(Consultation, consultation_id)
-    if consultation is None:
-        require("consultation.list")  # nobody, or no scope: 401/403 before admitting 404
-        raise NotFound()
-    return consultation
-
-
 def _organisation_only(query: sa.Select, organisation_id: int | None) -> sa.Select:
     return query.where(Consultation.organisation_id == organisation_id)
 
@@ -489,8 +419,6 @@ def consultation_conclusion(consultation_id: int):
     if document is None:
         raise UserError(_("У заявки нет документа заключения"), status=404)
     require("document.view", document)
-    from core.workplace.views import send_document
-
     return send_document(document)
 
 

@@ -14,8 +14,9 @@ from core.models.documents import Document
 from core.models.drafts import WizardDraft
 from core.models.organisations import Organisation
 from core.models.plugins import PluginState
-from core.models.registry import Guardianship, Patient, PortalAccount, RecordRequest
+from core.models.registry import Patient, PortalAccount, RecordRequest
 from core.models.routes import ConsultationType, MedicalProfile
+from core.models.sessions import LoginSession
 from core.models.schedule import ScheduleTemplate, Slot
 from core.models.users import ApiToken, FaqEntry, Role, User
 
@@ -30,7 +31,7 @@ __all__ = [
     "ConsultationType",
     "Document",
     "FaqEntry",
-    "Guardianship",
+    "LoginSession",
     "MedicalProfile",
     "Organisation",
     "Outcome",

@@ -31,14 +31,14 @@ class Outcome(enum.StrEnum):
 
 
 class ParticipantRole(enum.StrEnum):
-    """The core's participant roles. Plugins register more through the hook
+    """The core's participant roles (the guardian plugin adds ``representative``,
+    ``core.routing.REPRESENTATIVE_ROLE``). Plugins register more through the hook
     ``teleconsult_register_participant_roles`` (``core.participant_roles``), so a
     participant's ``role`` is any registered code, not only these."""
 
     AUTHOR = "author"
     CONSULTANT = "consultant"
     PATIENT = "patient"
-    REPRESENTATIVE = "representative"
     OBSERVER = "observer"
 
 

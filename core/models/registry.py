@@ -95,29 +95,6 @@ class Patient(db.Model):
         return self.full_name
 
 
-class Guardianship(db.Model):
-    """A legal representative («законный представитель») and the child they act for (SPEC D5)."""
-
-    __tablename__ = "guardianships"
-    __table_args__ = (sa.UniqueConstraint("representative_id", "child_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    representative_id: Mapped[int] = mapped_column(sa.ForeignKey("patients.id"), index=True)
-    child_id: Mapped[int] = mapped_column(sa.ForeignKey("patients.id"), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(30), default="parent")  # parent | guardian
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # When the link stopped giving access (ESIA no longer lists the child, who came of age...).
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    representative: Mapped[Patient] = relationship(foreign_keys=[representative_id])
-    child: Mapped[Patient] = relationship(foreign_keys=[child_id])
-
-    @classmethod
-    def in_force(cls) -> sa.ColumnElement[bool]:
-        """The condition of a link that still lets the representative act for the child."""
-        return cls.ended_at.is_(None)
-
-
 class RecordRequest(db.Model):
     """A request left in the organisation's deferred-record journal (SPEC P7)."""
 

@@ -1,8 +1,8 @@
 """The patient portal «Здоровье петербуржца» (SPEC P1-P3, P7, P8): blueprint ``portal``.
 
 Patients log in through the ``esia`` plugin; the chat window and unread counters come
-from the chat plugin through ``teleconsult_consultation_link`` and
-``teleconsult_consultation_badges``.
+from the chat plugin through ``teleconsult_register_consultation_link`` and
+``teleconsult_register_consultation_badges``.
 """
 
 from core.portal.views import blueprint

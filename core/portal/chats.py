@@ -27,7 +27,9 @@ def consultations_of(principal: Principal) -> list[Consultation]:
         return []
     rows = db.session.scalars(
         sa.select(Consultation).where(
-            sa.or_(Consultation.patient_id.in_(ids), Consultation.representative_id.in_(ids))
+            # Whom it is about decides (``takes_part``): a representative's consultation for
+            # a child is listed only while they act for the child.
+            Consultation.patient_id.in_(ids)
         )
     ).unique()
     found = [c for c in rows if takes_part(principal, c)]

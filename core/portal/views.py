@@ -8,12 +8,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core import params, worklists
-from core.access import can, require
+from core.access import can, current_principal, require
 from core.db import db
 from core.errors import UserError
 from core.lifecycle import OUTCOME_TITLES, STATUS_TITLES
-from core.models import Consultation, Guardianship, Patient
-from core.portal import chats, consent, record_requests
+from core.models import Consultation, Patient
+from core import consent
+from core.portal import chats, record_requests
+from core.routing import representatives_supported
 
 blueprint = Blueprint("portal", __name__, url_prefix="/portal")
 
@@ -28,16 +30,13 @@ def _own_patient() -> Patient | None:
 
 
 def _children(own: Patient | None) -> list[Patient]:
+    """The children the account acts for now, as the access policy says (``wards_of``)."""
     if own is None:
         return []
-    return list(
-        db.session.scalars(
-            sa.select(Patient)
-            .join(Guardianship, Guardianship.child_id == Patient.id)
-            .where(Guardianship.representative_id == own.id, Guardianship.in_force())
-            .order_by(Patient.birth_date.desc())
-        )
-    )
+    ids = current_principal().patient_ids - {own.id}
+    if not ids:
+        return []
+    return list(db.session.scalars(sa.select(Patient).where(Patient.id.in_(ids)).order_by(Patient.birth_date.desc())))
 
 
 @blueprint.route("/")
@@ -120,6 +119,10 @@ def new_request():
     own = _own_patient()
     children = _children(own)
     form = record_requests.RecordRequestForm()
+    # A request for a child only where legal representatives are known (guardian plugin).
+    for_children = representatives_supported()
+    if not for_children:
+        form.who.choices = [choice for choice in form.who.choices if choice.value != "child"]
     if request.method == "GET":
         chosen = None
         child_id = params.to_id(request.args.get("child"))
@@ -134,7 +137,7 @@ def new_request():
         except UserError as error:
             db.session.rollback()
             flash(str(error.message), "error")
-            return render_template("portal/request_form.html", form=form, children=children), error.status
+            return render_template("portal/request_form.html", form=form, children=children, for_children=for_children), error.status
         db.session.commit()
         flash(
             _("Заявка отправлена в журнал отложенной записи поликлиники. Сотрудник свяжется с вами, "
@@ -143,4 +146,4 @@ def new_request():
         )
         return redirect(url_for("portal.requests_list"))
     status = 422 if form.errors else 200
-    return render_template("portal/request_form.html", form=form, children=children), status
+    return render_template("portal/request_form.html", form=form, children=children, for_children=for_children), status

@@ -161,6 +161,9 @@ def schedule():
             }
         for slot in slots:
             days.setdefault(slot.starts_at.astimezone(zone).date(), []).append(slot)
+    # A colleague sees that a slot is taken, and whose it is only with the card (P8).
+    busy = set(booked)
+    booked = {slot_id: c for slot_id, c in booked.items() if can("consultation.view", c, principal)}
     return render_template(
         "workplace/schedule.html",
         doctors=doctors,
@@ -169,6 +172,7 @@ def schedule():
         week=week,
         days=days,
         booked=booked,
+        busy=busy,
         now=utcnow(),
         weekdays=dict(WEEKDAYS),
         timedelta=timedelta,

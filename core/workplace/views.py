@@ -7,7 +7,7 @@ their views to it from their own modules (imported by ``core.workplace``).
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -26,7 +26,7 @@ from core.models import (
 )
 from core.models.registry import normalize_name
 from core.plugins import hooks_for
-from core.storage import storage
+from core.documents import send_document
 
 blueprint = Blueprint("workplace", __name__, url_prefix="/workplace")
 
@@ -119,7 +119,7 @@ def application(consultation_id: int):
     )
     actions = [
         item
-        for group in hooks_for(consultation).teleconsult_consultation_actions(consultation=consultation, principal=principal)
+        for group in hooks_for(consultation).teleconsult_register_consultation_actions(consultation=consultation, principal=principal)
         for item in group or ()
     ]
     documents = list(
@@ -228,23 +228,6 @@ def download_document(document_id: int):
         abort(404)
     require("document.view", document)
     return send_document(document)
-
-
-def send_document(document: Document):
-    """Send a stored file as an attachment; an audit event records who took it."""
-    try:
-        handle = storage().open(document.storage_key)
-    except FileNotFoundError:
-        abort(404)
-    audit.record("document.downloaded", document)
-    db.session.commit()
-    return send_file(
-        handle,
-        mimetype=document.content_type,
-        as_attachment=True,
-        download_name=document.filename,
-        max_age=0,
-    )
 
 
 # --------------------------------------------------------------------------- help (D2)

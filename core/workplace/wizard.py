@@ -9,21 +9,20 @@ the last «Сохранить».
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from core import audit, params, registry
+from core import audit, params, registry, wizard_steps
 from core.access import current_principal, require
 from core.consultations import COMMENT_MAX_LENGTH, ConsultationDraft, create_consultation, normalize_email
 from core.db import db, utcnow
 from core.errors import Conflict, InvalidInput, UserError
 from core.models import (
     ConsultationType,
-    Guardianship,
     MedicalProfile,
     Patient,
     RecordRequest,
@@ -32,7 +31,9 @@ from core.models import (
     WizardDraft,
 )
 from core.models.registry import normalize_name
+from core.plugins import switched_off
 from core.portal import record_requests
+from core.routing import offered_types_filter, type_keywords, type_offered
 from core.schedule import free_slots, local_zone
 from core.validators import (
     IdentifierKind,
@@ -41,11 +42,15 @@ from core.validators import (
     normalize_passport,
     normalize_snils,
 )
+from core.wizard_steps import WizardStep
+from core.workplace.schedule_views import WEEKDAYS
 from core.workplace.views import blueprint, doctors_of
 
 # The session names the draft; the draft itself is a database row (WizardDraft).
 STATE = "wizard_draft"
 DRAFT_LIFETIME = timedelta(days=1)
+# The core's steps; plugin steps (core.wizard_steps, the core's own «details» among them)
+# are placed among them for each draft by ``sequence``.
 STEPS = ("type", "profile", "patient", "confirm", "email", "consultant", "slot")
 STEP_TITLES = {
     "type": _l("Тип консультации"),
@@ -77,6 +82,16 @@ REQUIRES = {
     "email": ("type_id", "profile_id", "patient_id"),
     "consultant": ("type_id", "profile_id", "patient_id", "email"),
     "slot": ("type_id", "profile_id", "patient_id", "email", "consultant_id"),
+}
+# What each core step keeps in the draft.
+CORE_PROVIDES = {
+    "type": ("type_id",),
+    "profile": ("profile_id",),
+    "patient": ("candidate_id",),
+    "confirm": ("patient_id",),
+    "email": ("email",),
+    "consultant": ("consultant_id",),
+    "slot": (),
 }
 
 
@@ -132,11 +147,73 @@ def update_state(**changes) -> dict:
     return values
 
 
-def first_missing_step(values: dict, wanted: str) -> str:
-    for step in STEPS[: STEPS.index(wanted) + 1]:
-        if any(key not in values for key in REQUIRES[step]):
-            return STEPS[max(STEPS.index(step) - 1, 0)]
+def added_steps() -> dict[str, WizardStep]:
+    """Steps of the plugins switched on for the viewer's organisation, by code."""
+    off = switched_off()
+    return {step.code: step for plugin, step in wizard_steps.registered() if plugin not in off}
+
+
+def sequence(values: dict) -> list[str]:
+    """The steps of this draft in order: the core's, and each plugin step that applies
+    right after the step it follows."""
+    ctype = db.session.get(ConsultationType, values["type_id"]) if isinstance(values.get("type_id"), int) else None
+    order = list(STEPS)
+    placed: dict[str, int] = {}
+    for step in added_steps().values():
+        if step.after not in order or not step.shown_for(values, ctype):
+            continue
+        anchor = order.index(step.after)
+        # Several steps after one anchor keep their registration order.
+        position = anchor + 1 + placed.get(step.after, 0)
+        placed[step.after] = placed.get(step.after, 0) + 1
+        placed.setdefault(step.code, 0)
+        order.insert(position, step.code)
+    return order
+
+
+def requirements(order: list[str]) -> dict[str, tuple[str, ...]]:
+    """What each step needs of the draft: a core step its own keys plus what the plugin
+    steps before it provide; a plugin step what its predecessor needed and provides."""
+    added = added_steps()
+    result: dict[str, tuple[str, ...]] = {}
+    from_plugins: tuple[str, ...] = ()
+    previous: tuple[str, ...] = ()
+    for code in order:
+        if code in REQUIRES:
+            result[code] = REQUIRES[code] + from_plugins
+            previous = result[code] + CORE_PROVIDES[code]
+        else:
+            # A plugin step never needs what it provides itself (the guardian's child step
+            # provides the ``patient_id`` a representative's «confirm» leaves out).
+            result[code] = tuple(key for key in previous if key not in added[code].provides)
+            from_plugins += added[code].provides
+            previous = previous + added[code].provides
+    return result
+
+
+def first_missing_step(values: dict, wanted: str, order: list[str] | None = None) -> str:
+    order = order or sequence(values)
+    needs = requirements(order)
+    for index, step in enumerate(order[: order.index(wanted) + 1]):
+        if any(key not in values for key in needs[step]):
+            return order[max(index - 1, 0)]
     return wanted
+
+
+def next_step(current: str, values: dict | None = None) -> str:
+    order = sequence(state() if values is None else values)
+    index = order.index(current) if current in order else -1
+    return order[min(index + 1, len(order) - 1)]
+
+
+def go_next(current: str):
+    """Redirect to the step after ``current`` in this draft's sequence (for plugin steps)."""
+    return _go(next_step(current))
+
+
+def render_step(step: str, status: int = 200, **context):
+    """Render a step's page with the wizard's common state (for plugin steps)."""
+    return _render(step, status, **context)
 
 
 def fold(text: str) -> str:
@@ -150,7 +227,7 @@ def matching_types(search: str) -> list[ConsultationType]:
     """
     types = db.session.scalars(
         sa.select(ConsultationType)
-        .where(ConsultationType.active.is_(True))
+        .where(offered_types_filter())
         .order_by(ConsultationType.sort_order, ConsultationType.name)
     ).all()
     words = fold(search).split()
@@ -160,6 +237,7 @@ def matching_types(search: str) -> list[ConsultationType]:
     def matches(ctype: ConsultationType) -> bool:
         haystack = " ".join(
             [fold(ctype.name)]
+            + [fold(word) for word in type_keywords(ctype)]
             + [fold(p.name) + " " + fold(p.specialty) for p in ctype.profiles if p.active]
         )
         return all(word in haystack for word in words)
@@ -179,7 +257,7 @@ def attention_notes(shown: list[ConsultationType]) -> list[ConsultationType]:
         return []
     marked = db.session.scalars(
         sa.select(ConsultationType)
-        .where(ConsultationType.active.is_(True), ConsultationType.attention_text.is_not(None))
+        .where(offered_types_filter(), ConsultationType.attention_text.is_not(None))
         .order_by(ConsultationType.sort_order, ConsultationType.name)
     )
     return [t for t in marked if t.attention_text.strip() and t.for_representative in audiences]
@@ -208,14 +286,18 @@ def _render(step: str, status: int = 200, **context):
     request_row = (
         db.session.get(RecordRequest, values["record_request_id"]) if "record_request_id" in values else None
     )
-    reachable = [s for s in STEPS if first_missing_step(values, s) == s]
+    order = sequence(values)
+    reachable = [s for s in order if first_missing_step(values, s, order) == s]
+    added = added_steps()
+    index = order.index(step) if step in order else 0
     return (
         render_template(
-            f"workplace/wizard/{step}.html",
+            added[step].template if step in added else f"workplace/wizard/{step}.html",
             step=step,
-            steps=STEPS,
-            step_titles=STEP_TITLES,
+            steps=order,
+            step_titles={**STEP_TITLES, **{code: s.title for code, s in added.items()}},
             reachable=reachable,
+            prev_step=order[max(index - 1, 0)],
             values=values,
             ctype=ctype,
             profile=profile,
@@ -233,7 +315,7 @@ def _still_valid(values: dict) -> dict:
     """Forget what no longer exists (a type switched off, a doctor gone) since it was chosen."""
     # One small query each (not whole objects with their relationships): every step asks.
     checks = {
-        "type_id": (ConsultationType.id, ConsultationType.active.is_(True)),
+        "type_id": (ConsultationType.id, offered_types_filter()),
         "profile_id": (MedicalProfile.id, MedicalProfile.active.is_(True)),
         "candidate_id": (Patient.id, sa.true()),
         "patient_id": (Patient.id, sa.true()),
@@ -257,30 +339,48 @@ def _go(step: str):
 
 
 @blueprint.route("/new", defaults={"step": None}, methods=["GET"])
-@blueprint.route("/new/<any(type, profile, patient, confirm, email, consultant, slot):step>", methods=["GET", "POST"])
+@blueprint.route("/new/<step>", methods=["GET", "POST"])
 def new_application(step: str | None):
     require("consultation.create")
     values = _still_valid(state())
+    order = sequence(values)
     if step is None:
         if request.args.get("restart") == "1":
             save_state({})
             values = {}
+            order = sequence(values)
         # Resume where the doctor left off (a half-filled wizard is kept, never saved).
-        step = next((s for s in reversed(STEPS) if first_missing_step(values, s) == s), "type")
+        step = next((s for s in reversed(order) if first_missing_step(values, s, order) == s), "type")
         db.session.commit()
         return _go(step)
-    allowed = first_missing_step(values, step)
+    added = added_steps()
+    if step not in order:
+        if step not in HANDLERS and step not in added:
+            abort(404)
+        db.session.commit()
+        return _go(first_missing_step(values, order[-1], order))
+    allowed = first_missing_step(values, step, order)
     if allowed != step:
         db.session.commit()
         return _go(allowed)
-    handler = HANDLERS[step]
     try:
-        response = handler(values)
+        response = HANDLERS[step](values) if step in HANDLERS else _added_step(added[step], values)
     except UserError as error:
         db.session.rollback()
-        return _render(step, error.status, error=str(error.message), **_context(step, values))
+        context = _context(step, values) if step in HANDLERS else _added_context(added[step], values)
+        return _render(step, error.status, error=str(error.message), error_fields=error.field_errors, **context)
     db.session.commit()  # the draft as the step left it
     return response
+
+
+def _added_context(step: WizardStep, values: dict) -> dict:
+    return step.context(values) if step.context else {}
+
+
+def _added_step(step: WizardStep, values: dict):
+    if request.method == "POST":
+        return step.submit(values)
+    return _render(step.code, **_added_context(step, values))
 
 
 @blueprint.route("/new/restart", methods=["POST"])
@@ -312,31 +412,39 @@ def _context(step: str, values: dict) -> dict:
             "matches_total": values.get("matches_total", len(ids)),
         }
     if step == "confirm":
-        candidate = db.session.get(Patient, values["candidate_id"])
-        ctype = db.session.get(ConsultationType, values["type_id"])
-        children = []
-        if ctype.for_representative and candidate is not None:
-            children = list(
-                db.session.scalars(
-                    sa.select(Patient)
-                    .join(Guardianship, Guardianship.child_id == Patient.id)
-                    .where(Guardianship.representative_id == candidate.id, Guardianship.in_force())
-                    .order_by(Patient.birth_date.desc(), Patient.id)
-                )
-            )
-        return {"candidate": candidate, "children": children}
+        return {"candidate": db.session.get(Patient, values["candidate_id"])}
     if step == "email" and request.method == "POST":
         # A refused e-mail is shown again as typed; only a valid one is kept in the draft.
         return {"typed": {"email": request.form.get("email", "")[:200], "comment": request.form.get("comment", "")}}
     if step == "consultant":
         return {"doctors": doctors_of(current_principal().organisation_id)}
     if step == "slot":
-        slots = free_slots(values["consultant_id"], utcnow(), limit=300)
-        days: dict = {}
-        for slot in slots:
-            days.setdefault(slot.starts_at.astimezone(local_zone()).date(), []).append(slot)
-        return {"days": days}
+        return _slot_week(values["consultant_id"])
     return {}
+
+
+def _slot_week(consultant_id: int) -> dict:
+    """A week of the consultant's free time (``?week=`` any day of it; by default the week
+    of the first free slot), as a grid of seven days, with the weeks before and after."""
+    zone, now = local_zone(), utcnow()
+    today = now.astimezone(zone).date()
+    this_week = today - timedelta(days=today.isoweekday() - 1)
+    first = free_slots(consultant_id, now, limit=1)
+    chosen = params.to_date(request.args.get("week")) or (first[0].starts_at.astimezone(zone).date() if first else today)
+    week = max(chosen - timedelta(days=chosen.isoweekday() - 1), this_week)
+    begins = datetime.combine(week, time(), zone)
+    days: dict = {week + timedelta(days=i): [] for i in range(7)}
+    for slot in free_slots(consultant_id, max(now, begins), limit=300, before=begins + timedelta(days=7)):
+        days[slot.starts_at.astimezone(zone).date()].append(slot)
+    return {
+        "days": days,
+        "any_free": bool(first),
+        "week": week,
+        "week_end": week + timedelta(days=6),
+        "prev_week": week - timedelta(days=7) if week > this_week else None,
+        "next_week": week + timedelta(days=7),
+        "weekdays": dict(WEEKDAYS),
+    }
 
 
 # --------------------------------------------------------------------------- steps
@@ -346,17 +454,21 @@ def _type_step(values: dict):
     if request.method == "POST":
         raw = request.form.get("type_id", "")
         ctype = params.row(ConsultationType, raw)
-        if ctype is None or not ctype.active:
+        if not type_offered(ctype):
             raise InvalidInput(_l("Выберите тип консультации из списка"))
         changes = {"type_id": ctype.id, "search": request.form.get("q", "")[:100]}
         if values.get("type_id") != ctype.id:
-            # Another type: the profile and (for a representative's type) the person change too.
+            # Another type: the profile and (for a representative's type) the person change
+            # too, and another route asks for other details.
             changes.update(profile_id=None, candidate_id=None, patient_id=None, representative_id=None)
+            previous = db.session.get(ConsultationType, values["type_id"]) if isinstance(values.get("type_id"), int) else None
+            if previous is None or previous.route != ctype.route:
+                changes.update(route_data=None)
             person = values.get("request_adult_id") if ctype.for_representative else values.get("request_person_id")
             if person is not None:
                 changes["candidate_id"] = person
         update_state(**changes)
-        return _go("profile")
+        return go_next("type")
     return _render("type", **_context("type", values))
 
 
@@ -368,7 +480,7 @@ def _profile_step(values: dict):
         if profile is None or profile not in type_profiles(ctype):
             raise InvalidInput(_l("Выберите профиль медицинской помощи"))
         update_state(profile_id=profile.id)
-        return _go("confirm" if "candidate_id" in state() else "patient")
+        return go_next("patient" if "candidate_id" in state() else "profile")
     return _render("profile", **_context("profile", values))
 
 
@@ -395,7 +507,7 @@ def _patient_step(values: dict):
             )
         if len(found.patients) == 1:
             update_state(candidate_id=found.patients[0].id, matches=None, patient_id=None, representative_id=None)
-            return _go("confirm")
+            return go_next("patient")
         # Several records (namesakes born the same day): the doctor tells them apart by
         # the masked identifiers and picks one; only ids stay in the draft.
         update_state(matches=[p.id for p in found.patients], matches_total=found.total)
@@ -438,7 +550,7 @@ def _choose_match(values: dict, raw: str):
     if chosen is None:
         raise InvalidInput(_l("Выберите пациента из списка найденных"))
     update_state(candidate_id=chosen, matches=None, matches_total=None, patient_id=None, representative_id=None)
-    return _go("confirm")
+    return go_next("patient")
 
 
 def _confirm_step(values: dict):
@@ -450,15 +562,15 @@ def _confirm_step(values: dict):
     if request.method == "POST":
         ctype = db.session.get(ConsultationType, values["type_id"])
         if ctype.for_representative:
-            raw = request.form.get("child_id", "")
-            child = next((c for c in context["children"] if str(c.id) == raw), None)
-            if child is None:
-                raise InvalidInput(_l("Выберите ребёнка, для которого проводится консультация"))
-            update_state(patient_id=child.id, representative_id=candidate.id)
+            # The person found acts for the patient; whom they act for is asked by the
+            # step of the plugin that knows legal representatives (it provides
+            # ``patient_id``), kept while the same representative is confirmed again.
+            same = values.get("representative_id") == candidate.id
+            update_state(representative_id=candidate.id, patient_id=values.get("patient_id") if same else None)
         else:
             update_state(patient_id=candidate.id, representative_id=None)
         update_state(email_suggestion=state().get("request_email") or candidate.email or None)
-        return _go("email")
+        return go_next("confirm")
     return _render("confirm", **context)
 
 
@@ -469,7 +581,7 @@ def _email_step(values: dict):
         if len(comment) > COMMENT_MAX_LENGTH:
             raise InvalidInput(_l("Комментарий не длиннее %(n)s символов", n=COMMENT_MAX_LENGTH))
         update_state(email=normalize_email(email), comment=comment or None)
-        return _go("consultant")
+        return go_next("email")
     return _render("email", **_context("email", values))
 
 
@@ -481,7 +593,7 @@ def _consultant_step(values: dict):
         if doctor is None:
             raise InvalidInput(_l("Выберите врача-консультанта из списка"))
         update_state(consultant_id=doctor.id)
-        return _go("slot")
+        return go_next("consultant")
     return _render("consultant", **_context("consultant", values))
 
 
@@ -503,6 +615,7 @@ def _slot_step(values: dict):
             email=values["email"],
             comment=values.get("comment"),
             slot_id=slot.id,
+            route_data=values.get("route_data") or {},
         )
         try:
             consultation = create_consultation(draft, principal)
@@ -511,7 +624,7 @@ def _slot_step(values: dict):
         except sa.exc.IntegrityError:
             # The unique slot constraint met at commit time: someone was faster.
             db.session.rollback()
-            raise Conflict(_l("Слот уже занят")) from None
+            raise Conflict(_l("Это время только что занял другой врач: выберите другое время")) from None
         save_state({})
         flash(
             _(

@@ -6,12 +6,22 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
-from core import hookimpl
+from core.markers import hookimpl
 from core.access import can, takes_part
 from core.menus import MenuItem
 
+# What the console's «Плагины» shows (Russian, translated through Flask-Babel).
+DESCRIPTION = _l("Чат врача и пациента по консультации: сообщения в реальном времени, файлы, отметки о прочтении")
+
 MIGRATIONS = str(Path(__file__).parent / "migrations" / "versions")
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@hookimpl
+def teleconsult_add_hookspecs(pluginmanager):
+    from plugins.chat import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 @hookimpl
@@ -93,14 +103,14 @@ def teleconsult_consultation_completed(consultation, outcome, actor):
 
 
 @hookimpl
-def teleconsult_consultation_badges(consultations, principal):
+def teleconsult_register_consultation_badges(consultations, principal):
     from plugins.chat.service import unread_counts
 
     return unread_counts([c.id for c in consultations], principal)
 
 
 @hookimpl
-def teleconsult_consultation_list_scripts(area, principal):
+def teleconsult_register_list_scripts(area, principal):
     from flask import url_for
 
     # The lists' circles and grey items follow the chat live (SPEC P3, D7).
@@ -113,7 +123,7 @@ def teleconsult_consultation_list_scripts(area, principal):
 
 
 @hookimpl
-def teleconsult_consultation_link(consultation, principal):
+def teleconsult_register_consultation_link(consultation, principal):
     from flask import url_for
 
     from core.access import can
@@ -125,8 +135,15 @@ def teleconsult_consultation_link(consultation, principal):
 
 
 @hookimpl
-def teleconsult_consultation_actions(consultation, principal):
+def teleconsult_register_consultation_actions(consultation, principal):
     if not principal.is_staff:
         return []
     return [MenuItem(_l("Чат с пациентом"), "chat.window", order=10, icon="chat",
                      url_values={"consultation_id": consultation.id})]
+
+
+@hookimpl
+def teleconsult_consultation_notice(consultation, event, text):
+    from plugins.chat.service import post_notice
+
+    post_notice(consultation, event, text)

@@ -32,7 +32,7 @@ from core.errors import UserError
 from core.access import current_principal, require
 from core.db import db
 from core.realtime import Namespace
-from plugins.chat import service, sessions
+from plugins.chat import grouped, service, sessions
 from plugins.chat.service import NAMESPACE
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,8 @@ class ChatNamespace(Namespace):
     def on_connect(self, auth=None):
         principal = self._principal()
         token = sessions.current_token()
-        for room in service.personal_rooms(principal):
+        rooms = service.personal_rooms(principal)
+        for room in rooms:
             join_room(room)
         join_room(service.login_room(token))
         registry = sessions.connections()
@@ -91,6 +92,7 @@ class ChatNamespace(Namespace):
             sessions.Connection(
                 sid=request.sid, token=token, kind=principal.kind, principal_id=principal.id,
                 issued_at=int(sessions.session.get(sessions.ISSUED_KEY) or 0), principal=principal,
+                rooms=set(rooms),
             )
         )
         registry.start_sweeper(current_app._get_current_object())
@@ -146,7 +148,7 @@ class ChatNamespace(Namespace):
     def on_send(self, data=None):
         data = self._data(data)
         principal = self._principal()
-        message, created = service.post_text(
+        message, created = grouped.post_text(
             data.get("chat"), principal, data.get("client_id"), data.get("text"), sid=request.sid
         )
         return {"ok": True, "message": message, "duplicate": not created}

@@ -29,9 +29,10 @@ import sqlalchemy as sa
 from flask import current_app, g
 from werkzeug.exceptions import HTTPException, NotFound
 
+from core import params
 from core.access import Principal, require
 from core.db import db, utcnow
-from core.errors import Conflict, UserError
+from core.errors import Conflict, InvalidInput, UserError
 from core.models import Consultation, ConsultationStatus
 from plugins.chat import service
 from plugins.chat.models import Chat, ChatMember, ChatMessage
@@ -288,5 +289,29 @@ def _store(batch: list[Pending]):
         return final, None
     return final, service.prepare_broadcast(
         {cid: sorted(items, key=lambda item: item[0]["seq"]) for cid, items in sent.items()},
-        [chats[chat_id][1] for chat_id in chat_ids if chat_id in reserved],
+        [chats[chat_id] for chat_id in chat_ids if chat_id in reserved],
     )
+
+
+def post_text(consultation_id, principal: Principal, client_id, text, sid: str | None = None) -> tuple[dict, bool]:
+    """Store a text message and broadcast it after the commit.
+
+    Returns ``(message, created)``; a resend with a known ``client_id`` returns the stored
+    message and stores nothing (``created`` False). Messages arriving together are stored
+    in one transaction. ``sid``: the sender's socket, which gets
+    the message in its acknowledgement and so not once more from the broadcast. Commits.
+    """
+    consultation_id = params.to_id(consultation_id)
+    if consultation_id is None:
+        raise NotFound()
+    try:
+        client_id = service.check_client_id(client_id)
+        text = service.check_text(text)
+    except InvalidInput:
+        service.open_for(consultation_id, principal)  # an outsider learns nothing but 404
+        db.session.rollback()
+        raise
+    # Waiting for the batch holds no database connection (or fifty waiting senders
+    # would empty the pool the leader needs).
+    db.session.rollback()
+    return writer().post(Pending(consultation_id, principal, client_id, text, sid))

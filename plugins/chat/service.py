@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import NotFound
 
-from core import audit, lifecycle
+from core import audit, lifecycle, params, routeforms
 from core.access import Principal, require
 from core.db import db, increment
 from core.errors import Conflict, InvalidInput
@@ -58,17 +58,34 @@ def login_room(token: str) -> str:
     return f"login:{token}"
 
 
+def ward_room(child_id: int, representative_id: int) -> str:
+    return f"ward:{child_id}:{representative_id}"
+
+
 def personal_rooms(principal: Principal) -> list[str]:
-    """Rooms every tab of a user joins: unread counters and read marks reach them all."""
+    """Rooms every tab of a user joins: unread counters and read marks reach them all.
+
+    A patient joins the room of each person they act for now, and for each child the room
+    of their own member rows in that child's consultations (``ward_room``): when a link
+    ends, the re-check leaves those rooms, so no counter of the child's chats arrives."""
     if principal.is_staff:
         return [staff_room(principal.id)]
     if principal.is_patient:
-        return [person_room(pid) for pid in sorted(principal.patient_ids)]
+        ids = sorted(principal.patient_ids)
+        return [person_room(pid) for pid in ids] + [
+            ward_room(child, own) for own in ids for child in ids if child != own
+        ]
     return []
 
 
-def member_room(member: ChatMember) -> str:
-    return staff_room(member.user_id) if member.user_id is not None else person_room(member.patient_id)
+def member_room(member: ChatMember, subject_id: int | None) -> str:
+    """The room of a member's tabs; ``subject_id``: whom the consultation is about. A
+    representative's row in a child's chat reaches them only while they act for the child."""
+    if member.user_id is not None:
+        return staff_room(member.user_id)
+    if subject_id is None or member.patient_id == subject_id:
+        return person_room(member.patient_id)
+    return ward_room(subject_id, member.patient_id)
 
 
 def emit(event: str, data, room: str, skip_sid=None) -> None:
@@ -81,10 +98,9 @@ def emit(event: str, data, room: str, skip_sid=None) -> None:
 
 def load(consultation_id) -> tuple[Chat, Consultation]:
     """The chat of a consultation, or 404 (also for a malformed id)."""
-    try:
-        consultation_id = int(consultation_id)
-    except (TypeError, ValueError):
-        raise NotFound() from None
+    consultation_id = params.to_id(consultation_id)
+    if consultation_id is None:
+        raise NotFound()
     # Only what the access rule needs is loaded now; the rest lazily, when a page wants it.
     consultation = db.session.get(Consultation, consultation_id, options=[sa.orm.lazyload("*")])
     if consultation is None:
@@ -218,33 +234,6 @@ def find_by_client_id(chat: Chat, client_id: str) -> ChatMessage | None:
     )
 
 
-def post_text(consultation_id, principal: Principal, client_id, text, sid: str | None = None) -> tuple[dict, bool]:
-    """Store a text message and broadcast it after the commit.
-
-    Returns ``(message, created)``; a resend with a known ``client_id`` returns the stored
-    message and stores nothing (``created`` False). Messages arriving together are stored
-    in one transaction (``plugins.chat.grouped``). ``sid``: the sender's socket, which gets
-    the message in its acknowledgement and so not once more from the broadcast. Commits.
-    """
-    from plugins.chat.grouped import Pending, writer
-
-    try:
-        consultation_id = int(consultation_id)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    try:
-        client_id = check_client_id(client_id)
-        text = check_text(text)
-    except InvalidInput:
-        open_for(consultation_id, principal)  # an outsider learns nothing but 404
-        db.session.rollback()
-        raise
-    # Waiting for the batch holds no database connection (or fifty waiting senders
-    # would empty the pool the leader needs).
-    db.session.rollback()
-    return writer().post(Pending(consultation_id, principal, client_id, text, sid))
-
-
 def check_text(text) -> str:
     if not isinstance(text, str) or not text.strip():
         raise InvalidInput(_l("Введите текст сообщения"))
@@ -255,7 +244,7 @@ def check_text(text) -> str:
 
 
 def post_text_alone(consultation_id, principal: Principal, client_id, text, sid: str | None = None) -> tuple[dict, bool]:
-    """``post_text`` in a transaction of its own."""
+    """``grouped.post_text`` in a transaction of its own."""
     for attempt in range(3):
         try:
             with writing():
@@ -378,9 +367,22 @@ def close(consultation: Consultation, outcome: str, actor: Principal) -> None:
         data["reason"] = reason.name if reason else ""
     else:
         data["document_id"] = consultation.conclusion_document_id
+        # The conclusion's fields as the route labels them, kept with the message (F2, P6).
+        items = routeforms.conclusion_items(consultation)
+        if items:
+            data["conclusion"] = [[str(label), str(text)] for label, text in items]
     message = post_system(chat, consultation, data)
     payload = serialize(message, consultation)
     _broadcast_after_commit(chat, consultation, [payload], closed=True)
+
+
+def post_notice(consultation: Consultation, source: str, text: str) -> None:
+    """Another plugin's notice (a missed call, a call's message) as a system message."""
+    chat = db.session.scalar(sa.select(Chat).where(Chat.consultation_id == consultation.id))
+    if chat is None:
+        return
+    message = post_system(chat, consultation, {"event": "notice", "source": source, "text": str(text)[:4000]})
+    _broadcast_after_commit(chat, consultation, [serialize(message, consultation)])
 
 
 def _url(endpoint: str, **values) -> str:
@@ -437,9 +439,13 @@ def serialize(message: ChatMessage, consultation: Consultation, document: Docume
 
 
 def describe_system(data: dict) -> str:
+    if data.get("event") == "notice":
+        return data.get("text") or ""
     if data.get("event") == "completed":
         if data.get("outcome") == Outcome.NO_CONCLUSION:
             return _("Консультация завершена без заключения. Причина: %(reason)s", reason=data.get("reason") or "—")
+        if data.get("document_id") is None:
+            return _("Консультация завершена с заключением врача.")
         return _("Консультация завершена. Заключение врача доступно для просмотра и скачивания.")
     return ""
 
@@ -449,12 +455,12 @@ def history(chat: Chat, consultation: Consultation, *, before=None, after=None, 
     everything after ``after`` (replay, at most REPLAY_LIMIT). Returns ``(messages, more)``."""
     query = sa.select(ChatMessage).where(ChatMessage.chat_id == chat.id)
     if after is not None:
-        limit = min(max(int(limit), 1), REPLAY_LIMIT)
+        limit = params.to_int(limit, 1, REPLAY_LIMIT) or REPLAY_LIMIT
         rows = list(db.session.scalars(query.where(ChatMessage.seq > after).order_by(ChatMessage.seq).limit(limit + 1)))
         more = len(rows) > limit
         rows = rows[:limit]
     else:
-        limit = min(max(int(limit), 1), 200)
+        limit = params.to_int(limit, 1, 200) or 200
         if before is not None:
             query = query.where(ChatMessage.seq < before)
         rows = list(db.session.scalars(query.order_by(ChatMessage.seq.desc()).limit(limit + 1)))
@@ -499,11 +505,8 @@ def opening_page(chat: Chat, consultation: Consultation, member: ChatMember) -> 
 def parse_seq(value, name: str = "seq") -> int | None:
     if value is None or value == "":
         return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(_l("Некорректный номер сообщения")) from None
-    if number < 0:
+    number = params.to_int(value, 0)
+    if number is None:
         raise InvalidInput(_l("Некорректный номер сообщения"))
     return number
 
@@ -530,7 +533,7 @@ def _mark_read(consultation_id, principal: Principal, seq) -> dict:
     result = {"chat": consultation.id, "seq": member.last_read_seq, "unread": unread}
     if moved:
         mark = {"chat": consultation.id, "member": member.id, "side": member.side, "seq": seq}
-        own_room = member_room(member)
+        own_room = member_room(member, consultation.patient_id)
 
         def announce() -> None:
             emit("read", mark, chat_room(mark["chat"]))
@@ -562,10 +565,15 @@ def _unread_of(member: ChatMember) -> int:
 
 
 def _member_filter(principal: Principal):
+    """The principal's member rows, in chats they may see now: a patient's rows count only
+    in consultations about a person they act for (a representative's own row in a child's
+    chat stops counting when the link ends)."""
     if principal.is_staff:
         return ChatMember.user_id == principal.id
     if principal.is_patient and principal.patient_ids:
-        return ChatMember.patient_id.in_(principal.patient_ids)
+        ids = list(principal.patient_ids)
+        about = sa.select(Consultation.id).where(Consultation.patient_id.in_(ids))
+        return sa.and_(ChatMember.patient_id.in_(ids), Chat.consultation_id.in_(about))
     return sa.false()
 
 
@@ -645,7 +653,9 @@ def read_marks(chat: Chat) -> dict[str, int]:
 
 def _broadcast_after_commit(chat: Chat, consultation: Consultation, payloads: list[dict], closed: bool = False,
                             skip_sid: str | None = None) -> None:
-    after_commit(prepare_broadcast({consultation.id: [(payload, skip_sid) for payload in payloads]}, [chat], closed))
+    after_commit(
+        prepare_broadcast({consultation.id: [(payload, skip_sid) for payload in payloads]}, [(consultation, chat)], closed)
+    )
 
 
 def _tabs_outside(socketio, rooms: list[str], chat: str) -> dict[str, list[str]] | None:
@@ -665,22 +675,33 @@ def _tabs_outside(socketio, rooms: list[str], chat: str) -> dict[str, list[str]]
     return found
 
 
-def prepare_broadcast(sent: dict[int, list[tuple[dict, str | None]]], chats: list[Chat], closed: bool = False):
+def prepare_broadcast(
+    sent: dict[int, list[tuple[dict, str | None]]], chats: list[tuple[Consultation, Chat]], closed: bool = False
+):
     """What new messages tell once committed: each message to its chat's room (not to the
-    sender's socket: its acknowledgement has it), then the unread counters to the members'
+    sender's socket: its acknowledgement has it), the senders' moved read marks, then the unread counters to the members'
     tabs outside the chat (inside, the window shows the messages and marks them read).
     The counters are counted after the commit, on a connection of their own, and only when
     some tab would get them. ``closed``: the chat has just closed; every tab of its members
     is told, and its room gets ``closed``."""
     socketio = current_app.extensions["socketio"]
     members = {
-        chat.consultation_id: [(member.id, member_room(member)) for member in chat.members] for chat in chats
+        chat.consultation_id: [(member.id, member_room(member, consultation.patient_id)) for member in chat.members]
+        for consultation, chat in chats
     }
 
     def broadcast() -> None:
         for consultation_id, items in sent.items():
+            marks: dict[int, dict] = {}
             for payload, sid in items:
                 emit("message", payload, chat_room(consultation_id), skip_sid=sid)
+                if payload.get("member") is not None:  # writing moved the sender's read mark
+                    marks[payload["member"]] = {
+                        "chat": consultation_id, "member": payload["member"], "side": payload["side"],
+                        "seq": payload["seq"],
+                    }
+            for mark in marks.values():  # told as a `read` event tells it (not left to a reload)
+                emit("read", mark, chat_room(consultation_id))
         wanted: list[tuple[int, int, str, list[str] | None]] = []
         for consultation_id, rooms in members.items():
             outside = None if closed else _tabs_outside(socketio, [room for _id, room in rooms], chat_room(consultation_id))

@@ -23,7 +23,7 @@ from flask import Flask, current_app, session
 
 from core.access import Principal, can, principal_for_user, principals_for_accounts
 from core.db import db, utcnow
-from core.portal.consent import remember_acceptances
+from core.consent import remember_acceptances
 from core.models import Consultation, PortalAccount, User
 from plugins.chat.models import ChatRevokedLogin
 
@@ -64,6 +64,8 @@ class Connection:
     # Worked out at connect and renewed by every re-check (a deactivated user, a new
     # child of a representative); logouts are checked on every event all the same.
     principal: Principal | None = None
+    # The personal rooms the socket is in (``service.personal_rooms``).
+    rooms: set[str] = field(default_factory=set)
 
 
 class Connections:
@@ -207,7 +209,7 @@ def recheck(app: Flask, registry: Connections) -> None:
             } if wanted else {}
             for connection in connections_now:
                 principal = principals.get((connection.kind, connection.principal_id))
-                connection.principal = principal
+                before, connection.principal = connection.principal, principal
                 if (
                     principal is None
                     or connection.token in registry.revoked
@@ -217,6 +219,7 @@ def recheck(app: Flask, registry: Connections) -> None:
                     _disconnect(socketio, connection.sid)
                     registry.remove(connection.sid)
                     continue
+                _follow_rooms(socketio, connection, before, principal)
                 for consultation_id in list(connection.chats):
                     consultation = consultations.get(consultation_id)
                     if consultation is None or not can("chat.view", consultation, principal):
@@ -225,6 +228,30 @@ def recheck(app: Flask, registry: Connections) -> None:
                         socketio.emit("access_lost", {"chat": consultation_id}, to=connection.sid, namespace=NAMESPACE)
         finally:
             db.session.remove()
+
+
+def _follow_rooms(socketio, connection: Connection, before: Principal | None, now: Principal) -> None:
+    """Personal rooms follow the access policy: the rooms of a person no longer in the
+    patient's care are left, and each tab is told which consultations went with them; with
+    a new consent version to accept, every room is left until it is accepted (the events
+    are refused meanwhile by ``chat.connect``), then joined again."""
+    from plugins.chat.service import NAMESPACE, personal_rooms
+
+    allowed = can("chat.connect", None, now)
+    wanted = set(personal_rooms(now)) if allowed else set()
+    for room in sorted(connection.rooms - wanted):
+        socketio.server.leave_room(connection.sid, room, namespace=NAMESPACE)
+    for room in sorted(wanted - connection.rooms):
+        socketio.server.enter_room(connection.sid, room, namespace=NAMESPACE)
+    if connection.rooms and not wanted:
+        socketio.emit("access_lost", {"all": True}, to=connection.sid, namespace=NAMESPACE)
+    connection.rooms = wanted
+    lost = before.patient_ids - now.patient_ids if before is not None else set()
+    if lost:
+        for consultation_id in db.session.scalars(
+            sa.select(Consultation.id).where(Consultation.patient_id.in_(list(lost)))
+        ):
+            socketio.emit("access_lost", {"chat": consultation_id}, to=connection.sid, namespace=NAMESPACE)
 
 
 def _sweep_forever(app: Flask, registry: Connections) -> None:

@@ -21,10 +21,10 @@ from core.db import db
 from core.errors import InvalidInput
 from core.models import Consultation, Document
 from core.models.registry import normalize_name
-from core.portal import consent
-from core.storage import storage
+from core import consent
+from core.storage import storage, typed_filename
 from core.worklists import ALL, worklist_query
-from plugins.chat import service, sessions
+from plugins.chat import grouped, service, sessions
 from plugins.chat.models import Chat, ChatMessage
 
 blueprint = Blueprint("chat", __name__, template_folder="templates", static_folder="static", static_url_path="/chat/static")
@@ -70,7 +70,9 @@ def index():
         query = (
             sa.select(Consultation)
             .join(Chat, Chat.consultation_id == Consultation.id)
-            .where(sa.or_(Consultation.patient_id.in_(ids), Consultation.representative_id.in_(ids)))
+            # Whom it is about decides (``takes_part``): a representative's own row in a child's
+            # consultation counts only while they act for the child.
+            .where(Consultation.patient_id.in_(ids))
             .order_by(Consultation.id.desc())
         )
         consultations = list(db.session.scalars(query.limit(300)))
@@ -112,7 +114,17 @@ def window(consultation_id: int):
         max_files=service.FILES_PER_UPLOAD,
         max_size_mb=round(current_app.config["DOCUMENT_MAX_SIZE"] / 1024 / 1024),
         new_client_id=lambda: uuid.uuid4().hex,
+        header_actions=_header_actions(consultation, principal),
     )
+
+
+def _header_actions(consultation, principal) -> list[dict]:
+    """Buttons other plugins put into the header (hook teleconsult_chat_header_actions)."""
+    from core.plugins import hooks_for
+
+    found = [a for group in hooks_for(consultation).teleconsult_chat_header_actions(
+        consultation=consultation, principal=principal) for a in group or ()]
+    return sorted(found, key=lambda a: (a.get("order", 100), str(a["title"])))
 
 
 @blueprint.route("/chat/<int:consultation_id>/messages")
@@ -133,7 +145,7 @@ def send(consultation_id: int):
     """Sending without a socket (fallback): ``{client_id, text}``; idempotent by client id."""
     principal = require("chat.connect")
     payload = request.get_json(silent=True) or request.form
-    message, created = service.post_text(consultation_id, principal, payload.get("client_id"), payload.get("text"))
+    message, created = grouped.post_text(consultation_id, principal, payload.get("client_id"), payload.get("text"))
     if not request.is_json and "application/json" not in request.headers.get("Accept", ""):
         return redirect(url_for("chat.window", consultation_id=consultation_id))  # the page without script
     return jsonify({"message": message, "duplicate": not created}), 201 if created else 200
@@ -177,7 +189,7 @@ def download(consultation_id: int, document_id: int):
         storage().open(document.storage_key),
         mimetype=document.content_type,
         as_attachment=not inline,
-        download_name=document.filename,
+        download_name=typed_filename(document.filename, document.content_type),
         max_age=0,
     )
 

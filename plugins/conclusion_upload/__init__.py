@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from core import hookimpl
+from core.markers import hookimpl
 from core.lifecycle import CompletionMethod
 from core.models import Outcome
+
+# What the console's «Плагины» shows (Russian, translated through Flask-Babel).
+DESCRIPTION = _l("Завершение консультации с загрузкой скан-копии заключения, подписанного вручную")
 
 
 @hookimpl
@@ -30,7 +33,7 @@ def teleconsult_register_api_blueprints(app):
 
 
 @hookimpl
-def teleconsult_consultation_completion_methods(consultation, principal):
+def teleconsult_register_completion_methods(consultation, principal):
     return [
         CompletionMethod(
             code="uploaded_conclusion",

@@ -7,11 +7,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage
 
-from core import audit, lifecycle
+from core import audit, lifecycle, routeforms
 from core.access import require
+from core.documents import send_document
 from core.db import db
 from core.errors import InvalidInput
 from core.models import Consultation, Document, Outcome
+from core.routing import route_for
 from core.storage import check_file, store_document
 
 blueprint = Blueprint("conclusion_upload", __name__, url_prefix="/conclusion-upload", template_folder="templates")
@@ -37,17 +39,25 @@ def upload(consultation_id: int):
         return redirect(url_for("workplace.application", consultation_id=consultation.id))
     max_size = scan_max_size()
     error = None
+    route = route_for(consultation.type)
+    typed = routeforms.read_form(route.conclusion_schema, request.form, routeforms.CONCLUSION) if request.method == "POST" else {}
+    field_errors: dict = {}
     if request.method == "POST":
         # Locked before the scan's row refers to the consultation: two uploads at once
         # would otherwise each hold a reference and wait for the other's lock.
         lifecycle.lock(consultation)
         try:
+            # The conclusion's fields first: a refused form stores no file.
+            conclusion = routeforms.load_conclusion(route, typed)
             document = store_scan(consultation, principal, request.files.get("document"))
         except InvalidInput as problem:
             db.session.rollback()  # removes nothing: nothing was written before the check
             error = str(problem.message)
+            field_errors = routeforms.field_messages(problem, routeforms.CONCLUSION)
         else:
-            lifecycle.complete(consultation, Outcome.UPLOADED_CONCLUSION, principal, document=document)
+            lifecycle.complete(
+                consultation, Outcome.UPLOADED_CONCLUSION, principal, document=document, conclusion_data=conclusion
+            )
             db.session.commit()
             flash(_("Консультация завершена: заключение «%(name)s» загружено", name=document.filename), "success")
             return redirect(url_for("workplace.application", consultation_id=consultation.id))
@@ -57,6 +67,7 @@ def upload(consultation_id: int):
             c=consultation,
             error=error,
             max_mb=round(max_size / 1024 / 1024, 1),
+            conclusion_fields=routeforms.form_fields(route.conclusion_schema, typed, field_errors, routeforms.CONCLUSION),
         ),
         422 if error else 200,
     )
@@ -97,8 +108,6 @@ def store_scan(consultation: Consultation, principal, upload: FileStorage | None
 @blueprint.route("/documents/<int:document_id>")
 def download(document_id: int):
     """The conclusion scan, for whoever may view the consultation (the patient too)."""
-    from core.workplace.views import send_document
-
     document = db.session.get(Document, document_id)
     if document is None or document.kind != "conclusion_scan":
         abort(404)

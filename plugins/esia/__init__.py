@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from core import hookimpl
+from flask_babel import lazy_gettext as _l
+
+from core.markers import hookimpl
 from plugins.esia.client import DEFAULT_SCOPES, REQUIRED_SCOPES
 from plugins.esia.signing import DEVELOPMENT_SIGNER
+
+# What the console's «Плагины» shows (Russian, translated through Flask-Babel).
+DESCRIPTION = _l("Вход пациентов через Госуслуги (ЕСИА), с учебным поставщиком удостоверений для разработки")
 
 
 @hookimpl
@@ -94,6 +99,7 @@ def teleconsult_register_audit_titles():
             "esia.account_linked": _l("Учётная запись Госуслуг связана с пациентом регистра"),
             "esia.child_linked": _l("Ребёнок связан с законным представителем по данным Госуслуг"),
             "esia.child_unlinked": _l("Связь ребёнка с законным представителем прекращена по данным Госуслуг"),
+            "esia.child_unverified": _l("Связь ребёнка с представителем не подтверждена: Госуслуги не сообщили детей"),
             "esia.not_in_registry": _l("Вход через Госуслуги отклонён: пациента нет в регистре"),
             "esia.refused_simplified": _l("Вход через Госуслуги отклонён: учётная запись не подтверждена"),
             "esia.callback_refused": _l("Ответ Госуслуг отклонён"),

@@ -7,9 +7,10 @@ import sqlalchemy as sa
 from core import audit
 from core.access import ANONYMOUS, principal_for_account
 from core.db import db, utcnow
-from core.models import Guardianship, Patient, PortalAccount
-from core.validators import ADULT_AGE, age_on
-from plugins.esia.client import EsiaPerson
+from core.models import Patient, PortalAccount
+from core.plugins import hooks
+from core.validators import adult_cutoff
+from plugins.esia.client import EsiaChild, EsiaPerson
 
 
 class NotInRegistry(Exception):
@@ -61,37 +62,32 @@ def sign_in(person: EsiaPerson) -> PortalAccount:
     return account
 
 
-def _sync_children(account: PortalAccount, parent: Patient, person: EsiaPerson) -> None:
-    """The representative acts for exactly the children ESIA lists now (and who are under 18).
+def _registry_child(kid: EsiaChild, parent: Patient, cutoff) -> Patient | None:
+    """The registry person ESIA's child is: by SNILS, else by OMS policy, the birth date
+    agreeing either way; None for no match, the parent, or someone of full age."""
+    found = None
+    if kid.snils:
+        found = db.session.scalar(sa.select(Patient).where(Patient.snils == kid.snils))
+    if found is None and kid.oms_policy:
+        found = db.session.scalar(sa.select(Patient).where(Patient.oms_policy == kid.oms_policy))
+    if found is None or found.id == parent.id or kid.birth_date is None:
+        return None
+    if found.birth_date != kid.birth_date or found.birth_date <= cutoff:
+        return None
+    return found
 
-    A listed child the registry knows by SNILS is linked (a link ended earlier is put back
-    in force); a link to a child ESIA no longer lists, or who has come of age, is ended.
-    Nothing changes when ESIA was not asked for the children.
-    """
-    if not person.children_known:
-        return
-    today = utcnow().date()
-    listed: set[int] = set()
-    for kid in person.children:
-        child = _patient_by_snils(kid.snils)
-        if child is not None and child.id != parent.id and age_on(child.birth_date, today) < ADULT_AGE:
-            listed.add(child.id)
-    principal = principal_for_account(account)
-    links = {
-        link.child_id: link
-        for link in db.session.scalars(sa.select(Guardianship).where(Guardianship.representative_id == parent.id))
-    }
-    for child_id, link in links.items():
-        if link.ended_at is None and child_id not in listed:
-            link.ended_at = utcnow()
-            audit.record("esia.child_unlinked", link, principal=principal, data={"child_id": child_id})
-    for child_id in sorted(listed):
-        link = links.get(child_id)
-        if link is not None and link.ended_at is None:
-            continue
-        if link is None:
-            link = Guardianship(representative_id=parent.id, child_id=child_id, kind="parent")
-            db.session.add(link)
-        link.ended_at = None
-        db.session.flush()
-        audit.record("esia.child_linked", link, principal=principal, data={"child_id": child_id})
+
+def _sync_children(account: PortalAccount, parent: Patient, person: EsiaPerson) -> None:
+    """Hand the children ESIA lists now to whoever keeps legal representatives (hook
+    ``teleconsult_person_children_listed``; the guardian plugin re-checks every link of
+    the representative at each login, SPEC D5, issue 12). Each is matched to the registry
+    by SNILS, or by OMS policy, with the birth date; None when ESIA was not asked."""
+    listed: list[Patient] | None = None
+    if person.children_known:
+        cutoff = adult_cutoff(utcnow().date())
+        matched = (_registry_child(kid, parent, cutoff) for kid in person.children)
+        listed = list({child.id: child for child in matched if child is not None}.values())
+    hooks(organisation_id=None).teleconsult_person_children_listed(
+        parent=parent, children=listed, actor=principal_for_account(account)
+    )
+    db.session.flush()

@@ -32,6 +32,9 @@ TOKEN_PATH = "/aas/oauth2/v3/te"
 PERSON_PATH = "/rs/prns/{oid}"
 CONTACTS_PATH = "/rs/prns/{oid}/ctts?embed=(elements)"
 KIDS_PATH = "/rs/prns/{oid}/kids?embed=(elements)"
+KID_DOCUMENTS_PATH = "/rs/prns/{oid}/kids/{kid_id}/docs?embed=(elements)"
+# ESIA's document type of an OMS policy (a child's one is read with ``kid_medical_doc``).
+OMS_POLICY_TYPE = "MDCL_PLCY"
 DOCUMENT_PATH = "/rs/prns/{oid}/docs/{document_id}"
 LOGOUT_PATH = "/idp/ext/Logout"
 DEV_PREFIX = "/esia-dev"
@@ -39,9 +42,11 @@ DEV_PREFIX = "/esia-dev"
 # ESIA's names of the data the portal asks for (ESIA methodological recommendations,
 # the scope list): the person's name, birth date, sex, SNILS and contacts, the identity
 # document (only its verification status is read, nothing of it is kept), and for a
-# legal representative the children's name, birth date and SNILS.
+# legal representative the children's name, birth date, SNILS and OMS policy (a child is
+# matched to the registry by SNILS, or by the OMS policy with the birth date).
 DEFAULT_SCOPES = (
-    "openid fullname birthdate gender snils id_doc contacts kid_fullname kid_birthdate kid_snils"
+    "openid fullname birthdate gender snils id_doc contacts"
+    " kid_fullname kid_birthdate kid_snils kid_medical_doc"
 )
 # Scopes without which the portal cannot tell who may come in.
 REQUIRED_SCOPES = ("openid", "snils", "id_doc")
@@ -169,6 +174,7 @@ class EsiaChild:
     middle_name: str | None
     birth_date: date | None
     snils: str | None
+    oms_policy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -248,6 +254,14 @@ def fetch_person(client: FlaskOAuth2App, token: dict[str, Any], oid: str) -> Esi
     contacts = _elements(get(CONTACTS_PATH))
     children_known = "kid_fullname" in granted
     kids = _elements(get(KIDS_PATH)) if children_known else []
+    policies = {}
+    if "kid_medical_doc" in granted:
+        for kid in kids:
+            if kid.get("id") is not None:
+                documents = _elements(get(KID_DOCUMENTS_PATH, kid_id=int(kid["id"])))
+                policies[kid["id"]] = next(
+                    (_digits(d.get("number")) for d in documents if d.get("type") == OMS_POLICY_TYPE), None
+                )
     email = next((c.get("value") for c in contacts if c.get("type") == "EML"), None)
     phone = next((c.get("value") for c in contacts if c.get("type") == "MBT"), None)
     return EsiaPerson(
@@ -267,6 +281,7 @@ def fetch_person(client: FlaskOAuth2App, token: dict[str, Any], oid: str) -> Esi
                 middle_name=kid.get("middleName") or None,
                 birth_date=_date(kid.get("birthDate")),
                 snils=_digits(kid.get("snils")),
+                oms_policy=policies.get(kid.get("id")),
             )
             for kid in kids
         ),

@@ -2,7 +2,7 @@
 
 It answers the same endpoints as ESIA (authorization page, token endpoint, the REST
 service of persons, identity documents, contacts and children, logout) plus a JWKS with
-the key of its ID tokens, with the persons of ``core.demo.PORTAL_PERSONS``. It checks what
+the key of its ID tokens, with the persons of ``core.demo_data.PORTAL_PERSONS``. It checks what
 ESIA checks: the client, the redirect address, the signed ``client_secret`` of both
 requests, a UUID state, and a code that is good once, for a few minutes, for the client
 and redirect it was issued to. Like ESIA it keeps its own session (a cookie of its own):
@@ -29,7 +29,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from core.access import require
-from core.demo import PORTAL_PERSONS, PortalPerson
+from core.demo_data import PORTAL_PERSONS, PortalPerson
 from core.extensions import csrf
 from core.validators import format_snils
 from plugins.esia.client import CONFIRMED, SIMPLIFIED, STANDARD, VERIFYING
@@ -377,6 +377,21 @@ def kids(oid: str):
             if "kid_snils" in scopes:
                 kid["snils"] = format_snils(snils)
             elements.append(kid)
+    return jsonify(size=len(elements), elements=elements)
+
+
+@blueprint.route("/rs/prns/<oid>/kids/<int:kid_id>/docs")
+def kid_documents(oid: str, kid_id: int):
+    """A child's documents: the OMS policy (``MDCL_PLCY``) with ``kid_medical_doc``."""
+    grant = _bearer(oid)
+    who = _person(oid) or abort(404)
+    index = kid_id - int(oid) * 100
+    if not 1 <= index <= len(who.children):
+        abort(404)
+    elements = []
+    oms = who.children[index - 1][6]
+    if "kid_medical_doc" in grant.scope.split() and oms:
+        elements.append({"id": kid_id * 10 + 1, "type": "MDCL_PLCY", "number": oms, "vrfStu": "VERIFIED"})
     return jsonify(size=len(elements), elements=elements)
 
 

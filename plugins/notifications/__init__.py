@@ -7,8 +7,11 @@ from pathlib import Path
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 
-from core import hookimpl
+from core.markers import hookimpl
 from core.menus import MenuItem
+
+# What the console's «Плагины» shows (Russian, translated through Flask-Babel).
+DESCRIPTION = _l("Уведомления пациентам: электронная почта и напоминания о консультации")
 
 NAME = "notifications"
 

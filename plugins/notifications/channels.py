@@ -237,6 +237,8 @@ class LogSmsChannel:
         return person.phone or None
 
     def deliver(self, message: OutgoingMessage) -> None:
+        # Said so plainly: no provider is connected, nothing left the machine.
         log.info(
-            "SMS %s to %s: %s", message.key, mask_phone(message.recipient), message.text
+            "SMS not sent (no SMS provider connected; the text is only logged) %s to %s: %s",
+            message.key, mask_phone(message.recipient), message.text,
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core import hookspec
+from core.markers import hookspec
 
 if TYPE_CHECKING:
     from flask import Flask

@@ -13,10 +13,15 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, current_app, render_template
 from werkzeug.security import safe_join
 
 from core.access import Principal, require
+from core.db import db
+from core.models import Consultation, Role
+from plugins.notifications.channels import outbox_name
+from plugins.notifications.models import Notification
 
 blueprint = Blueprint("notifications", __name__, url_prefix="/notifications", template_folder="templates")
 
@@ -27,6 +32,22 @@ def outbox_page_enabled(app: Flask) -> bool:
 
 def _outbox_rule(principal: Principal, obj=None) -> bool:
     return principal.is_staff and outbox_page_enabled(current_app)
+
+
+def _readable_names(principal: Principal) -> set[str] | None:
+    """The outbox files ``principal`` may read: ``None`` for all (an operator), otherwise
+    the e-mails about consultations of the principal's own organisation. A file no
+    notification row explains (written by hand, or its row deleted) is an operator's only."""
+    if principal.has_role(Role.OPERATOR):
+        return None
+    if principal.organisation_id is None:
+        return set()
+    keys = db.session.scalars(
+        sa.select(Notification.key)
+        .join(Consultation, Consultation.id == Notification.consultation_id)
+        .where(Consultation.organisation_id == principal.organisation_id)
+    )
+    return {outbox_name(key) for key in keys}
 
 
 def _manage_rule(principal: Principal, obj=None) -> bool:
@@ -61,9 +82,12 @@ def _summary(path: Path) -> dict:
 def outbox():
     if not outbox_page_enabled(current_app):
         abort(404)
-    require("notifications.outbox")
+    principal = require("notifications.outbox")
+    readable = _readable_names(principal)
     folder = _folder()
     files = sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
+    if readable is not None:
+        files = [p for p in files if p.name in readable]
     return render_template("notifications/outbox/list.html", messages=[_summary(p) for p in files[:500]])
 
 
@@ -71,7 +95,10 @@ def outbox():
 def outbox_message(name: str):
     if not outbox_page_enabled(current_app):
         abort(404)
-    require("notifications.outbox")
+    principal = require("notifications.outbox")
+    readable = _readable_names(principal)
+    if readable is not None and name not in readable:
+        abort(404)  # another organisation's mail, or not there: the same answer
     # The router already refuses a name with a slash; this holds whatever calls the view.
     joined = safe_join(str(_folder()), name)
     if joined is None or not name.endswith(".eml") or not Path(joined).is_file():

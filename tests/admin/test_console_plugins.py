@@ -171,3 +171,24 @@ def test_a_plugin_gives_its_audit_events_titles(console_app, people):
     [equal] = [f for f in groups["Действие"] if f["operation"] == "равно"]
     assert ["throwaway.poked", "Проверка: тычок"] in equal["options"]
     assert ["consultation.created", "Заявка создана"] in equal["options"]
+
+
+def test_plugin_descriptions_are_russian_in_the_russian_console(console_app, people):
+    """A plugin's DESCRIPTION, not its English docstring, on «Плагины» (issue 18)."""
+    client = console_app.test_client()
+    client.login("operator", "test-password-1")
+    page = client.get("/admin/plugins/").get_data(as_text=True)
+    assert "Чат врача и пациента по консультации" in page
+    assert "a real-time chat per consultation" not in page
+    assert "Вход пациентов через Госуслуги" in page
+    # Every plugin, not only these: a description is Russian text, not a developer's note.
+    import re
+
+    from pathlib import Path
+
+    shipped = {p.name for p in (Path(__file__).resolve().parents[2] / "plugins").iterdir() if p.is_dir()}
+    rows = re.findall(r'id="plugin-([^"]+)">\s*<td>.*?</td>\s*<td>(.*?)</td>', page, re.DOTALL)
+    descriptions = [text for name, text in rows if name in shipped]
+    assert len(descriptions) >= 7, rows
+    for description in descriptions:
+        assert re.search("[А-Яа-яЁё]", description) and "SPEC" not in description, description

@@ -21,10 +21,10 @@ from core.models import (
     ConsultationStatus,
     ConsultationType,
     Document,
-    Guardianship,
     Outcome,
     Patient,
 )
+from plugins.guardian.models import Guardianship
 from core.storage import store_document
 from core.testing import login_session
 from tests.api.conftest import Api, error_of, is_russian
@@ -133,6 +133,15 @@ ROUTES = {
         "hidden",
     ),
     "api.consultation_conclusion": ("GET", lambda v: f"/api/v1/consultations/{v.closed.id}/conclusion", None, "hidden"),
+    "api.esignature.signed_conclusion": (
+        "GET", lambda v: f"/api/v1/consultations/{v.closed.id}/signed-conclusion", None, "hidden"
+    ),
+    "api.esignature.signed_conclusion_pdf": (
+        "GET", lambda v: f"/api/v1/consultations/{v.closed.id}/signed-conclusion/pdf", None, "hidden"
+    ),
+    "api.esignature.signed_conclusion_archive": (
+        "GET", lambda v: f"/api/v1/consultations/{v.closed.id}/signed-conclusion/archive", None, "hidden"
+    ),
 }
 INBOX_OF_ANOTHER_ORGANISATION = "/api/v1/consultations?worklist=inbox&user_id={id}"
 

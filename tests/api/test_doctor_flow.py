@@ -179,7 +179,7 @@ def test_slot_taken_by_another_consultation_is_a_conflict(factory, api_for):
         },
     )
     assert response.status_code == 409
-    assert error_of(response)["message"] == "Слот уже занят"
+    assert error_of(response)["message"] == "Это время только что занял другой врач: выберите другое время"
     assert db.session.scalar(sa.select(sa.func.count(Consultation.id))) == 1
 
 

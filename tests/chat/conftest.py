@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
 import re
+import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -19,14 +23,14 @@ from core.db import db
 import sqlalchemy as sa
 
 from core.models import ConsentAcceptance, ConsentVersion, PortalAccount
-from core.testing import Factory, LiveServer, enable_test_login, require_or_skip
+from core.testing import Factory, LiveServer, enable_test_login, free_port, require_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
 _CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
 _ids = itertools.count(1)
 
 
-def wait_for(predicate, timeout: float = 10.0, step: float = 0.02):
+def wait_for(predicate, timeout: float = 30.0, step: float = 0.02):
     """Poll until ``predicate()`` is truthy; the value, or AssertionError after ``timeout``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -85,7 +89,7 @@ class ChatSocket:
     def _client(self):
         options = {"origin": self.origin} if self.origin else {}
         sio = socketio.Client(reconnection=False, websocket_extra_options=options)
-        for name in ("message", "unread", "counts", "read", "closed", "session_ended", "access_lost"):
+        for name in ("message", "unread", "counts", "read", "closed", "session_ended", "access_lost", "resync"):
             sio.on(name, self._recorder(name), namespace="/chat")
         return sio
 
@@ -167,10 +171,61 @@ def make_cast(factory: Factory, organisation=None, doctor=None, **kw) -> Cast:
     return Cast(consultation.id, doctor.id, patient.id, account.id, organisation.id)
 
 
+class ProcessServer:
+    """The app in a web process of its own (``tests.chat.chat_server``) in ``mode``, on the
+    test's database: what a deployment runs, for the chat's tests in the gevent mode."""
+
+    def __init__(self, app, mode: str, data_dir) -> None:
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "TELECONSULT_DATABASE_URL": app.config["DATABASE_URL"],
+            "TELECONSULT_DATA_DIR": str(data_dir),
+            "TELECONSULT_SECRET_KEY": app.config["SECRET_KEY"],
+            "TELECONSULT_STORAGE_DIR": app.config["STORAGE_DIR"],
+            "TELECONSULT_CHAT_RECHECK_SECONDS": str(app.config.get("CHAT_RECHECK_SECONDS", 2)),
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.chat.chat_server", str(self.port), mode],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError("the web process stopped: " + self.process.stdout.read())
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the web process did not start") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+# TELECONSULT_TEST_CHAT_SERVER_MODE=gevent runs every chat test that uses ``server``
+# against a gevent web process (PostgreSQL only); tests/chat/test_gevent_mode.py does it
+# for the delivery tests in every run.
+SERVER_MODE = os.environ.get("TELECONSULT_TEST_CHAT_SERVER_MODE", "threading")
+
+
 @pytest.fixture
-def server(app):
+def server(app, tmp_path):
     enable_test_login(app)
-    live = LiveServer(app).start()
+    if SERVER_MODE == "threading":
+        live = LiveServer(app).start()
+    else:
+        if app.config["DATABASE_URL"].startswith("sqlite"):
+            pytest.skip(f"the {SERVER_MODE} mode runs on PostgreSQL only")
+        live = ProcessServer(app, SERVER_MODE, tmp_path / "web")
     yield live
     live.stop()
 

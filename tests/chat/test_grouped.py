@@ -105,12 +105,10 @@ def test_concurrent_senders_share_transactions_and_lose_nothing(app, factory, mo
     def send(n: int) -> None:
         cast, doctor = casts[n % 3], doctors[n % 3]
         with app.test_request_context():
-            from plugins.chat import service
-
             barrier.wait()
             try:
                 for k in range(5):
-                    answers.append(service.post_text(cast.consultation_id, doctor, f"{n}-{k}", f"сообщение {n}-{k}"))
+                    answers.append(grouped.post_text(cast.consultation_id, doctor, f"{n}-{k}", f"сообщение {n}-{k}"))
             except Exception as error:  # pragma: no cover - reported below
                 errors.append(error)
             finally:

@@ -211,3 +211,20 @@ def test_the_page_works_without_script(app, server, factory):
     )
     assert response.status_code == 302
     assert "Без скриптов" in patient.get(f"/chat/{cast.consultation_id}").text
+
+
+def test_a_reply_tells_the_other_side_that_the_sender_has_read(app, server, factory, sockets):
+    """The patient answers before the window sends `read`: the doctor's «Отправлено» still
+    becomes «Прочитано», since writing moves the patient's read mark (D7, P3)."""
+    cast = make_cast(factory)
+    doctor = Browser(server.url, "staff", cast.doctor_id)
+    patient = Browser(server.url, "patient", cast.account_id)
+    doctor_socket, patient_socket = doctor.socket(), patient.socket()
+    sockets += [doctor_socket, patient_socket]
+    assert doctor_socket.call("join", {"chat": cast.consultation_id})["ok"]
+    assert patient_socket.call("join", {"chat": cast.consultation_id, "after": 0})["ok"]
+    assert doctor_socket.send(cast.consultation_id, "Как вы себя чувствуете?")["ok"]
+    wait_for(lambda: patient_socket.received("message"))
+    assert patient_socket.send(cast.consultation_id, "Хорошо")["ok"]  # no `read` sent first
+    marks = wait_for(lambda: [r for r in doctor_socket.received("read") if r["side"] == "patient"])
+    assert marks[-1]["seq"] == 2

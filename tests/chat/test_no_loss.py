@@ -70,11 +70,11 @@ class Peer:
         self.sync()
 
     def sync(self) -> None:
-        reply = self.socket.call("join", {"chat": self.chat, "after": self.contiguous()}, timeout=5)
+        reply = self.socket.call("join", {"chat": self.chat, "after": self.contiguous()}, timeout=30)
         assert reply["ok"], reply
         self.note(reply["messages"])
         while reply.get("more"):
-            reply = self.socket.call("history", {"chat": self.chat, "after": self.contiguous()}, timeout=5)
+            reply = self.socket.call("history", {"chat": self.chat, "after": self.contiguous()}, timeout=30)
             self.note(reply["messages"])
 
     def reconnect(self) -> None:
@@ -93,7 +93,7 @@ class Peer:
                     self.reconnect()
                 while True:
                     try:
-                        reply = self.socket.call("send", data, timeout=5)
+                        reply = self.socket.call("send", data, timeout=30)
                     except Exception:
                         self.reconnect()
                         continue

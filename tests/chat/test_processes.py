@@ -93,4 +93,4 @@ def test_a_message_crosses_from_one_process_to_the_other(two_processes, factory,
     on_first.http.cookies.update(patient.http.cookies)
     response = on_first.http.post(f"{first}/logout", data={"csrf_token": on_first.csrf()}, allow_redirects=False)
     assert response.status_code == 302
-    wait_for(lambda: not patient_socket.connected, timeout=5)
+    wait_for(lambda: not patient_socket.connected, timeout=30)

@@ -1,5 +1,7 @@
 """The one access policy: who sees which consultation and document."""
 
+from datetime import date
+
 import pytest
 import sqlalchemy as sa
 from werkzeug.exceptions import Forbidden, NotFound, Unauthorized
@@ -13,7 +15,8 @@ from core.access import (
     require,
 )
 from core.db import db
-from core.models import ApiToken, Guardianship, PortalAccount
+from core.models import ApiToken, PortalAccount
+from plugins.guardian.models import Guardianship
 
 
 @pytest.fixture
@@ -23,8 +26,8 @@ def world(factory):
     colleague = factory.doctor(organisation=org)
     stranger = factory.doctor()
     parent = factory.patient(organisation=org)
-    child = factory.patient(organisation=org, first_name="Маша", sex="female")
-    db.session.add(Guardianship(representative=parent, child=child))
+    child = factory.patient(organisation=org, first_name="Маша", sex="female", birth_date=date(2016, 5, 1))
+    db.session.add(Guardianship(representative=parent, child=child, basis=Guardianship.ESIA))
     account = PortalAccount(esia_oid="42", trust_level="standard", last_name=parent.last_name, first_name="Пётр")
     parent.portal_account = account
     other_account = PortalAccount(esia_oid="43", trust_level="standard", last_name="Другой", first_name="Олег")

@@ -14,18 +14,19 @@ from core.errors import InvalidInput
 from core.lifecycle import CompletionMethod
 from core.menus import MenuItem
 from core.models import ConsultationType, Outcome
+from core.routeforms import RouteSchema
 from core.routespec import ConsultationTypeSpec, RouteSpec
 from core.tasks import TaskSpec, enqueue
 
 
-class FollowUpApplication(marshmallow.Schema):
+class FollowUpApplication(RouteSchema):
     temperature = marshmallow.fields.Float(
         required=True, validate=marshmallow.validate.Range(min=34, max=43)
     )
     onset = marshmallow.fields.Date(required=True)
 
 
-class FollowUpConclusion(marshmallow.Schema):
+class FollowUpConclusion(RouteSchema):
     diagnosis = marshmallow.fields.String(required=True)
 
 
@@ -106,11 +107,11 @@ class FollowUpPlugin:
         return []
 
     @hookimpl
-    def teleconsult_consultation_completion_methods(self, consultation, principal):
+    def teleconsult_register_completion_methods(self, consultation, principal):
         return [CompletionMethod("follow_up", "Назначить повторную", "follow_up.card", Outcome.SIGNED_CONCLUSION, order=1)]
 
     @hookimpl
-    def teleconsult_consultation_actions(self, consultation, principal):
+    def teleconsult_register_consultation_actions(self, consultation, principal):
         return [MenuItem("Карта наблюдения", "follow_up.card", url_values={"consultation_id": consultation.id})]
 
     @hookimpl
@@ -157,7 +158,9 @@ def test_route_types_schemas_and_validation(follow_up_app):
         actor = principal_for_user(doctor)
         with pytest.raises(InvalidInput) as error:
             create_consultation(_draft(factory, doctor, route_data={"temperature": "жар"}), actor)
-        assert set(error.value.field_errors) == {"temperature", "onset"}
+        # Route fields' messages are nested under route_data, apart from the core's fields (F2).
+        assert set(error.value.field_errors) == {"route_data"}
+        assert set(error.value.field_errors["route_data"]) == {"temperature", "onset"}
         with pytest.raises(InvalidInput, match="Слишком давно"):
             create_consultation(_draft(factory, doctor, route_data={"temperature": 37, "onset": "2019-05-01"}), actor)
         with pytest.raises(InvalidInput, match="Комментарий обязателен"):
@@ -172,8 +175,10 @@ def test_route_types_schemas_and_validation(follow_up_app):
         from core.storage import store_document
 
         document = store_document("c.pdf", b"%PDF-1.4\n%%EOF\n", kind="conclusion", consultation_id=consultation.id)
-        with pytest.raises(Exception):
+        with pytest.raises(InvalidInput) as refused:
             lifecycle.complete(consultation, Outcome.SIGNED_CONCLUSION, actor, document=document, conclusion_data={})
+        assert refused.value.status == 422
+        assert refused.value.field_errors == {"conclusion_data": {"diagnosis": ["Обязательное поле."]}}
         db.session.rollback()
         consultation = db.session.merge(consultation)
         document = store_document("c.pdf", b"%PDF-1.4\n%%EOF\n", kind="conclusion", consultation_id=consultation.id)
@@ -190,7 +195,8 @@ def test_setup_hooks(follow_up_app):
 
     assert follow_up_app.config["FOLLOW_UP_DAYS"] == 14
     runner = follow_up_app.test_cli_runner()
-    assert runner.invoke(args=["follow-up-count"]).output.strip() == "3"
+    # remote_patient and follow_up; the representative's twin needs the guardian plugin.
+    assert runner.invoke(args=["follow-up-count"]).output.strip() == "2"
     with follow_up_app.app_context():
         factory = Factory(follow_up_app)
         doctor, other = factory.doctor(), factory.doctor()

@@ -30,7 +30,7 @@ from werkzeug.exceptions import HTTPException
 
 from core.db import db, utcnow
 from core.models import ConsentAcceptance, PortalAccount, RecordRequest, ScheduleTemplate
-from core.portal.consent import current_version
+from core.consent import current_version
 from core.storage import store_document
 from core.testing import login_session
 from tests.admin.conftest import forms_of
@@ -72,8 +72,11 @@ def form_values(backend: str) -> tuple:
 
 
 def json_values(backend: str) -> tuple:
-    """Views that read JSON get values of every JSON type."""
+    """Views that read JSON get values of every JSON type, lone UTF-16 surrogates, numbers
+    past any column, and the non-finite numbers Python's JSON parser accepts (``Infinity``,
+    ``NaN``; ``1e400`` parses as infinity)."""
     return ("²", int(just_over(backend)), -1, 1e308, None, True, [1], {"a": "b"}, "x" * 3000,
+            "\ud800", "a\udfffb", float("inf"), float("-inf"), float("nan"), 2**63, 2**64,
             *(("9999-12-31T23:59:59-12:00",) if backend == "sqlite" else ()))
 
 
@@ -144,6 +147,10 @@ def make_world(factory) -> dict:
             "patient_id": consultation.patient_id,
             "doctor_id": doctor.id,
             "export_type": "csv",
+            "step": "type",  # the first step of the «Подать заявку» wizard
+            "kid_id": 1,
+            "conclusion_id": 1,
+            "link_id": 1,
             "filename": "teleconsult.css",
             "oid": "1000001",
             "name": "message.eml",
@@ -160,7 +167,12 @@ def make_world(factory) -> dict:
 
 
 def rules(app) -> list:
-    found = [(rule, method) for rule in app.url_map.iter_rules() for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    found = [
+        (rule, method)
+        for rule in app.url_map.iter_rules()
+        if not rule.endpoint.startswith("_test_login.")  # added by tests to a kept app, never served
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+    ]
     found.sort(key=lambda item: LAST.index(item[0].endpoint) + 1 if item[0].endpoint in LAST else 0)
     return found
 

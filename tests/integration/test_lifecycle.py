@@ -147,12 +147,12 @@ def test_a_slot_is_booked_once(factory):
     first = factory.consultation()
     slot = first.slot
     actor = principal_for_user(first.author)
-    with pytest.raises(Conflict, match="Слот уже занят"):
+    with pytest.raises(Conflict, match="Это время только что занял другой врач: выберите другое время"):
         factory.consultation(author=first.author, slot=slot)
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count(Participant.id))) == 3
     second = factory.consultation(author=first.author, slot=False)
-    with pytest.raises(Conflict, match="Слот уже занят"):
+    with pytest.raises(Conflict, match="Это время только что занял другой врач: выберите другое время"):
         lifecycle.schedule(second, slot, actor)
 
 

@@ -28,15 +28,22 @@ class Usurper:
 
 def test_the_core_registers_its_roles_with_russian_titles(app_context):
     roles = participant_roles.registered()
-    assert set(roles) == {role.value for role in ParticipantRole}
+    # The guardian plugin (loaded by default) adds the legal representative.
+    assert set(roles) == {role.value for role in ParticipantRole} | {"representative"}
     assert str(roles["representative"]) == "Законный представитель пациента"
     assert participant_roles.title("consultant") == "Врач-консультант"
+
+
+def test_without_the_guardian_plugin_there_is_no_representative_role(make_app):
+    app = make_app(plugins=[])
+    with app.app_context():
+        assert set(participant_roles.registered()) == {role.value for role in ParticipantRole}
 
 
 def test_a_plugin_adds_a_participant_role(make_app):
     from core.testing import Factory
 
-    app = make_app(plugins=[], extra_plugins=[("video", Listeners())])
+    app = make_app(plugins=[], extra_plugins=[("listeners", Listeners())])
     with app.app_context():
         assert participant_roles.title("listener") == "Слушатель"
         factory = Factory(app)

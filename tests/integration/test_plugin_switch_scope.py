@@ -68,19 +68,19 @@ class Probe:
         self.calls.append(("completed", consultation.id))
 
     @hookimpl
-    def teleconsult_consultation_completion_methods(self, consultation, principal):
+    def teleconsult_register_completion_methods(self, consultation, principal):
         return [CompletionMethod("probe", "Проба", "probe.page", Outcome.NO_CONCLUSION, order=1)]
 
     @hookimpl
-    def teleconsult_consultation_actions(self, consultation, principal):
+    def teleconsult_register_consultation_actions(self, consultation, principal):
         return [MenuItem("Проба", "probe.page", url_values={"consultation_id": consultation.id})]
 
     @hookimpl
-    def teleconsult_consultation_badges(self, consultations, principal):
+    def teleconsult_register_consultation_badges(self, consultations, principal):
         return {consultation.id: 7 for consultation in consultations}
 
     @hookimpl
-    def teleconsult_consultation_link(self, consultation, principal):
+    def teleconsult_register_consultation_link(self, consultation, principal):
         return url_for("probe.page", consultation_id=consultation.id)
 
 
@@ -140,7 +140,7 @@ def test_the_switch_api(world):
     assert not is_enabled("no_such_plugin", organisation_id=on.id)
     assert [m.code for m in lifecycle.completion_methods(world["in_on"], None)] == ["probe", "no_conclusion"]
     assert [m.code for m in lifecycle.completion_methods(world["in_off"], None)] == ["no_conclusion"]
-    assert hooks_for(world["in_off"]).teleconsult_consultation_badges(consultations=[world["in_off"]], principal=None) == []
+    assert hooks_for(world["in_off"]).teleconsult_register_consultation_badges(consultations=[world["in_off"]], principal=None) == []
 
 
 def test_a_patient_attached_elsewhere_sees_what_each_consultations_organisation_allows(world):

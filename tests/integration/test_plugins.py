@@ -241,3 +241,23 @@ def test_the_notifications_plugin_brings_its_own_hook(make_app):
     assert pm.hookspec_owners["teleconsult_notification_channels"] == "notifications"
     bare = make_app(plugins=[]).extensions["teleconsult.pm"]
     assert "teleconsult_notification_channels" not in bare.hookspec_owners
+
+
+def test_an_extra_plugin_named_like_an_installed_one_is_registered_not_dropped(make_app):
+    """make_app(plugins=[], extra_plugins=[(name, module)]) with a package of that name
+    installed: the given module is the plugin, not silently nothing (F1)."""
+    from core import hookimpl
+    from core.plugins import plugin_manager
+    from core.routespec import RouteSpec
+
+    class Replacement:
+        @hookimpl
+        def teleconsult_register_routes(self):
+            return [RouteSpec(code="replacement", title="Замена")]
+
+    replacement = Replacement()
+    app = make_app(plugins=[], extra_plugins=[("chat", replacement)])
+    pm = plugin_manager(app)
+    assert pm.get_plugin("chat") is replacement and "chat" not in pm.unloaded
+    assert "replacement" in app.extensions["teleconsult.routes"]
+    assert "chat.view" not in app.view_functions and "chat" not in app.blueprints

@@ -29,11 +29,11 @@ class ListPlugin:
         return [EchoNamespace("/echo")]
 
     @hookimpl
-    def teleconsult_consultation_badges(self, consultations, principal):
+    def teleconsult_register_consultation_badges(self, consultations, principal):
         return {c.id: 2 for c in consultations}
 
     @hookimpl
-    def teleconsult_consultation_link(self, consultation, principal):
+    def teleconsult_register_consultation_link(self, consultation, principal):
         return f"/echo/{consultation.id}"
 
     @hookimpl
@@ -47,7 +47,7 @@ class ListPlugin:
 
 class SecondBadge:
     @hookimpl
-    def teleconsult_consultation_badges(self, consultations, principal):
+    def teleconsult_register_consultation_badges(self, consultations, principal):
         return {consultations[0].id: 1}
 
 
@@ -111,18 +111,18 @@ def test_namespace_events_follow_the_policy_and_the_switch(list_app):
 
 class LiveListScripts:
     @hookimpl
-    def teleconsult_consultation_list_scripts(self, area, principal):
+    def teleconsult_register_list_scripts(self, area, principal):
         return [f"/live/{area}.js", "/live/shared.js"]
 
 
 class MoreListScripts:
     @hookimpl
-    def teleconsult_consultation_list_scripts(self, area, principal):
+    def teleconsult_register_list_scripts(self, area, principal):
         return ["/live/shared.js", "/more.js"]
 
 
 def test_list_pages_load_the_scripts_plugins_add_once_each(make_app):
-    """teleconsult_consultation_list_scripts: the lists load what plugins give, each address
+    """teleconsult_register_list_scripts: the lists load what plugins give, each address
     once; nothing while the plugin is off for the organisation or the list is empty."""
     from core.testing import PASSWORD, Factory
 
@@ -156,4 +156,5 @@ def test_list_pages_load_the_scripts_plugins_add_once_each(make_app):
     idle_client = app.test_client()
     idle_client.login(idle_login, PASSWORD)
     html = idle_client.get("/workplace/applications").get_data(as_text=True)
-    assert "<script" not in html  # an empty list has nothing to keep live
+    # An empty list has nothing to keep live: no list script (the core's page script stays).
+    assert "/live/" not in html and "/more.js" not in html

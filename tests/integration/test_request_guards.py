@@ -173,3 +173,16 @@ def test_slot_generation_wants_a_number_of_days_in_range(browser, factory, docto
     response = browser.post_form(f"/workplace/schedule/templates/{template.id}/generate", {"days": days})
     assert response.status_code == 422
     assert "Укажите число дней от 1 до 92" in response.get_data(as_text=True)
+
+
+def test_too_many_files_at_once_is_not_called_too_big(client, factory):
+    """Werkzeug refuses more than ``MAX_FORM_PARTS`` parts with a 413 like an oversized
+    body; the message must say what is wrong (issue 12)."""
+    import io
+
+    client.application.config["MAX_FORM_PARTS"] = 10
+    files = {f"file{i}": (io.BytesIO(b"x"), f"{i}.png") for i in range(20)}
+    response = client.post("/login", data=files, content_type="multipart/form-data",
+                           headers={"Accept": "application/json"})
+    assert response.status_code == 413
+    assert response.get_json()["error"]["message"].startswith("Слишком много файлов")

@@ -44,7 +44,8 @@ class Registry:
 
     def __init__(self, app, factory):
         from core.db import db
-        from core.models import Guardianship, Patient
+        from core.models import Patient
+        from plugins.guardian.models import Guardianship
 
         self.organisation = factory.organisation("Поликлиника № 1")
         self.patients = {}
@@ -63,7 +64,8 @@ class Registry:
                 )
                 self.patients[p.esia_oid + ":child"] = child
         self.parent_child = Guardianship(
-            representative_id=self.patients[PARENT].id, child_id=self.patients[PARENT + ":child"].id
+            representative_id=self.patients[PARENT].id, child_id=self.patients[PARENT + ":child"].id,
+            basis=Guardianship.ESIA,
         )
         db.session.add(self.parent_child)
         db.session.commit()

@@ -253,7 +253,8 @@ def test_wards_follow_the_children_esia_lists_at_each_login(app, registry, facto
     import sqlalchemy as sa
 
     from core.db import db
-    from core.models import AuditEvent, Guardianship
+    from core.models import AuditEvent
+    from plugins.guardian.models import Guardianship
     from tests.portal.conftest import accept_consent, enter, person
 
     child = registry.patients[PARENT + ":child"]
@@ -300,7 +301,7 @@ def test_no_link_is_ever_granted_for_an_adult(browser, registry):
     import sqlalchemy as sa
 
     from core.db import db
-    from core.models import Guardianship
+    from plugins.guardian.models import Guardianship
 
     db.session.delete(registry.parent_child)
     child = registry.patients[PARENT + ":child"]

@@ -4,7 +4,8 @@ all or nothing, with a per-row report."""
 import sqlalchemy as sa
 
 from core.db import db
-from core.models import AuditEvent, Guardianship, Patient
+from core.models import AuditEvent, Patient
+from plugins.guardian.models import Guardianship
 from core.validators import complete_oms, complete_snils, format_snils
 from tests.api.conftest import error_of, is_russian
 
@@ -100,6 +101,9 @@ def test_one_bad_row_refuses_the_whole_batch_with_a_per_row_report(factory, api_
 
 
 def test_guardianships_link_representative_and_child(factory, api_for):
+    """The section ``guardianships`` is imported by the guardian plugin
+    (``teleconsult_registry_links_import``), which also adds the record's links to the API
+    answer (``teleconsult_patient_record_extend``)."""
     api = api_for(factory.organisation())
     mother, child = person(20), person(21, first_name="Алиса", birth_date="2018-06-01", passport=None)
     link = {"representative": {"snils": mother["snils"]}, "child": {"oms_policy": child["oms_policy"]}}

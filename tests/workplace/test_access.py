@@ -152,15 +152,18 @@ def test_colleague_who_takes_no_part_sees_no_consultation_of_others(app, world):
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == events
 
 
-def test_registrar_sees_the_journal_but_cannot_create(app, factory, world):
+def test_registrar_files_applications_from_the_journal(app, factory, world):
+    """The patient guide's first route is a call to the registry (seed 000 §3): the
+    registrar files applications, from «Подать заявку» and from journal rows."""
     org = db.session.get(RecordRequest, world["request_id"]).organisation_id
     from core.models import Organisation
 
     factory.user(("registrar",), db.session.get(Organisation, org), login="registrar-a")
     client = app.test_client()
     client.login("registrar-a", PASSWORD)
-    assert "Орлова" in client.get("/workplace/record-requests").get_data(as_text=True)
-    assert "Оформить заявку" not in client.get("/workplace/record-requests").get_data(as_text=True)
-    assert client.post_form(f"/workplace/record-requests/{world['request_id']}/register").status_code == 403
-    assert client.get("/workplace/new/type").status_code == 403
-    assert "Подать заявку" not in client.get("/workplace/").get_data(as_text=True)
+    journal = client.get("/workplace/record-requests").get_data(as_text=True)
+    assert "Орлова" in journal and "Оформить заявку" in journal
+    assert client.get("/workplace/new/type").status_code == 200
+    assert "Подать заявку" in client.get("/workplace/").get_data(as_text=True)
+    response = client.post_form(f"/workplace/record-requests/{world['request_id']}/register")
+    assert response.status_code == 302 and "/workplace/new" in response.headers["Location"]

@@ -75,7 +75,7 @@ def test_fifty_concurrent_bookings_of_one_slot_give_one_success(app, factory):
     statuses = sorted(status for status, _text in results)
     assert statuses.count(302) == 1, statuses
     assert statuses.count(409) == BOOKINGS - 1, statuses
-    assert all("Слот уже занят" in text for status, text in results if status == 409)
+    assert all("Это время только что занял другой врач: выберите другое время" in text for status, text in results if status == 409)
     consultations = db.session.scalars(sa.select(Consultation)).all()
     assert len(consultations) == 1 and consultations[0].slot_id == slot_id
     assert db.session.scalar(sa.select(sa.func.count(Participant.id))) == 3

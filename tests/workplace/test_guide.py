@@ -39,7 +39,10 @@ def walk_wizard(client, *, ctype, profile, identifier, kind, email, consultant, 
     assert response.location.endswith("/workplace/new/confirm")
     confirm = client.get("/workplace/new/confirm").get_data(as_text=True)
     assert "Выбрать" in confirm
-    response = client.post_form("/workplace/new/confirm", {"child_id": child.id} if child else {})
+    response = client.post_form("/workplace/new/confirm", {})
+    if child is not None:
+        assert response.location.endswith("/workplace/new/child")
+        response = client.post_form("/workplace/new/child", {"child_id": child.id})
     assert response.location.endswith("/workplace/new/email")
     response = client.post_form("/workplace/new/email", {"email": email, "comment": comment})
     assert response.location.endswith("/workplace/new/consultant")

@@ -64,9 +64,10 @@ def test_schedule_template_create_edit_generate_and_calendar(client, factory):
     assert not any(t.hour == 10 and t.minute >= 30 for t in local) and any(t.hour == 11 for t in local)
     assert client.post_form(f"/workplace/schedule/templates/{template.id}/generate", {"days": "14"}).status_code == 302
     assert db.session.scalar(sa.select(sa.func.count(Slot.id))) == len(slots)  # nothing doubled
-    # the calendar shows the week of the first slot, free and booked
-    first = min(local)
-    factory.consultation(author=doctor, slot=min(slots, key=lambda s: s.starts_at))
+    # the calendar shows the week of the first slot still ahead (today's morning may be past), free and booked
+    ahead = min((s for s in slots if s.starts_at.replace(tzinfo=utcnow().tzinfo) > utcnow()), key=lambda s: s.starts_at)
+    first = ahead.starts_at.astimezone(local_zone())
+    factory.consultation(author=doctor, slot=ahead)
     week = client.get(f"/workplace/schedule?week={first.date().isoformat()}").get_data(as_text=True)
     assert first.strftime("%H:%M") in week and "свободен" in week and "slot booked" in week
 
@@ -260,15 +261,15 @@ class ChatLike:
     """Answers the list and card hooks the way the chat plugin will."""
 
     @hookimpl
-    def teleconsult_consultation_badges(self, consultations, principal):
+    def teleconsult_register_consultation_badges(self, consultations, principal):
         return {c.id: 4 for c in consultations}
 
     @hookimpl
-    def teleconsult_consultation_link(self, consultation, principal):
+    def teleconsult_register_consultation_link(self, consultation, principal):
         return f"/chat/{consultation.id}"
 
     @hookimpl
-    def teleconsult_consultation_actions(self, consultation, principal):
+    def teleconsult_register_consultation_actions(self, consultation, principal):
         return [MenuItem("Открыть чат", "workplace.inbox", order=1)]
 
 

@@ -14,12 +14,12 @@ from core.models import (
     Consultation,
     ConsultationType,
     Document,
-    Guardianship,
     MedicalProfile,
     Participant,
     RecordRequest,
     WizardDraft,
 )
+from plugins.guardian.models import Guardianship
 from core.testing import PASSWORD, login_session
 from core.validators import mask_oms, mask_passport, mask_snils
 from core.workplace.wizard import STATE
@@ -165,7 +165,7 @@ def test_bad_email_unknown_and_past_slots_write_nothing(client, factory):
     slot = factory.slot(doctor)
     factory.consultation(author=doctor, slot=slot)
     taken = client.post_form("/workplace/new/slot", {"slot_id": slot.id})
-    assert taken.status_code == 409 and "Слот уже занят" in taken.get_data(as_text=True)
+    assert taken.status_code == 409 and "Это время только что занял другой врач: выберите другое время" in taken.get_data(as_text=True)
     assert _count(Consultation) == 1
 
 
@@ -216,9 +216,10 @@ def test_representative_without_children_cannot_go_on(client, factory):
     lonely = factory.patient(organisation)
     _to_patient_step(client, "remote_representative")
     client.post_form("/workplace/new/patient", {"kind": "snils", "identifier": lonely.snils})
-    page = client.get("/workplace/new/confirm").get_data(as_text=True)
-    assert "В регистре нет детей" in page
-    refused = client.post_form("/workplace/new/confirm", {"child_id": lonely.id})
+    assert client.post_form("/workplace/new/confirm").location.endswith("/workplace/new/child")
+    page = client.get("/workplace/new/child").get_data(as_text=True)
+    assert "введите сведения о ребёнке" in page
+    refused = client.post_form("/workplace/new/child", {"child_id": lonely.id})
     assert refused.status_code == 422 and "Выберите ребёнка" in refused.get_data(as_text=True)
 
 
@@ -421,20 +422,15 @@ def test_attention_pointer_stays_when_the_search_hides_the_type_it_points_to(cli
     """Seed 002 §4.1: «ВНИМАНИЕ!» for the COVID route beside the patient types, even when a
     search leaves the COVID type itself out; the note lets the doctor pick it."""
     _doctor(factory, client)
-    covid = ConsultationType(
-        code="covid_patient", name="Консультация пациента с признаками COVID-19, ОРВИ, гриппа", route="default",
-        attention_text="Для пациентов с подозрением на COVID-19 используйте маршрут COVID-19.",
-        profiles=[_to_type().profiles[0]],
-    )
-    db.session.add(covid)
-    db.session.commit()
+    covid = factory.consultation_type("covid_patient")  # the routes_covid plugin's (SPEC D6)
     page = client.get("/workplace/new/type?q=врачом").get_data(as_text=True)
     choices = set(re.findall(r'<button type="submit" name="type_id" value="(\d+)" class="choice', page))
     assert str(covid.id) not in choices and str(_to_type().id) in choices, "the search hid the COVID type"
-    assert "ВНИМАНИЕ!" in page and "используйте маршрут COVID-19" in page
+    assert "ВНИМАНИЕ! Для консультирования пациентов с подозрением" in page
     assert f'form="type-choice" name="type_id" value="{covid.id}"' in page
     assert client.post_form("/workplace/new/type", {"type_id": covid.id}).location.endswith("/workplace/new/profile")
-    # Representatives' types alone: the note for patients does not belong there.
+    # Representatives' types alone: the note for patients does not belong there, their own does.
     only_representative = client.get("/workplace/new/type?q=представителя").get_data(as_text=True)
-    assert "используйте маршрут COVID-19" not in only_representative
+    assert "ВНИМАНИЕ! Для консультирования пациентов" not in only_representative
+    assert "ВНИМАНИЕ! Для консультирования законных представителей пациентов" in only_representative
     assert "законного представителя" in only_representative

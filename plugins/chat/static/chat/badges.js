@@ -1,7 +1,7 @@
 /* Live unread circles and grey closed items on every list of consultations: the chat's
  * «Сообщения», the portal's «Чат с врачом», the workplace's «Входящие», «Исходящие»,
  * «Заявки» (SPEC P3, D7). The markup it relies on is described by the core hook
- * teleconsult_consultation_list_scripts. On connecting (and after every reconnect) the
+ * teleconsult_register_list_scripts. On connecting (and after every reconnect) the
  * server sends `counts` with the current numbers, so a page from a stale cache or one that
  * lost its connection catches up; then `unread {chat, unread[, closed]}` moves them. */
 (function () {
@@ -60,6 +60,14 @@
       showUnread(root, item, data.unread);
       if (data.closed) { showClosed(root, item); }
     });
+    /* Access to a consultation ended (a legal representative's link to the child): its
+     * item goes from the list at once, title, number and circle with it. */
+    socket.on('access_lost', function (data) {
+      var item = data && byId[data.chat];
+      if (!item) { return; }
+      item.remove();
+      delete byId[data.chat];
+    });
     return byId;
   }
 
@@ -84,6 +92,10 @@
       socket.io.opts.reconnection = false;
       socket.disconnect();
       window.location.reload();
+    });
+    /* Nothing of the chat any more (a new consent to accept): the page asks for it. */
+    socket.on('access_lost', function (data) {
+      if (data && data.all) { window.location.reload(); }
     });
     return socket;
   }

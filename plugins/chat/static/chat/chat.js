@@ -96,6 +96,14 @@
         node.appendChild(file);
       }
       node.appendChild(el('div', 'msg-text', m.text));
+      if (m.kind === 'system' && m.data && m.data.conclusion && m.data.conclusion.length) {
+        var list = el('dl', 'msg-conclusion');
+        m.data.conclusion.forEach(function (item) {
+          list.appendChild(el('dt', '', item[0]));
+          list.appendChild(el('dd', '', item[1]));
+        });
+        node.appendChild(list);
+      }
       if (m.kind === 'system' && m.file) {
         var actions = el('div', 'msg-actions');
         var view = el('a', '', texts.view);
@@ -345,6 +353,8 @@
     socket.on('disconnect', function () { statusNode.textContent = texts.offline; });
     socket.on('connect_error', function () { statusNode.textContent = texts.offline; });
     socket.on('message', add);
+    // The server's queue listener was away: events may have been lost; ask for them.
+    socket.on('resync', catchUp);
     socket.on('read', function (data) {
       if (data.chat !== chatId) { return; }
       if (data.side === otherSide) { otherRead = Math.max(otherRead, data.seq); refreshReadMarks(); }
@@ -353,7 +363,7 @@
     socket.on('closed', function (data) { if (data.chat === chatId) { markClosed(); } });
     socket.on('session_ended', function () { sessionEnded(socket, statusNode, texts.ended); });
     socket.on('access_lost', function (data) {
-      if (data.chat === chatId) { statusNode.textContent = texts.lost; markClosed(); }
+      if (data.chat === chatId || data.all) { statusNode.textContent = texts.lost; markClosed(); }
     });
 
     /* Scroll to the first unread message, else to the bottom. */

@@ -2,8 +2,8 @@
 
 The current consent is the newest published ``ConsentVersion``. «Чат с врачом» and
 everything in it is served only to a patient who accepted exactly that version; a newer
-version asks again. Access rule ``portal.chat`` (core.access) says so for any view,
-including the chat plugin's.
+version asks again. Access rule ``portal.chat`` (``portal_chat_rule``, registered by
+core.builtin) says so for any view, including the chat plugin's.
 """
 
 from __future__ import annotations
@@ -109,6 +109,12 @@ def accept(principal: Principal, version_id: int) -> ConsentAcceptance:
         data={"version": version.version, "client_address": accepted.client_address},
     )
     return accepted
+
+
+def portal_chat_rule(principal: Principal, obj=None) -> bool:
+    """Access rule ``portal.chat``: «Чат с врачом» and everything in it, for a patient who
+    accepted the current consent (P2). The core's own plugin (core.builtin) registers it."""
+    return principal.is_patient and has_accepted_current(principal)
 
 
 class ConsentForm(Form):

@@ -1,0 +1,160 @@
+"""The Socket.IO message queue between web processes, with a listener that is watched.
+
+python-socketio's Redis listener can stop receiving without a word after Redis dropped
+its pub/sub connection (python-socketio #1581): the process keeps serving its sockets,
+but events published by the other processes no longer reach them. Here each process
+publishes a probe on the channel every ``SOCKETIO_QUEUE_PROBE_SECONDS`` and listens for
+its own probe coming back. A probe not heard within three periods while Redis answers
+means the subscription is gone: a new listener is started; it connects and subscribes
+afresh, and the old one, should it ever wake, ends without delivering anything.
+When probes flow again after a gap, every socket of this process gets a local ``resync``
+event: events published meanwhile were lost, and the clients ask the database for what
+they missed (the chat's ``history`` after its last sequence number).
+
+Redis URLs (``redis://``, ``rediss://``) and Sentinel URLs
+(``redis+sentinel://host:26379,host2:26379/service``) are both served by this manager.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from typing import Any
+
+import socketio
+
+log = logging.getLogger(__name__)
+
+PROBE_METHOD = "teleconsult_probe"
+SCHEMES = ("redis://", "rediss://", "redis+sentinel://", "unix://")
+
+
+def _alive(task: Any) -> bool:
+    if task is None:
+        return False
+    if isinstance(task, threading.Thread):
+        return task.is_alive()
+    return not getattr(task, "dead", False)  # a gevent or eventlet green thread
+
+
+class WatchedRedisManager(socketio.RedisManager):
+    def __init__(self, url: str, *, probe_seconds: float = 5.0, **kwargs: Any) -> None:
+        super().__init__(url, **kwargs)
+        self.probe_seconds = probe_seconds
+        self.probe_id = uuid.uuid4().hex
+        self.started = False
+        self.last_sent = 0.0
+        self.last_heard = 0.0
+        self.gap = False
+        self.restarts = 0
+        self.generation = 0
+        self.backoff = 3 * probe_seconds  # between two mends while probes stay away
+        self.next_mend = 0.0
+        self.watcher = None
+        self.stopped = False
+
+    # ------------------------------------------------------------------ listener side
+    def initialize(self) -> None:
+        super().initialize()
+        self.started = True
+        self.last_heard = time.monotonic()
+        if self.watcher is None:
+            self.watcher = self.server.start_background_task(self._watch)
+
+    def _listen(self):
+        generation = self.generation
+        for data in super()._listen():
+            if generation != self.generation:
+                return  # a newer listener took over: this one ends without delivering twice
+            if isinstance(data, bytes) and PROBE_METHOD.encode() in data[:64]:
+                self._heard(data)
+                continue
+            yield data
+
+    def _heard(self, data: bytes) -> None:
+        try:
+            probe = json.loads(data)
+        except ValueError:
+            return
+        if probe.get("probe_id") != self.probe_id:
+            return
+        self.last_heard = time.monotonic()
+        self.backoff = 3 * self.probe_seconds
+        if self.gap:
+            self.gap = False
+            log.warning("socket.io message queue: events flow again; telling local sockets to resync")
+            self._tell_resync()
+
+    def _tell_resync(self) -> None:
+        for namespace in list(self.server.handlers) + list(self.server.namespace_handlers):
+            try:
+                socketio.PubSubManager.emit(self, "resync", {}, namespace=namespace, ignore_queue=True)
+            except Exception:  # a namespace without sockets, a socket closing: nothing to tell
+                log.debug("resync of %s failed", namespace, exc_info=True)
+
+    # ------------------------------------------------------------------- the watcher
+    def stop(self) -> None:
+        """Stop probing (an app that is shut down in-process, as tests do)."""
+        self.stopped = True
+
+    def _watch(self) -> None:
+        while not self.stopped:
+            self.server.sleep(self.probe_seconds)
+            if self.stopped:
+                return
+            try:
+                self.check_once()
+            except Exception:
+                log.exception("socket.io message queue watcher")
+
+    def check_once(self) -> None:
+        """Send a probe; when none came back for three periods, mend the listener."""
+        now = time.monotonic()
+        silent = now - self.last_heard
+        if silent > 3 * self.probe_seconds and self.last_sent:
+            if not self.gap:
+                log.error("socket.io message queue: no probe heard for %.0f s; reconnecting the listener", silent)
+            self.gap = True
+            if now >= self.next_mend and self.ping():  # Redis answers, the subscription does not
+                self._mend()
+                self.backoff = min(self.backoff * 2, 60.0)
+                self.next_mend = now + self.backoff
+        self.last_sent = now
+        self._publish({"method": PROBE_METHOD, "probe_id": self.probe_id, "host_id": self.host_id})
+
+    def _mend(self) -> None:
+        """Start a new listener (it connects and subscribes afresh); the old one, dead or
+        deaf, delivers nothing more (``generation``)."""
+        self.restarts += 1
+        self.generation += 1
+        self.last_heard = time.monotonic()  # the new one gets its three periods
+        self.thread = self.server.start_background_task(self._thread)
+
+    # ---------------------------------------------------------------------- health
+    def status(self) -> dict[str, Any]:
+        """What /healthz and /metrics report about this process's subscription."""
+        if not self.started:
+            return {"listener": "idle", "restarts": self.restarts}  # no socket yet: nothing to deliver
+        heard_ago = time.monotonic() - self.last_heard
+        listening = _alive(getattr(self, "thread", None)) and not self.gap and heard_ago <= 3 * self.probe_seconds
+        return {"listener": "ok" if listening else "down", "heard_seconds_ago": round(heard_ago, 1),
+                "restarts": self.restarts}
+
+    def ping(self) -> bool:
+        try:
+            if not self.connected:
+                self._redis_connect()
+            return bool(self.redis.ping())
+        except Exception:
+            self.connected = False
+            return False
+
+
+def build_manager(url: str, probe_seconds: float) -> WatchedRedisManager | None:
+    """The watched manager for a Redis or Sentinel URL; None for other queues (Kombu)."""
+    if not url.startswith(SCHEMES):
+        return None
+    return WatchedRedisManager(url, channel="flask-socketio", probe_seconds=probe_seconds)
