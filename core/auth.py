@@ -168,7 +168,7 @@ def logout():
     portal = principal.is_patient
     onward = None
     if form.validate_on_submit() and principal.is_authenticated:
-        onward = hooks().teleconsult_logout_url(principal=principal)  # before the session is gone
+        onward = hooks().teleconsult_register_logout_url(principal=principal)  # before the session is gone
         audit.record("auth.logout", principal=principal, object_type=principal.kind, object_id=principal.id)
         # Every session of the account ends: a copy of any of its cookies opens nothing.
         sessions.end_account("staff" if principal.is_staff else "patient", principal.id, "logout")

@@ -13,7 +13,7 @@ DESCRIPTION = _l("Вход пациентов через Госуслуги (Е�
 
 
 @hookimpl
-def teleconsult_config_defaults():
+def teleconsult_register_config_defaults():
     return {
         # ESIA's address (browser and server). Empty: the development IdP of this app.
         "ESIA_URL": "",
@@ -108,7 +108,7 @@ def teleconsult_register_audit_titles():
 
 
 @hookimpl
-def teleconsult_logout_url(principal):
+def teleconsult_register_logout_url(principal):
     from plugins.esia.views import logout_redirect
 
     return logout_redirect(principal)

@@ -194,7 +194,7 @@ class SingleSignOut:
         self.sessions = []
 
     @hookimpl
-    def teleconsult_logout_url(self, principal):
+    def teleconsult_register_logout_url(self, principal):
         from flask import session
 
         self.sessions.append(dict(session))
