@@ -237,6 +237,20 @@ def teleconsult_register_audit_titles() -> AuditTitles:
 # --------------------------------------------------------------------------- session
 
 
+@hookspec
+def teleconsult_register_login_options(area: str) -> list[MenuItem]:
+    """Ways to log in to an area that an identity provider's plugin offers.
+
+    :param area: ``"portal"`` (patients) or ``"workplace"`` (staff).
+    :returns: ``core.menus.MenuItem``s: the title of the way (a Russian lazy string), the
+        endpoint of its login page and its ``order`` (smaller first).
+
+    Fired when a page of the area answers 401 to a browser, with the plugins switched
+    on for the viewer: the browser goes to the first option's page (with ``next``), or
+    to the core's own login page when no plugin offers one.
+    """
+
+
 @hookspec(firstresult=True)
 def teleconsult_register_logout_url(principal: Principal) -> str | None:
     """Where the browser goes after a local logout; stops at the first non-None result.

@@ -112,3 +112,13 @@ def teleconsult_register_logout_url(principal):
     from plugins.esia.views import logout_redirect
 
     return logout_redirect(principal)
+
+
+@hookimpl
+def teleconsult_register_login_options(area):
+    from core.menus import MenuItem
+
+    # Patients log in through ESIA: the portal's 401 leads to its landing page.
+    if area != "portal":
+        return []
+    return [MenuItem(_l("Войти через Госуслуги"), "esia.login", order=10, icon="gosuslugi")]
