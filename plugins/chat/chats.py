@@ -18,7 +18,6 @@ from core.errors import Conflict, InvalidInput
 from core.models import Consultation, ParticipantRole
 from plugins.chat.models import Chat, ChatMember
 
-
 READ_ONLY = _l("Консультация завершена: чат доступен только для чтения, новые сообщения и файлы не принимаются")
 
 

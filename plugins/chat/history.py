@@ -13,10 +13,7 @@ from core.models import Consultation, Document, Outcome
 from plugins.chat.models import Chat, ChatMember, ChatMessage
 from plugins.chat.unread import first_unread_seq
 
-
 PAGE_SIZE = 50
-
-
 REPLAY_LIMIT = 500
 
 

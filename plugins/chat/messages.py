@@ -1,4 +1,4 @@
-"""What the chat does, shared by the pages, the Socket.IO namespace and the hooks.
+"""Storing the chat's messages: texts, files, the system's notices and the closing one.
 
 Messages are stored first and broadcast after the commit (``core.tx.after_commit``), so a
 client never sees a message that is not in the database. Each message takes the chat's
@@ -24,12 +24,8 @@ from plugins.chat.chats import check_writable, ensure_member, open_for, open_for
 from plugins.chat.history import serialize
 from plugins.chat.models import Chat, ChatMember, ChatMessage
 
-
 TEXT_MAX_LENGTH = 4000
-
-
 FILES_PER_UPLOAD = 10
-
 
 # No colon: the messages of a file upload take "<client id>:<index>", so a text's id with a
 # colon could meet one of them. 56 leaves room for the suffix in the 64-character column.

@@ -7,7 +7,6 @@ from flask import current_app
 from core.access import Principal
 from plugins.chat.models import ChatMember
 
-
 NAMESPACE = "/chat"
 
 

@@ -54,25 +54,22 @@ def unread_query():
     )
 
 
-def _unread_of(member: ChatMember) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count(ChatMessage.id)).where(
-            ChatMessage.chat_id == member.chat_id,
-            ChatMessage.seq > member.last_read_seq,
-            ChatMessage.sender_member_id != member.id,
-        )
+def _not_read_by(member: ChatMember):
+    """The messages of a loaded member's chat that they have not read (as ``unread_query``)."""
+    return sa.and_(
+        ChatMessage.chat_id == member.chat_id,
+        ChatMessage.seq > member.last_read_seq,
+        ChatMessage.sender_member_id != member.id,
     )
+
+
+def _unread_of(member: ChatMember) -> int:
+    return db.session.scalar(sa.select(sa.func.count(ChatMessage.id)).where(_not_read_by(member)))
 
 
 def first_unread_seq(member: ChatMember) -> int | None:
     """The first message the member has not read, counted as the circle counts them."""
-    return db.session.scalar(
-        sa.select(sa.func.min(ChatMessage.seq)).where(
-            ChatMessage.chat_id == member.chat_id,
-            ChatMessage.seq > member.last_read_seq,
-            ChatMessage.sender_member_id != member.id,
-        )
-    )
+    return db.session.scalar(sa.select(sa.func.min(ChatMessage.seq)).where(_not_read_by(member)))
 
 
 def _member_filter(principal: Principal):
