@@ -31,7 +31,6 @@ import multiprocessing
 import os
 import secrets
 import shutil
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -45,7 +44,6 @@ from core.testing import PASSWORD, free_port, moto_s3_server, postgres_admin_url
 from tests.chat.conftest import make_account
 from tests.cluster.clients import run_side
 from tests.cluster.region import (
-    ROOT,
     Service,
     deployment_env,
     haproxy_config,
@@ -267,7 +265,6 @@ class Bookings:
         self.region = region
         self.token = token
         self.ctype, self.profile = ctype, profile
-        self.lock = threading.Lock()
 
     def book(self, patient, slot, author, email: str, retry_until: float = 0) -> tuple[int, str | None, int | None]:
         body = {"type_id": self.ctype, "profile_id": self.profile, "patient_id": patient, "consultant_id": slot[1],
