@@ -104,7 +104,8 @@ def load_demo(app) -> list[Page]:
         Page("registrar-home", registrar, "/workplace/", ".content h1"),
         Page("registrar-wizard", registrar, "/workplace/new/type", ".wizard-steps"),
         *wizard,
-        Page("console", operator, "/admin/", "h1, h2, .navbar"),
+        # The start page is the dashboard: a chart per figure, as long as the figures are many.
+        Page("console", operator, "/admin/", "h1, h2, .navbar", paged=True),
         *console_pages,
         Page("portal-home", patient_login, "/portal/", ".content h1, .content a"),
         Page("portal-chats", patient_login, "/portal/chats", ".content h1"),
