@@ -96,6 +96,7 @@ def load_demo(app) -> list[Page]:
         Page("record-requests", doctor, "/workplace/record-requests", ".content h1", paged=True),
         Page("users", doctor, "/workplace/users", ".content h1", paged=True),
         Page("schedule", doctor, "/workplace/schedule", ".calendar"),
+        Page("schedule-month", doctor, "/workplace/schedule?view=month", ".month-calendar"),
         Page("schedule-template", doctor, "/workplace/schedule/templates/new", "form input:not([type=hidden])"),
         Page("documents", doctor, "/workplace/documents", ".content h1", paged=True),
         Page("help", doctor, "/workplace/help", ".content h1", paged=True),
