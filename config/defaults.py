@@ -119,6 +119,10 @@ CELERY_TASK_ROUTES: dict = {}
 # Slots are generated this many days ahead of today.
 SCHEDULE_DAYS_AHEAD = 28
 
+# Where `npm ci` put the console's browser packages (Chart.js); empty: node_modules
+# beside the code.
+ADMIN_NODE_MODULES = ""
+
 # Demo data is loaded by `teleconsult run` on an empty database.
 DEMO_DATA = False
 

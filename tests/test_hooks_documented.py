@@ -69,6 +69,7 @@ EXERCISED_BY = {
     "teleconsult_person_children_listed": "tests/portal/test_guardianship_esia.py::test_esia_lists_the_child_by_oms_policy_and_birth_date_and_the_claim_becomes_a_basis",
     "teleconsult_register_patient_record_fields": "tests/registry/test_import_api.py::test_guardianships_link_representative_and_child",
     "teleconsult_registry_links_import": "tests/registry/test_import_api.py::test_guardianships_link_representative_and_child",
+    "teleconsult_register_dashboard_figures": "tests/admin/test_dashboard.py::test_the_figures_of_a_known_data_set",
     "teleconsult_register_logout_url": "tests/integration/test_auth.py::test_a_plugin_sends_the_browser_through_its_own_logout",
     "teleconsult_register_login_options": "tests/integration/test_auth.py::test_the_portal_sends_an_anonymous_visitor_to_the_login_a_plugin_offers",
 }

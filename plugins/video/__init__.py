@@ -147,3 +147,10 @@ def teleconsult_register_page_scripts(area, principal):
     if area != "portal" or not principal.is_patient or not _may_connect(principal):
         return []
     return [url_for("video.vendor", filename="socket.io.min.js"), url_for("video.static", filename="video/popup.js")]
+
+
+@hookimpl(optionalhook=True)
+def teleconsult_register_dashboard_figures(scope):
+    from plugins.video.figures import figures
+
+    return figures(scope)
