@@ -77,12 +77,28 @@
       return;
     }
     if (message.videoroom === 'destroyed') return;
+    if (message.leaving === 'ok' || message.kicked === this.me) { this.out(); return; }
     if (message.publishers) this.subscribe(message.publishers);
     [message.unpublished, message.leaving, message.kicked].forEach(function (id) {
       if (id && id !== 'ok' && id !== self.me) self.drop(id);
     });
     if (message.moderation) this.moderation[message.id] = message.moderation;
     if (message.error) console.warn('Janus videoroom', message.error_code, message.error);
+  };
+
+  // Out of the Janus room (kicked: the server saw us leave): everything is dropped until
+  // the app lets us in again and the room calls refresh().
+  JanusRoom.prototype.out = function () {
+    this.joined = false; this.published = false;
+    Object.keys(this.feeds).forEach(function (id) { this.drop(id); }, this);
+    if (this.publisher) { this.publisher.detach(); this.publisher = null; }
+  };
+
+  // The app admitted us again (a rejoin after a reconnect): back into the Janus room.
+  JanusRoom.prototype.refresh = function (config) {
+    var self = this;
+    this.config = Object.assign({}, this.config, config, {me: this.me});
+    this.ready.then(function () { if (!self.closed && !self.publisher && self.session) self.attachPublisher(); });
   };
 
   JanusRoom.prototype.tracks = function () {

@@ -138,6 +138,8 @@
           onGone: function (id) { delete streams[id]; }
         });
         if (local) backend.setLocal(local);
+      } else if (backend && backend.refresh && answer.media && answer.media.backend === backend.kind) {
+        backend.refresh(answer.media);  // rejoined after a reconnect
       }
       render();
       early.splice(0).forEach(function (m) { if (backend) backend.receive(m.from, m.data); });
