@@ -70,16 +70,19 @@ window.janus = async (n, config) => {
   const session = await new Promise((ok, fail) => { const s = new Janus({server: config.server, token: config.token, iceServers: [], success: () => ok(s), error: fail}); });
   const attach = (handlers) => new Promise((ok, fail) => session.attach({plugin: 'janus.plugin.videoroom', success: ok, error: fail, ...handlers}));
   const base = {room: config.room, pin: config.pin, token: config.roomToken};
+  const up = [];
   for (let i = 1; i <= n; i++) {
     const stream = await gum();
-    let handle;
-    handle = await attach({onmessage: (msg, jsep) => {
+    let handle, ready;
+    up.push(new Promise(r => { ready = r; }));
+    handle = await attach({webrtcState: on => { if (on) ready(); }, onmessage: (msg, jsep) => {
       if (jsep) handle.handleRemoteJsep({jsep});
       if (msg.videoroom === 'joined') handle.createOffer({tracks: [{type: 'audio', capture: stream.getAudioTracks()[0], recv: false}, {type: 'video', capture: stream.getVideoTracks()[0], recv: false}],
         success: j => handle.send({message: {request: 'configure', audio: true, video: true}, jsep: j})});
     }});
     handle.send({message: {request: 'join', ptype: 'publisher', id: i, ...base}});
   }
+  await Promise.all(up);  // subscribe once every publisher's PeerConnection is up
   for (let me = 1; me <= n; me++) for (let feed = 1; feed <= n; feed++) {
     if (feed === me) continue;
     let sub;
@@ -88,7 +91,6 @@ window.janus = async (n, config) => {
       onremotetrack: (track, mid, on) => { if (on && track.kind === 'video') sink(new MediaStream([track])); },
       webrtcState: up => { if (up) pcs.push(sub.webrtcStuff.pc); }
     });
-    // A publisher is there once its PeerConnection is up: retry the subscription until then.
     sub.send({message: {request: 'join', ptype: 'subscriber', streams: [{feed}], ...base}});
   }
 };
