@@ -70,10 +70,10 @@ def teleconsult_config_check(settings):
 
 
 @hookimpl
-def teleconsult_add_hookspecs(pluginmanager):
+def teleconsult_register_hookspecs():
     from plugins.video import hookspecs
 
-    pluginmanager.add_hookspecs(hookspecs)
+    return [hookspecs]
 
 
 @hookimpl

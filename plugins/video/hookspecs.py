@@ -1,4 +1,4 @@
-"""Hooks of the video plugin, added through ``teleconsult_add_hookspecs``.
+"""Hooks of the video plugin, added through ``teleconsult_register_hookspecs``.
 
 A plugin that implements them marks its implementation ``@hookimpl(optionalhook=True)``,
 so that it still loads while the video plugin is disabled.
