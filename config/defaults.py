@@ -69,6 +69,9 @@ STORAGE_BACKEND = "core.storage:LocalStorage"
 STORAGE_DIR = ""  # empty: DATA_DIR/files
 MAX_CONTENT_LENGTH = 110 * 1024 * 1024  # a whole request, several files together
 DOCUMENT_MAX_SIZE = 20 * 1024 * 1024  # one file
+# Origins the pages may connect to besides their own (Content-Security-Policy
+# connect-src), e.g. a media server's WebSocket when no proxy puts it on the app's origin.
+CSP_CONNECT_SRC: list[str] = []
 # An S3-compatible object store (``STORAGE_BACKEND = "core.s3storage:S3Storage"``): Ceph's
 # radosgw, MinIO or the region's own S3. Path-style addressing (``endpoint/bucket/key``)
 # unless STORAGE_S3_ADDRESSING is "virtual". Empty keys: boto3's own chain (environment,

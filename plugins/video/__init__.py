@@ -33,8 +33,22 @@ def teleconsult_register_config_defaults():
         "VIDEO_TURN_TTL": 3600,
         # "all", or "relay" to force every call through TURN.
         "VIDEO_ICE_TRANSPORT_POLICY": "all",
-        # The browsers' media path: "mesh" (peer to peer, 2-3 participants).
-        "VIDEO_MEDIA_BACKEND": "mesh",
+        # The media path (plugins/video/media.py): "p2p" (a mesh between the browsers),
+        # "janus" (the Janus SFU), or "auto": through Janus once a call has more than
+        # VIDEO_SFU_THRESHOLD participants.
+        "VIDEO_MEDIA_BACKEND": "p2p",
+        "VIDEO_SFU_THRESHOLD": 3,
+        # Janus (deploy/janus/): its HTTP API for the server, the address the browsers
+        # reach (a path is on the page's own origin: ws(s)://<host><path>), the
+        # token_auth_secret of janus.jcfg (also the key room secrets and PINs are derived
+        # from), the videoroom admin_key, and the rooms' limits.
+        "VIDEO_JANUS_URL": "http://127.0.0.1:8088/janus",
+        "VIDEO_JANUS_CLIENT_URL": "/janus/ws",
+        "VIDEO_JANUS_SECRET": "",
+        "VIDEO_JANUS_ADMIN_KEY": "",
+        "VIDEO_JANUS_TOKEN_TTL": 12 * 3600,
+        "VIDEO_JANUS_PUBLISHERS": 16,
+        "VIDEO_JANUS_BITRATE": 768_000,
         # Where `npm ci` put webrtc-adapter and socket.io-client.
         "VIDEO_NODE_MODULES": str(REPO_ROOT / "node_modules"),
     }
@@ -47,7 +61,26 @@ def teleconsult_config_check(settings):
         problems.append("VIDEO_TURN_URLS is set but VIDEO_TURN_SECRET is empty")
     if settings.get("VIDEO_ICE_TRANSPORT_POLICY") not in ("all", "relay"):
         problems.append("VIDEO_ICE_TRANSPORT_POLICY must be 'all' or 'relay'")
+    backend = settings.get("VIDEO_MEDIA_BACKEND")
+    if backend not in ("p2p", "janus", "auto", "mesh"):
+        problems.append("VIDEO_MEDIA_BACKEND must be 'p2p', 'janus' or 'auto'")
+    elif backend != "p2p" and backend != "mesh" and not settings.get("VIDEO_JANUS_SECRET"):
+        problems.append("VIDEO_MEDIA_BACKEND uses Janus but VIDEO_JANUS_SECRET is empty")
     return problems
+
+
+@hookimpl
+def teleconsult_register_hookspecs():
+    from plugins.video import hookspecs
+
+    return [hookspecs]
+
+
+@hookimpl
+def teleconsult_register_media_backend():
+    from plugins.video.media import JanusBackend, P2PBackend
+
+    return [P2PBackend(), JanusBackend()]
 
 
 @hookimpl

@@ -50,6 +50,8 @@ class VideoCall(db.Model):
     # The consultation's id while the call is live, NULL after: a unique column, so a
     # consultation has at most one live call however many doctors press at once.
     live_key: Mapped[int | None] = mapped_column(unique=True)
+    # The media backend carrying the call (plugins/video/media.py): "p2p" or "janus".
+    media: Mapped[str] = mapped_column(sa.String(16), default="p2p", server_default="p2p")
 
     participants: Mapped[list[VideoParticipant]] = relationship(
         back_populates="call", foreign_keys="VideoParticipant.call_id", order_by="VideoParticipant.id"

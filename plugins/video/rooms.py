@@ -65,6 +65,7 @@ def state_of(call: VideoCall) -> dict:
         "consultation_id": call.consultation_id,
         "status": call.status,
         "host": call.host_participant_id,
+        "media": call.media or "p2p",
         "started_at": (call.accepted_at or call.created_at).isoformat(),
         "participants": [participant_view(p, call) for p in call.participants if p.in_room],
     }
@@ -101,7 +102,8 @@ def room_assets() -> list[str]:
     from flask import url_for
 
     return [url_for("video.vendor", filename="socket.io.min.js"), url_for("video.vendor", filename="adapter.js"),
-            url_for("video.static", filename="video/mesh.js"), url_for("video.static", filename="video/room.js"),
+            url_for("video.static", filename="video/mesh.js"), url_for("video.static", filename="video/janus.js"),
+            url_for("video.static", filename="video/room.js"),
             url_for("video.static", filename="video/video.css")]
 
 

@@ -28,6 +28,7 @@ user_logged_out.connect(connections.on_logout)
 VENDOR_FILES = {
     "adapter.js": ("webrtc-adapter", "out", "adapter.js"),
     "socket.io.min.js": ("socket.io-client", "dist", "socket.io.min.js"),
+    "janus.es.js": ("janus-gateway", "npm", "dist", "janus.es.js"),
 }
 
 # «Файлы» folders: documents of the consultation by where they came from.

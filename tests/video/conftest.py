@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import threading
 import uuid
 
@@ -14,8 +15,9 @@ from core.access import principal_for_user
 from core.consultations import add_participant
 from core.db import db
 from core.models import Consultation, User
-from core.testing import LiveServer, enable_test_login
+from core.testing import LiveServer, enable_test_login, free_port, require_or_skip
 from plugins.video import connections
+from plugins.video.janus import LocalJanus
 from tests.chat.conftest import Browser, Cast, make_account, make_cast, wait_for  # noqa: F401  (re-exported)
 
 NS = "/video"
@@ -118,3 +120,16 @@ def add_doctor(factory, consultation_id: int, organisation=None) -> User:
 
 def client_id() -> str:
     return uuid.uuid4().hex
+
+
+JANUS = "/usr/bin/janus"
+
+
+@pytest.fixture(scope="session")
+def janus(tmp_path_factory):
+    """Janus of the tests on loopback: a generated minimal configuration, free ports,
+    stopped at the end of the session (required in CI)."""
+    require_or_skip([] if os.path.exists(JANUS) else [f"Janus ({JANUS})"])
+    server = LocalJanus(tmp_path_factory.mktemp("janus"), free_port(), free_port(), JANUS).start()
+    yield server
+    server.stop()

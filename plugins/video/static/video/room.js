@@ -138,6 +138,8 @@
           onGone: function (id) { delete streams[id]; }
         });
         if (local) backend.setLocal(local);
+      } else if (backend && backend.refresh && answer.media && answer.media.backend === backend.kind) {
+        backend.refresh(answer.media);  // rejoined after a reconnect
       }
       render();
       early.splice(0).forEach(function (m) { if (backend) backend.receive(m.from, m.data); });
@@ -156,7 +158,7 @@
       ringing.then(function (answer) { if (!answer.ok) say(answer.error); return joinRoom(); });
     });
     socket.on('disconnect', function () { if (!over) say(T.offline); });
-    socket.on('state', function (s) { if (s.consultation_id === consultation) { state = s; render(); } });
+    socket.on('state', function (s) { if (s.consultation_id === consultation) { state = s; switchMedia(); render(); } });
     socket.on('signal', function (m) { if (backend) backend.receive(m.from, m.data); else early.push(m); });
     socket.on('muted', function () { say(T.mutedBy); });
     socket.on('message', function (m) { if (m.consultation_id === consultation) showMessage(m); });
@@ -171,6 +173,17 @@
     });
     socket.on('removed', function () { say(T.removed); stop(); });
     socket.on('session_ended', function () { say(T.removed); stop(); });
+
+    // The room moved to another media backend (past VIDEO_SFU_THRESHOLD: to Janus):
+    // the new transport replaces the old one with fresh settings from the server.
+    function switchMedia() {
+      if (!backend || !state.media || backend.kind === state.media) return;
+      ask('ice').then(function (answer) {
+        if (!answer.ok || !backend || backend.kind === answer.media.backend) return;
+        backend.close(); backend = null; streams = {};
+        start({media: answer.media});
+      });
+    }
 
     var over = false;
     function stop() {
