@@ -25,7 +25,9 @@ def teleconsult_chat_header_actions(consultation: Consultation, principal: Princ
 
     Returns dicts: ``title`` (the accessible name, a Russian lazy string), ``url`` (where
     the button leads), ``icon`` (``"phone"``, ``"camera"``, ... : the class
-    ``chat-action-<icon>``) and optionally ``order`` (smaller first) and ``data`` (extra
-    ``data-*`` attributes). Fired while the chat window is rendered, with the plugins
+    ``chat-action-<icon>``) and optionally ``order`` (smaller first), ``data`` (extra
+    ``data-*`` attributes) and ``kind``: ``"note"`` shows the title as a line of text under
+    the header (class ``chat-note-<icon>``; the video plugin's «У пациента заблокирована
+    камера») instead of a round button. Fired while the chat window is rendered, with the plugins
     switched on for the consultation's organisation.
     """

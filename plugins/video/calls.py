@@ -373,7 +373,8 @@ def ringing_for(principal: Principal) -> list[dict]:
                sa.or_(Consultation.patient_id.in_(ids), Consultation.representative_id.in_(ids)))
     ).all()
     return [{"consultation_id": c.id, "call": call.id, "doctor": _caller_name(call), "title": c.title,
-             "url": rooms.call_url(c.id), "assets": rooms.room_assets()} for call, c in rows if not c.is_closed]
+             "url": rooms.call_url(c.id), "check_url": rooms.check_url(c.id), "assets": rooms.room_assets()}
+            for call, c in rows if not c.is_closed]
 
 
 def file_shared(call: VideoCall, me: VideoParticipant, document) -> None:

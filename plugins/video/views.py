@@ -18,7 +18,7 @@ from core.db import db
 from core.errors import Conflict, InvalidInput
 from core.models import Document
 from core.storage import storage, store_document
-from plugins.video import calls, connections, rooms
+from plugins.video import calls, connections, precheck, rooms
 
 blueprint = Blueprint("video", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/video/static")
@@ -48,8 +48,13 @@ def room(consultation_id: int):
     """The call window (Socket.IO joins the room from it)."""
     principal = current_principal()
     consultation = calls.consultation_for(consultation_id, principal)
+    # The doctor sees the patient's last «Проверка связи» before and while calling.
+    found = precheck.latest_of_patient(consultation) if principal.is_staff else None
     return render_template("video/room.html", layout=_layout(principal), consultation=consultation,
                            ring=request.args.get("ring") == "1", room_assets=rooms.room_assets(),
+                           patient_check=precheck.for_doctor(found) if found else None,
+                           patient_check_ok=found is not None and found.cause == precheck.OK,
+                           check_url=rooms.check_url(consultation.id),
                            max_size_mb=round(current_app.config["DOCUMENT_MAX_SIZE"] / 1024 / 1024))
 
 
