@@ -223,7 +223,8 @@
       $(result, '.pc-quality').textContent = check.quality || '';
       step('camera', check.camera === 'ok' ? 'ok' : 'bad', T[check.camera] || check.camera);
       step('microphone', check.microphone === 'ok' ? 'ok' : 'bad', T[check.microphone] || check.microphone);
-      step('network', check.network === 'blocked' ? 'bad' : check.network === 'unknown' ? 'unknown' : 'ok', T[check.network]);
+      step('network', check.network === 'blocked' ? 'bad' : check.network === 'unknown' ? 'unknown' : 'ok',
+           api.facts && !api.facts.webrtc ? T.untested : T[check.network]);
       step('rtt', check.rtt_ms == null ? 'unknown' : 'ok', check.rtt_ms == null ? '—' : check.rtt_ms + ' ' + T.ms);
       step('browser', check.cause === 'browser' ? 'bad' : 'ok', check.browser || $(root, '[data-step="browser"] .pc-state').textContent);
     }
