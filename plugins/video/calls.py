@@ -291,9 +291,10 @@ def mute(call: VideoCall, me: VideoParticipant, target_id, principal: Principal)
     return target
 
 
-def set_own(me: VideoParticipant, muted=None, paused=None) -> None:
-    """The owner's own switches: the microphone (only they unmute) and the broadcast."""
-    for name, value in (("muted", muted), ("paused", paused)):
+def set_own(me: VideoParticipant, muted=None, paused=None, camera_off=None) -> None:
+    """The owner's own switches: the microphone (only they unmute), the broadcast and
+    the camera."""
+    for name, value in (("muted", muted), ("paused", paused), ("camera_off", camera_off)):
         if value is None:
             continue
         if not isinstance(value, bool):

@@ -77,6 +77,8 @@ class VideoParticipant(db.Model):
     # Muted by the host (only the owner unmutes), muted by themselves, broadcast paused.
     muted: Mapped[bool] = mapped_column(default=False)
     paused: Mapped[bool] = mapped_column(default=False)
+    # The participant's own camera switch: the others' tiles show the name instead of video.
+    camera_off: Mapped[bool] = mapped_column(default=False)
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The Socket.IO connection of the participant while in the room (relay target).

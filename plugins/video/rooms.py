@@ -55,6 +55,7 @@ def participant_view(participant: VideoParticipant, call: VideoCall) -> dict:
         "owner": call.owner_participant_id == participant.id,
         "muted": participant.muted,
         "paused": participant.paused,
+        "camera_off": participant.camera_off,
         "in_room": participant.in_room,
     }
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file, send_from_directory
+from flask import (Blueprint, abort, current_app, jsonify, render_template, request, send_file, send_from_directory,
+                   url_for)
 from flask_babel import lazy_gettext as _l
 from flask_login import user_logged_out
 
@@ -55,6 +56,8 @@ def room(consultation_id: int):
                            patient_check=precheck.for_doctor(found) if found else None,
                            patient_check_ok=found is not None and found.cause == precheck.OK,
                            check_url=rooms.check_url(consultation.id),
+                           chat_url=url_for("chat.window", consultation_id=consultation.id)
+                           if "chat.window" in current_app.view_functions else None,
                            max_size_mb=round(current_app.config["DOCUMENT_MAX_SIZE"] / 1024 / 1024))
 
 
@@ -67,8 +70,6 @@ def _folder_of(document: Document, conclusion_id: int | None) -> str:
 
 
 def _document_view(document: Document, consultation_id: int) -> dict:
-    from flask import url_for
-
     return {"id": document.id, "name": document.filename, "size": document.size, "type": document.content_type,
             "url": url_for("video.download", consultation_id=consultation_id, document_id=document.id)}
 

@@ -1,4 +1,5 @@
-"""Pre-call checks «Проверка связи»: one row per check of a person in a consultation.
+"""Pre-call checks «Проверка связи» (one row per check of a person in a consultation) and
+a participant's camera-off switch, which the others' tiles show.
 
 Revision ID: 0002_video_checks
 Revises: 0001_video
@@ -38,8 +39,14 @@ def upgrade():
     with op.batch_alter_table('video_checks', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_video_checks_consultation_id'), ['consultation_id'], unique=False)
 
+    with op.batch_alter_table('video_participants', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('camera_off', sa.Boolean(), nullable=False, server_default=sa.false()))
+
 
 def downgrade():
+    with op.batch_alter_table('video_participants', schema=None) as batch_op:
+        batch_op.drop_column('camera_off')
+
     with op.batch_alter_table('video_checks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_video_checks_consultation_id'))
 
