@@ -3,6 +3,8 @@
 (function () {
   'use strict';
   if (window.TeleconsultVideoPopup || typeof io === 'undefined') return;
+  // The call window has its own socket: a second one would only slow its set-up.
+  if (document.getElementById('video-room')) return;
   var ru = document.documentElement.lang !== 'en';
   var TEXT = ru ? {calls: 'Врач %s вызывает вас', accept: 'Принять', decline: 'Отклонить', title: 'Видеозвонок',
                    check: 'Проверка связи'}
