@@ -4,6 +4,7 @@ browser, one server and coturn, a context per case (SPEC P5, D8)."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -71,6 +72,21 @@ def verdict(page) -> dict:
                          " text: document.querySelector('.pc-result').innerText})")
 
 
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_problems(page) -> list[str]:
+    """Serious or critical axe-core violations of the page (as tests/ui/test_pages.py)."""
+    if not AXE.exists():
+        return []
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
+    return page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".filter((v) => v.impact === 'serious' || v.impact === 'critical')"
+        ".map((v) => v.id + ': ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', '))")
+
+
 def shoot(page, name):
     shots = os.environ.get("VIDEO_SCREENSHOTS")
     if not shots:
@@ -100,6 +116,7 @@ def test_each_cause_of_the_guide(make_app, check_browser, coturn):
         assert page.locator(".pc-camera option").count() >= 1 and page.locator(".pc-mic option").count() >= 1
         page.click(".pc-beep")
         page.wait_for_function("() => TeleconsultVideoCheck.current.beeped", timeout=WAIT)
+        assert axe_problems(page) == []
         shoot(page, "check-ok")
         page.context.close()
 
@@ -115,6 +132,8 @@ def test_each_cause_of_the_guide(make_app, check_browser, coturn):
             seen = verdict(page)
             assert seen["result"]["cause"] == cause, (options, seen)
             assert words in seen["text"], seen["text"]
+            if cause == "permission":
+                assert axe_problems(page) == []
             shoot(page, f"check-{cause}")
             page.context.close()
 
