@@ -111,7 +111,7 @@ def test_each_cause_of_the_guide(make_app, check_browser, coturn):
         seen = verdict(page)
         assert seen["result"]["cause"] == "ok", seen
         assert seen["facts"]["relay"] > 0 and seen["facts"]["rtt_ms"] is not None, seen["facts"]
-        assert "Всё в порядке" in seen["text"] and "видео будет хорошим" in seen["text"]
+        assert "Всё в порядке" in seen["text"] and "Задержка до сервера" in seen["text"]  # its figure is the machine's
         page.wait_for_function("() => TeleconsultVideoCheck.current.level > 0", timeout=WAIT)  # the meter moves
         assert page.locator(".pc-camera option").count() >= 1 and page.locator(".pc-mic option").count() >= 1
         page.click(".pc-beep")
