@@ -85,9 +85,10 @@ def teleconsult_register_media_backend():
 
 @hookimpl
 def teleconsult_register_blueprints(app):
+    from plugins.video import checkviews
     from plugins.video.views import blueprint
 
-    return [blueprint]
+    return [blueprint, checkviews.blueprint]
 
 
 @hookimpl
@@ -121,8 +122,9 @@ def _may_start(principal, consultation) -> bool:
 
 @hookimpl
 def teleconsult_register_access_rules():
+    # «Проверка связи»: whoever may join the consultation's calls checks their devices.
     return {"video.connect": _may_connect, "video.view": _may_view, "video.join": _may_join,
-            "video.start": _may_start}
+            "video.start": _may_start, "video.check": _may_join}
 
 
 @hookimpl
@@ -138,8 +140,9 @@ def teleconsult_register_audit_titles():
             "video.host_transferred": _l("Права ведущего переданы"),
             "video.muted": _l("Микрофон участника отключён ведущим"),
             "video.ended": _l("Видеоконсультация завершена"),
+            "video.checked": _l("Проверка связи перед видеозвонком"),
         },
-        objects={"video_calls": _l("Видеозвонок")},
+        objects={"video_calls": _l("Видеозвонок"), "video_checks": _l("Проверка связи")},
     )
 
 
@@ -160,17 +163,28 @@ def teleconsult_register_chat_header_actions(consultation, principal):
     if consultation.is_closed or not can("video.join", consultation, principal):
         return []
     room = url_for("video.room", consultation_id=consultation.id)
+    check = {"title": _l("Проверка связи"), "url": url_for("video_check.page", consultation_id=consultation.id),
+             "icon": "check", "order": 30}
     if principal.is_staff:
-        return [
+        from plugins.video import precheck
+
+        actions = [
             {"title": _l("Видеозвонок"), "url": room + "?ring=1", "icon": "phone", "order": 10},
             {"title": _l("Войти в ВКС"), "url": room, "icon": "camera", "order": 20},
+            check,
         ]
+        # The patient's last «Проверка связи»: «У пациента заблокирована камера».
+        found = precheck.latest_of_patient(consultation)
+        if found is not None:
+            actions.append({"title": precheck.for_doctor(found), "url": check["url"], "order": 5, "kind": "note",
+                            "icon": "ok" if found.cause == precheck.OK else "warn", "data": {"check-cause": found.cause}})
+        return actions
     from plugins.video import calls
 
     call = calls.live_call(consultation)
     if call is not None and any(p.in_room and p.side == "staff" for p in call.participants):
-        return [{"title": _l("Врач ожидает в ВКС — присоединиться"), "url": room, "icon": "join", "order": 10}]
-    return []
+        return [{"title": _l("Врач ожидает в ВКС — присоединиться"), "url": room, "icon": "join", "order": 10}, check]
+    return [check]
 
 
 @hookimpl

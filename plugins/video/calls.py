@@ -298,14 +298,16 @@ def mute(call: VideoCall, me: VideoParticipant, target_id, principal: Principal)
     return target
 
 
-def set_own(me: VideoParticipant, muted=None, paused=None) -> None:
-    """The owner's own switches: the microphone (only they unmute) and the broadcast."""
-    for name, value in (("muted", muted), ("paused", paused)):
+def set_own(me: VideoParticipant, muted=None, paused=None, camera_off=None) -> None:
+    """The owner's own switches: the microphone (only they unmute), the broadcast and
+    the camera."""
+    switches = (("muted", muted), ("paused", paused), ("camera_off", camera_off))
+    for name, value in switches:
         if value is not None and not isinstance(value, bool):
             raise InvalidInput(_l("Неверное значение переключателя"))
     if muted is False and me.muted:
         media.set_muted(me.call, me, False)  # the SFU forwards their audio again
-    for name, value in (("muted", muted), ("paused", paused)):
+    for name, value in switches:
         if value is not None:
             setattr(me, name, value)
 
@@ -384,7 +386,8 @@ def ringing_for(principal: Principal) -> list[dict]:
                sa.or_(Consultation.patient_id.in_(ids), Consultation.representative_id.in_(ids)))
     ).all()
     return [{"consultation_id": c.id, "call": call.id, "doctor": _caller_name(call), "title": c.title,
-             "url": rooms.call_url(c.id), "assets": rooms.room_assets()} for call, c in rows if not c.is_closed]
+             "url": rooms.call_url(c.id), "check_url": rooms.check_url(c.id), "assets": rooms.room_assets()}
+            for call, c in rows if not c.is_closed]
 
 
 def file_shared(call: VideoCall, me: VideoParticipant, document) -> None:

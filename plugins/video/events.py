@@ -7,7 +7,7 @@ error in Russian; every payload names ``consultation_id``):
 are restored from the server), ``decline``, ``leave``, ``signal {to, data}`` (offer,
 answer, ICE; only to a participant of the same call), ``ice`` (fresh ICE servers and
 the media backend's part: a Janus room's address, PIN and tokens),
-``transfer {to}``, ``return_host``, ``mute {to}``, ``set {muted?, paused?}`` (own switches),
+``transfer {to}``, ``return_host``, ``mute {to}``, ``set {muted?, paused?, camera_off?}`` (own switches),
 ``message {client_id, text}``, ``stats {rtt_ms, jitter_ms, loss, fps, setup_ms?}``.
 Server → client: ``ringing``, ``ring_over`` (answered, or unanswered while the doctor
 waits in the room: the popups close), ``call_over``, ``state``, ``signal {from, data}``,
@@ -179,9 +179,9 @@ class VideoNamespace(Namespace):
     @_answer
     def on_set(self, data):
         principal, consultation, call, me = self._room(data)
-        calls.set_own(me, muted=data.get("muted"), paused=data.get("paused"))
+        calls.set_own(me, muted=data.get("muted"), paused=data.get("paused"), camera_off=data.get("camera_off"))
         rooms.announce(call)
-        return {"muted": me.muted, "paused": me.paused}
+        return {"muted": me.muted, "paused": me.paused, "camera_off": me.camera_off}
 
     @_answer
     def on_message(self, data):
