@@ -50,6 +50,9 @@ class VideoCall(db.Model):
     # The consultation's id while the call is live, NULL after: a unique column, so a
     # consultation has at most one live call however many doctors press at once.
     live_key: Mapped[int | None] = mapped_column(unique=True)
+    # The last sequence number given to an operation of the call's «Доска»: raised by one
+    # UPDATE of this row per operation, so numbers have no gaps and commit in their order.
+    board_seq: Mapped[int] = mapped_column(default=0, server_default="0")
 
     participants: Mapped[list[VideoParticipant]] = relationship(
         back_populates="call", foreign_keys="VideoParticipant.call_id", order_by="VideoParticipant.id"
@@ -124,3 +127,28 @@ class VideoQualitySample(db.Model):
     fps: Mapped[float | None]
     score: Mapped[int | None]
     setup_ms: Mapped[int | None]  # accept → first decoded remote frame, reported once
+
+
+class VideoBoardOp(db.Model):
+    """One operation on the call's shared whiteboard «Доска», in an append-only log.
+
+    ``seq`` is the server's number (1, 2, 3… per call, no gaps); ``client_id`` is the
+    sender's own id of the operation, unique per call, so that an operation sent again
+    after a reconnect is stored once. Drawing kinds carry the shape in ``data``; ``erase``
+    and ``undo`` name the operation they take off the board in ``target_seq``; ``clear``
+    takes off everything before it. Nothing is ever updated or deleted.
+    """
+
+    __tablename__ = "video_board_ops"
+    __table_args__ = (sa.UniqueConstraint("call_id", "seq", name="uq_video_board_ops_call_seq"),
+                      sa.UniqueConstraint("call_id", "client_id", name="uq_video_board_ops_call_client"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("video_calls.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int]
+    client_id: Mapped[str] = mapped_column(sa.String(64))
+    participant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("video_participants.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    target_seq: Mapped[int | None]
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
