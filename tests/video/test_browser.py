@@ -301,6 +301,7 @@ def test_board_two_draw_a_late_joiner_replays_it_the_host_alone_clears(media_bro
     patient.get_by_text("Очистить доску может только ведущий").wait_for(timeout=WAIT)
     assert board_settled(patient, 5) == board
     # The export lands in «Файлы» of everyone and on the application card.
+    print("FITS", doctor.evaluate(f"() => {BOARD}.fits()"))
     doctor.get_by_role("button", name="Сохранить в «Файлы»").click()
     colleague.wait_for_selector(".vc-file-list a:has-text('Доска')", timeout=WAIT)
     db.session.expire_all()

@@ -254,9 +254,15 @@
     section.querySelector('.vc-board-export').addEventListener('click', exportPng);
 
     // ------------------------------------------------------------ size
+    // The canvas follows the width of its place. A height that brings in the page's
+    // scroll bar narrows the place, which shortens the canvas, which takes the bar away
+    // again: a narrowing of less than a scroll bar right after a widening is left alone
+    // (the stage clips it), so the two never chase each other.
+    var fitted = 0, fits = 0, fittedAt = 0;
     function fit() {
       var w = stage.clientWidth;
-      if (!w) return;
+      if (!w || w === fitted || (w < fitted && fitted - w <= 24 && fits > 0 && Date.now() - fittedAt < 1000)) return;
+      fitted = w; fits++; fittedAt = Date.now();
       canvas.setDimensions({width: w, height: Math.round(w * H / W)});
       canvas.setZoom(w / W);
       canvas.requestRenderAll();
@@ -275,6 +281,7 @@
       // for checks from the page (tests, support)
       canvas: canvas, submit: submit, undo: undo, exportPng: exportPng, choose: choose,
       last: function () { return last; },
+      fits: function () { return fits; },
       waiting: function () { return outbox.length; },
       snapshot: function () {
         return canvas.getObjects().filter(function (o) { return o.boardSeq; }).map(function (o) {
