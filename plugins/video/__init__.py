@@ -10,6 +10,8 @@ from flask_babel import lazy_gettext as _l
 from core.markers import hookimpl
 from core.access import can, takes_part
 from core.audit import AuditTitles
+from core.db import db
+from core.models import Consultation
 
 DESCRIPTION = _l("Видеоконсультации (ВКС) из чата: комната с ведущим, выключение микрофона и камеры, пауза трансляции")
 MIGRATIONS = str(Path(__file__).parent / "migrations" / "versions")
@@ -120,11 +122,30 @@ def _may_start(principal, consultation) -> bool:
     return principal.is_staff and _may_join(principal, consultation)
 
 
+def _may_draw(principal, participant) -> bool:
+    """On «Доска»: a participant admitted to the room of a live call, as themselves."""
+    call = getattr(participant, "call", None)
+    if call is None or not call.is_live or not participant.in_room:
+        return False
+    consultation = db.session.get(Consultation, call.consultation_id)
+    if principal.is_staff:
+        mine = participant.user_id == principal.id
+    else:
+        mine = participant.patient_id is not None and participant.patient_id == consultation.patient_id
+    return mine and _may_join(principal, consultation)
+
+
+def _may_clear(principal, participant) -> bool:
+    """Clearing the whole board is the host's."""
+    return _may_draw(principal, participant) and participant.call.host_participant_id == participant.id
+
+
 @hookimpl
 def teleconsult_register_access_rules():
     # «Проверка связи»: whoever may join the consultation's calls checks their devices.
     return {"video.connect": _may_connect, "video.view": _may_view, "video.join": _may_join,
-            "video.start": _may_start, "video.check": _may_join}
+            "video.start": _may_start, "video.check": _may_join, "video.board.draw": _may_draw,
+            "video.board.clear": _may_clear}
 
 
 @hookimpl
@@ -141,6 +162,8 @@ def teleconsult_register_audit_titles():
             "video.muted": _l("Микрофон участника отключён ведущим"),
             "video.ended": _l("Видеоконсультация завершена"),
             "video.checked": _l("Проверка связи перед видеозвонком"),
+            "video.board_cleared": _l("Доска очищена ведущим"),
+            "video.board_exported": _l("Доска сохранена в файлы"),
         },
         objects={"video_calls": _l("Видеозвонок"), "video_checks": _l("Проверка связи")},
     )

@@ -8,10 +8,13 @@ are restored from the server), ``decline``, ``leave``, ``signal {to, data}`` (of
 answer, ICE; only to a participant of the same call), ``ice`` (fresh ICE servers and
 the media backend's part: a Janus room's address, PIN and tokens),
 ``transfer {to}``, ``return_host``, ``mute {to}``, ``set {muted?, paused?, camera_off?}`` (own switches),
-``message {client_id, text}``, ``stats {rtt_ms, jitter_ms, loss, fps, setup_ms?}``.
+``message {client_id, text}``, ``stats {rtt_ms, jitter_ms, loss, fps, setup_ms?}``,
+``board_op {client_id, kind, data}`` (one operation on «Доска»; ``clear`` only for the
+host; answers the stored operation with its number), ``board_sync {after}`` (the
+operations numbered after ``after``: the replay).
 Server → client: ``ringing``, ``ring_over`` (answered, or unanswered while the doctor
 waits in the room: the popups close), ``call_over``, ``state``, ``signal {from, data}``,
-``message``, ``muted``, ``files_changed``, ``removed`` (out of the room: access
+``message``, ``board_op``, ``muted``, ``files_changed``, ``removed`` (out of the room: access
 lost or the consultation closed), ``session_ended``.
 """
 
@@ -28,7 +31,7 @@ from core.access import current_principal, require
 from core.db import db
 from core.errors import Conflict, UserError
 from core.realtime import Namespace, login_session_id
-from plugins.video import calls, connections, media, quality, rooms
+from plugins.video import board, calls, connections, media, quality, rooms
 from plugins.video.rooms import NAMESPACE
 
 log = logging.getLogger(__name__)
@@ -193,6 +196,23 @@ class VideoNamespace(Namespace):
         if created:
             rooms.emit_after_commit("message", payload, rooms.call_room(call.id), skip_sid=request.sid)
         return {"message": payload}
+
+    @_answer
+    def on_board_op(self, data):
+        principal, consultation, call, me = self._room(data)
+        op, created = board.append(call, me, principal, data.get("client_id"), data.get("kind"), data.get("data"))
+        if created:
+            rooms.emit_after_commit("board_op", {"consultation_id": consultation.id, "op": op},
+                                    rooms.call_room(call.id), skip_sid=request.sid)
+        return {"op": op}
+
+    @_answer
+    def on_board_sync(self, data):
+        principal, consultation, call, me = self._room(data)
+        board.require_draw(me, principal)
+        answer = board.ops_after(call, data.get("after", 0))
+        db.session.rollback()
+        return answer
 
     @_answer
     def on_stats(self, data):

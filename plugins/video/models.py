@@ -53,6 +53,10 @@ class VideoCall(db.Model):
     # The media backend carrying the call (plugins/video/media.py): "p2p" or "janus".
     media: Mapped[str] = mapped_column(sa.String(16), default="p2p", server_default="p2p")
 
+    # The last sequence number given to an operation of the call's «Доска»: raised by one
+    # UPDATE of this row per operation, so numbers have no gaps and commit in their order.
+    board_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+
     participants: Mapped[list[VideoParticipant]] = relationship(
         back_populates="call", foreign_keys="VideoParticipant.call_id", order_by="VideoParticipant.id"
     )
@@ -155,3 +159,28 @@ class VideoCheck(db.Model):
     @property
     def side(self) -> str:
         return "staff" if self.user_id is not None else "patient"
+
+
+class VideoBoardOp(db.Model):
+    """One operation on the call's shared whiteboard «Доска», in an append-only log.
+
+    ``seq`` is the server's number (1, 2, 3… per call, no gaps); ``client_id`` is the
+    sender's own id of the operation, unique per call, so that an operation sent again
+    after a reconnect is stored once. Drawing kinds carry the shape in ``data``; ``erase``
+    and ``undo`` name the operation they take off the board in ``target_seq``; ``clear``
+    takes off everything before it. Nothing is ever updated or deleted.
+    """
+
+    __tablename__ = "video_board_ops"
+    __table_args__ = (sa.UniqueConstraint("call_id", "seq", name="uq_video_board_ops_call_seq"),
+                      sa.UniqueConstraint("call_id", "client_id", name="uq_video_board_ops_call_client"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("video_calls.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int]
+    client_id: Mapped[str] = mapped_column(sa.String(64))
+    participant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("video_participants.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    target_seq: Mapped[int | None]
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -111,7 +111,8 @@ def room_assets() -> list[str]:
     from flask import url_for
 
     return [url_for("video.vendor", filename="socket.io.min.js"), url_for("video.vendor", filename="adapter.js"),
-            url_for("video.static", filename="video/mesh.js"), url_for("video.static", filename="video/janus.js"),
+            url_for("video.vendor", filename="fabric.min.js"), url_for("video.static", filename="video/mesh.js"),
+            url_for("video.static", filename="video/janus.js"), url_for("video.static", filename="video/board.js"),
             url_for("video.static", filename="video/room.js"),
             url_for("video.static", filename="video/video.css")]
 

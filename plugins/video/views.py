@@ -10,16 +10,17 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, jsonify, render_template, request, send_file, send_from_directory,
                    url_for)
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import user_logged_out
 
 from core import audit
 from core.access import current_principal, require
-from core.db import db
+from core.db import db, utcnow
 from core.errors import Conflict, InvalidInput
 from core.models import Document
 from core.storage import storage, store_document
-from plugins.video import calls, connections, precheck, rooms
+from plugins.video import board, calls, connections, precheck, rooms
 
 blueprint = Blueprint("video", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/video/static")
@@ -30,6 +31,7 @@ VENDOR_FILES = {
     "adapter.js": ("webrtc-adapter", "out", "adapter.js"),
     "socket.io.min.js": ("socket.io-client", "dist", "socket.io.min.js"),
     "janus.es.js": ("janus-gateway", "npm", "dist", "janus.es.js"),
+    "fabric.min.js": ("fabric", "dist", "index.min.js"),
 }
 
 # «Файлы» folders: documents of the consultation by where they came from.
@@ -109,6 +111,33 @@ def upload(consultation_id: int):
     db.session.flush()
     audit.record("document.uploaded", document, consultation_id=consultation.id, principal=principal,
                  data={"call": call.id})
+    calls.file_shared(call, me, document)
+    db.session.commit()
+    return jsonify({"file": _document_view(document, consultation.id)}), 201
+
+
+@blueprint.route("/video/<int:consultation_id>/board.png", methods=["POST"])
+def board_export(consultation_id: int):
+    """«Сохранить в файлы» of «Доска»: the board as the browser drew it, a PNG, becomes a
+    document of the consultation (its «Файлы», the application card) with an audit event."""
+    principal = current_principal()
+    consultation = calls.consultation_for(consultation_id, principal)
+    call = calls.live_call(consultation)
+    me = calls.participant_of(call, principal, consultation) if call else None
+    if me is None or not me.in_room:
+        raise Conflict(_l("Вы не в видеоконсультации"))
+    board.require_draw(me, principal)
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput(_l("Нет изображения доски"))
+    seq = board.last_seq(call)
+    name = f"Доска {format_datetime(utcnow(), 'yyyy-MM-dd HH-mm')} №{seq}.png"
+    owner = {"owner_user_id": principal.id} if principal.is_staff else {"owner_account_id": principal.id}
+    document = store_document(name, upload.read(), kind="video_board", consultation_id=consultation.id,
+                              folder="video", allowed=("image/png",), **owner)
+    db.session.flush()
+    audit.record("video.board_exported", document, consultation_id=consultation.id, principal=principal,
+                 data={"call": call.id, "seq": seq})
     calls.file_shared(call, me, document)
     db.session.commit()
     return jsonify({"file": _document_view(document, consultation.id)}), 201

@@ -25,7 +25,8 @@ from plugins.video.janus import LocalJanus
 from tests.chat.conftest import Browser, Cast, make_account, make_cast, wait_for  # noqa: F401  (re-exported)
 
 NS = "/video"
-SERVER_EVENTS = ("ringing", "ring_over", "call_over", "state", "signal", "message", "muted", "removed", "files_changed", "session_ended")
+SERVER_EVENTS = ("ringing", "ring_over", "call_over", "state", "signal", "message", "muted", "removed", "files_changed",
+                 "session_ended", "board_op")
 
 
 class VideoSocket:

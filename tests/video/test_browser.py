@@ -43,6 +43,7 @@ def media_browser(shared_browser):
 
 def page_of(browser, server, kind, person_id, path):
     context = browser.new_context(viewport={"width": 1366, "height": 768})
+    context.set_default_timeout(WAIT)  # the machine is shared: never a tight limit
     page = context.new_page()
     page.goto(f"{server.url}/_test/login/{kind}/{person_id}")
     page.goto(server.url + path)
@@ -201,3 +202,92 @@ def test_the_same_call_through_coturn_with_relay_only(make_app, tls_browser, cot
             wait_frames_growing(page)
             peers = page.evaluate("() => window.TeleconsultVideoRoom.lastStats.peers")
             assert peers and all(p["relay"] == "tls" for p in peers), peers
+
+
+BOARD = "window.TeleconsultVideoRoom.board"
+
+
+def drag(page, tool, points):
+    """Draw on «Доска» with the mouse: ``points`` are fractions of the board's size."""
+    page.get_by_role("radio", name=tool).click()
+    stage = page.locator(".vc-board-stage .upper-canvas")
+    stage.scroll_into_view_if_needed()
+    box = stage.bounding_box()
+    xy = [(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy) for fx, fy in points]
+    page.mouse.move(*xy[0])
+    page.mouse.down()
+    for x, y in xy[1:]:
+        page.mouse.move(x, y, steps=4)
+    page.mouse.up()
+
+
+def without_media(page):
+    """The board needs no camera: its tracks stop, so the shared machine has less to do."""
+    page.wait_for_function("() => window.TeleconsultVideoRoom && window.TeleconsultVideoRoom.local()", timeout=WAIT)
+    page.evaluate("() => window.TeleconsultVideoRoom.local().getTracks().forEach(t => t.stop())")
+
+
+def board_settled(page, last):
+    """The board of ``page`` once it holds every operation up to ``last`` and sent its own."""
+    try:
+        page.wait_for_function(f"() => {BOARD}.last() === {last} && {BOARD}.waiting() === 0", timeout=WAIT)
+    except Exception:
+        seen = page.evaluate(f"() => [{BOARD}.last(), {BOARD}.waiting(), document.querySelector('.vc-notice').textContent]")
+        raise AssertionError(f"board of {page.url} not settled at {last}: {seen}") from None
+    return page.evaluate(f"() => {BOARD}.snapshot()")
+
+
+def test_board_two_draw_a_late_joiner_replays_it_the_host_alone_clears(media_browser, server, factory):
+    cast = make_cast(factory)
+    other = add_doctor(factory, cast.consultation_id)
+    doctor = page_of(media_browser, server, "staff", cast.doctor_id, f"/video/{cast.consultation_id}")
+    doctor.wait_for_selector(".vc-tile.self", timeout=WAIT)
+    patient = page_of(media_browser, server, "patient", cast.account_id, f"/video/{cast.consultation_id}")
+    patient.wait_for_function("() => document.querySelectorAll('.vc-tile').length === 2", timeout=WAIT)
+    for page in (doctor, patient):
+        without_media(page)
+    drag(doctor, "Карандаш", [(0.1, 0.1), (0.2, 0.3), (0.3, 0.2), (0.35, 0.4)])
+    drag(patient, "Прямоугольник", [(0.5, 0.5), (0.8, 0.9)])
+    drag(doctor, "Стрелка", [(0.6, 0.1), (0.9, 0.3)])
+    # The patient loses the connection mid-drawing: the ellipse waits and goes when back.
+    patient.evaluate("() => window.TeleconsultVideoRoom.socket.disconnect()")
+    drag(patient, "Эллипс", [(0.1, 0.6), (0.3, 0.9)])
+    assert patient.evaluate(f"() => {BOARD}.waiting()") == 1  # kept in the outbox
+    patient.evaluate("() => window.TeleconsultVideoRoom.socket.connect()")
+    board = board_settled(doctor, 4)
+    assert [row[1] for row in board] == ["path", "rect", "arrow", "ellipse"]
+    assert board_settled(patient, 4) == board
+    # A third participant comes late and replays the same board from the log.
+    colleague = page_of(media_browser, server, "staff", other.id, f"/video/{cast.consultation_id}")
+    without_media(colleague)
+    assert board_settled(colleague, 4) == board
+    shots = os.environ.get("VIDEO_SCREENSHOTS")
+    if shots:
+        doctor.screenshot(path=f"{shots}/board-1366.png", timeout=WAIT)
+        doctor.set_viewport_size({"width": 390, "height": 844})
+        doctor.screenshot(path=f"{shots}/board-390.png", full_page=True, timeout=WAIT)
+        doctor.set_viewport_size({"width": 1366, "height": 768})
+    # Undo takes off one's own last drawing, for everyone.
+    patient.get_by_role("button", name="Отменить").click()
+    board = board_settled(doctor, 5)
+    assert [row[1] for row in board] == ["path", "rect", "arrow"] and board_settled(colleague, 5) == board
+    # Not the host: no «Очистить», and the server refuses it all the same.
+    assert patient.locator(".vc-board-clear").is_hidden()
+    patient.evaluate(f"() => {BOARD}.submit('clear', {{}})")
+    patient.get_by_text("Очистить доску может только ведущий").wait_for(timeout=WAIT)
+    assert board_settled(patient, 5) == board
+    # The export lands in «Файлы» of everyone and on the application card.
+    doctor.get_by_role("button", name="Сохранить в «Файлы»").click()
+    colleague.wait_for_selector(".vc-file-list a:has-text('Доска')", timeout=WAIT)
+    db.session.expire_all()
+    name = db.session.scalar(sa.select(Document.filename).where(Document.kind == "video_board"))
+    assert name.endswith("№5.png")
+    card = doctor.context.new_page()
+    card.goto(f"{server.url}/workplace/applications/{cast.consultation_id}")
+    assert name in card.inner_text("body")
+    card.close()
+    # The host clears the board for all.
+    doctor.on("dialog", lambda dialog: dialog.accept())
+    doctor.get_by_role("button", name="Очистить").click()
+    for page in (doctor, patient, colleague):
+        assert board_settled(page, 6) == []

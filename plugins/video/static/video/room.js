@@ -21,10 +21,18 @@
     function ask(event, data) {
       return new Promise(function (resolve) {
         socket.timeout(15000).emit(event, Object.assign({consultation_id: consultation}, data || {}), function (err, answer) {
-          resolve(err ? {ok: false, error: T.offline} : answer);
+          resolve(err ? {ok: false, offline: true, error: T.offline} : answer);
         });
       });
     }
+
+    // «Доска»: the shared whiteboard (board.js), in the room while the socket is.
+    var board = TeleconsultBoard.create($(root, '.vc-board'), {
+      ask: ask, texts: T, say: say, me: function () { return me; },
+      connected: function () { return socket.connected; },
+      filesChanged: function () { folder = 'video'; loadFiles(); }
+    });
+    api.board = board;
 
     function media() {
       var mic = $(root, '.vc-mic-device').value, cam = $(root, '.vc-cam-device').value;
@@ -84,6 +92,7 @@
       shownKey = key;
       if (rebuild) list.textContent = '';
       var iAmHost = state.host === me, present = {};
+      board.setHost(iAmHost);
       state.participants.forEach(function (p) {
         present[p.id] = true;
         var t = tile(p.id), caption = t.querySelector('figcaption');
@@ -132,6 +141,7 @@
         // Refused (nobody to wait for, the consultation closed): the camera goes off, «Выйти» stays.
         if (!answer.ok) { say(answer.error); if (answer.status) stop(); return; }
         me = answer.me; state = answer.state; startedAt = new Date(state.started_at);
+        board.online();
         if (!acceptedAt) acceptedAt = performance.now();
         // Offers wait until the camera and microphone answered (or failed): an offer
         // made before would carry no tracks.
@@ -168,7 +178,8 @@
       ringFirst = false;
       ringing.then(function (answer) { if (!answer.ok) say(answer.error); return joinRoom(); });
     });
-    socket.on('disconnect', function () { if (!over) say(T.offline); });
+    socket.on('disconnect', function () { board.offline(); if (!over) say(T.offline); });
+    socket.on('board_op', function (m) { if (m.consultation_id === consultation) board.receive(m.op); });
     socket.on('state', function (s) { if (s.consultation_id === consultation) { state = s; switchMedia(); render(); } });
     socket.on('signal', function (m) { if (backend) backend.receive(m.from, m.data); else early.push(m); });
     socket.on('muted', function () { say(T.mutedBy); });
@@ -201,6 +212,7 @@
       over = true;
       if (backend) backend.close();
       backend = null;
+      board.close();
       if (local) local.getTracks().forEach(function (t) { t.stop(); });
       root.classList.add('over');
     }
