@@ -7,8 +7,10 @@ Use with ``pytest_plugins = ["core.testing"]`` in a ``conftest.py``. Fixtures:
 - ``app``, ``client``: the app with every installed plugin, and its test client.
 - ``factory``: makes organisations, doctors, patients, slots and consultations.
 - ``live_server``: the app served over real HTTP and Socket.IO on a free port.
-- ``chromium``: Debian's Chromium driven by Playwright (browser tests); a missing
-  browser skips locally and fails the run in CI.
+- ``chromium``: Debian's Chromium driven by Playwright (browser tests), one browser for
+  the run with the contexts a test opened closed after it; a missing browser skips
+  locally and fails the run in CI. ``playwright_driver``: the run's Playwright, to launch
+  a browser with other flags.
 
 Database tests run on SQLite, and also on PostgreSQL when ``TELECONSULT_TEST_POSTGRES``
 is set (a server URL, or ``1`` for postgresql://postgres@127.0.0.1:5432) or when
@@ -357,7 +359,34 @@ def _kept_data_dir() -> str:
     return folder
 
 
+def _share_url_builders() -> None:
+    """Every app of a run compiles the same ~250 URL rules; Werkzeug generates and compiles
+    two Python functions for each (half the time an app takes to build). A builder depends
+    on the rule's text and parts alone (it reads the rule's converters through its bound
+    ``self`` when called), so the run compiles each once and shares it."""
+    from werkzeug.routing.rules import Rule
+
+    original = Rule._compile_builder
+    if getattr(original, "teleconsult_shared", False):
+        return
+    built: dict[tuple, Any] = {}
+
+    def compile_builder(self, append_unknown: bool = True):
+        trace = getattr(self, "_trace", None)
+        if self.defaults or trace is None:  # defaults are folded into the code: not shared
+            return original(self, append_unknown)
+        key = (self.rule, tuple(trace), append_unknown)
+        function = built.get(key)
+        if function is None:
+            function = built[key] = original(self, append_unknown)
+        return function
+
+    compile_builder.teleconsult_shared = True
+    Rule._compile_builder = compile_builder
+
+
 def pytest_configure(config) -> None:
+    _share_url_builders()
     config.addinivalue_line("markers", "fresh_app: the test's apps are built for it alone, never kept ones")
     config.addinivalue_line(
         "markers", "embedded: with PostgreSQL in the run, runs on SQLite (the embedded default) as well"
@@ -601,16 +630,59 @@ def require_or_skip(missing: list[str]) -> None:
     pytest.skip("missing: " + ", ".join(missing))
 
 
-@pytest.fixture
-def chromium():
-    """A headless Chromium (Playwright ``Browser``); open pages with ``new_context()``."""
+def require_chromium() -> None:
     require_or_skip([] if os.path.exists(CHROMIUM) else [f"Chromium ({CHROMIUM})"])
+
+
+@pytest.fixture(scope="session")
+def playwright_driver():
+    """Playwright's driver for the whole run (sync API); launch browsers with
+    ``playwright_driver.chromium.launch(executable_path=CHROMIUM, ...)``. One per run:
+    the sync API allows one at a time in a thread, and starting it costs a second."""
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
-        yield browser
-        browser.close()
+        yield playwright
+
+
+class _SharedChromium:
+    """One headless Chromium for the run, launched again should it ever go away."""
+
+    def __init__(self, playwright) -> None:
+        self.playwright = playwright
+        self.browser = None
+
+    def get(self):
+        if self.browser is None or not self.browser.is_connected():
+            self.browser = self.playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        return self.browser
+
+    def close(self) -> None:
+        if self.browser is not None and self.browser.is_connected():
+            self.browser.close()
+
+
+@pytest.fixture(scope="session")
+def _shared_chromium(playwright_driver):
+    shared = _SharedChromium(playwright_driver)
+    yield shared
+    shared.close()
+
+
+@pytest.fixture
+def chromium(_shared_chromium):
+    """A headless Chromium (Playwright ``Browser``); open pages with ``new_context()``.
+
+    The browser is shared by the run's tests (launching one costs seconds); what a test
+    sees of it is its own: every context it opened is closed after it, so no page,
+    cookie or storage reaches the next test."""
+    browser = _shared_chromium.get()
+    before = set(browser.contexts)
+    yield browser
+    for context in browser.contexts:
+        if context not in before:
+            context.close()
 
 
 def aware(day: date, at: dtime) -> datetime:
