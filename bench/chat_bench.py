@@ -146,7 +146,7 @@ def prepare_database(data_dir: str, database: str | None, clients: int, fanout: 
             doctor = factory.doctor(organisation=organisation)
             patient = factory.patient(organisation=organisation)
             account = factory.commit(PortalAccount(
-                esia_oid=uuid.uuid4().hex, trust_level="confirmed", last_name=patient.last_name,
+                identity_provider="esia", external_id=uuid.uuid4().hex, trust_level="confirmed", last_name=patient.last_name,
                 first_name=patient.first_name,
             ))
             patient.portal_account_id = account.id

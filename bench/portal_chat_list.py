@@ -36,7 +36,7 @@ def main(count: int = 200, repeats: int = 30) -> None:
         org = factory.organisation()
         doctors = [factory.doctor(organisation=org, specialty=s) for s in ("кардиолог", "терапевт", "невролог", "эндокринолог")]
         patient = factory.patient(organisation=org)
-        account = PortalAccount(esia_oid="bench", trust_level="standard", last_name="Бенчев", first_name="Пётр")
+        account = PortalAccount(identity_provider="esia", external_id="bench", trust_level="standard", last_name="Бенчев", first_name="Пётр")
         db.session.add(account)
         db.session.flush()
         patient.portal_account_id = account.id

@@ -76,7 +76,7 @@ def principal_for_account(account) -> Principal:
 
 def wards_of(representative_ids) -> dict[int, set[int]]:
     """``{representative id: child ids}`` of the people each acts for now, as the plugin
-    that knows legal representatives says (hook ``teleconsult_wards_find``; the guardian
+    that knows legal representatives says (hook ``teleconsult_register_wards``; the guardian
     plugin: links with a checked basis, the child still a minor). Without one, nobody.
 
     Called through the app's plugin manager itself: the access policy sits below the
@@ -87,7 +87,7 @@ def wards_of(representative_ids) -> dict[int, set[int]]:
         return {}
     asked, children = set(representative_ids), {}
     manager = current_app.extensions["teleconsult.pm"]
-    for answer in manager.hook.teleconsult_wards_find(person_ids=representative_ids):
+    for answer in manager.hook.teleconsult_register_wards(person_ids=representative_ids):
         for representative_id, child_ids in (answer or {}).items():
             if representative_id in asked:
                 children.setdefault(representative_id, set()).update(set(child_ids) - {representative_id})

@@ -47,7 +47,7 @@ def create_app(
     enabled = plugins if plugins is not None else base.get("PLUGINS_ENABLED")
     pm = build_plugin_manager(enabled, base["PLUGINS_DISABLED"], extra_plugins, core=builtin)
     plugin_defaults: dict[str, Any] = {}
-    for defaults in reversed(pm.hook.teleconsult_config_defaults()):
+    for defaults in reversed(pm.hook.teleconsult_register_config_defaults()):
         plugin_defaults.update(defaults or {})
     settings = load(environment, config, plugin_defaults=plugin_defaults)
     problems = [p for group in pm.hook.teleconsult_config_check(settings=settings) for p in group]

@@ -6,7 +6,7 @@ the change it describes was committed.
 Actions (``consultation.created``) and object types (table names) are codes; the audit
 log shows their Russian titles. The core's titles are ``CORE_TITLES``; a plugin adds
 its own through the hook ``teleconsult_register_audit_titles`` and the console
-(``admin.views.plugin_audit_titles``) merges them.
+(``admin.views.audit.plugin_audit_titles``) merges them.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Staff login and logout (SPEC D1) and the Flask-Login wiring for staff and patients.
 
-Patients log in through the ``esia`` plugin, which calls ``login_account``.
+Patients log in through an identity provider's plugin (built in: ESIA), which calls
+``login_account``; a portal page answering 401 leads to the login that plugin offers
+(``teleconsult_register_login_options``), or here without one.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ def _start_session(user) -> None:
 
 
 def login_account(account: PortalAccount) -> None:
-    """Start a patient session (used by the ESIA plugin after a verified login)."""
+    """Start a patient session (used by an identity provider's plugin after a verified login)."""
     account.last_login_at = utcnow()
     _start_session(account)
     audit.record("auth.login", account, principal=principal_for_account(account))
@@ -168,7 +170,7 @@ def logout():
     portal = principal.is_patient
     onward = None
     if form.validate_on_submit() and principal.is_authenticated:
-        onward = hooks().teleconsult_logout_url(principal=principal)  # before the session is gone
+        onward = hooks().teleconsult_register_logout_url(principal=principal)  # before the session is gone
         audit.record("auth.logout", principal=principal, object_type=principal.kind, object_id=principal.id)
         # Every session of the account ends: a copy of any of its cookies opens nothing.
         sessions.end_account("staff" if principal.is_staff else "patient", principal.id, "logout")

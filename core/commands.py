@@ -110,7 +110,7 @@ def hooks_command():
 
 def hookspec_modules() -> list[tuple[str, object]]:
     """``[(plugin, module), ...]`` of every hook specification module: the core's first,
-    then those the installed plugins add (``teleconsult_add_hookspecs``), by plugin."""
+    then those the installed plugins add (``teleconsult_register_hookspecs``), by plugin."""
     from core import hookspecs
     from core.plugins import CORE_PLUGIN, build_plugin_manager
 

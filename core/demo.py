@@ -165,7 +165,7 @@ def _portal_people(org: Organisation) -> dict[str, Patient]:
             organisation_id=org.id, source="demo",
         )
         db.session.add(patient)
-        found[person.esia_oid] = patient
+        found[person.external_id] = patient
         for last, first, middle, birth, sex, snils, oms in person.children:
             child = Patient(
                 last_name=last, first_name=first, middle_name=middle, birth_date=birth, sex=sex,
@@ -174,7 +174,7 @@ def _portal_people(org: Organisation) -> dict[str, Patient]:
             db.session.add(child)
             # Linked to the parent when (demo) ESIA lists the child at the parent's login,
             # by the plugin that knows legal representatives (SPEC D5).
-            found[f"{person.esia_oid}:child"] = child
+            found[f"{person.external_id}:child"] = child
     return found
 
 

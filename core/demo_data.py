@@ -441,7 +441,7 @@ def generate_child_for(
 class PortalPerson:
     """A person of the development IdP; ``in_registry`` people have a registry record."""
 
-    esia_oid: str
+    external_id: str
     trust_level: str  # simplified | standard | confirmed
     last_name: str
     first_name: str

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from core.db import db
 from core.errors import N_, TITLES, UserError
+from core.menus import login_options
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,8 @@ def register(app: Flask) -> None:
         if status == 401 and not wants_json():
             db.session.rollback()
             target = "auth.login"
-            if request.blueprint == "portal" and "esia.login" in app.view_functions:
-                target = "esia.login"
+            if request.blueprint == "portal":
+                target = next((option.endpoint for option in login_options("portal")), target)
             return redirect(url_for(target, next=request.full_path if request.method == "GET" else None))
         if status == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH")

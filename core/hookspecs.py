@@ -13,7 +13,7 @@ a consultation call only the plugins switched on for the consultation's organisa
 (``core.plugins.hooks_for``).
 
 A plugin may declare hooks of its own for other plugins to implement
-(``teleconsult_add_hookspecs``); they are listed after the core's, under their plugin.
+(``teleconsult_register_hookspecs``); they are listed after the core's, under their plugin.
 A plugin that implements another plugin's hook marks it ``@hookimpl(optionalhook=True)``,
 so that it still loads while that plugin is disabled.
 
@@ -31,6 +31,14 @@ old name is called as the new hook, and a call through ``core.plugins.hooks`` or
 - ``teleconsult_consultation_badges`` → ``teleconsult_register_consultation_badges``
 - ``teleconsult_consultation_link`` → ``teleconsult_register_consultation_link``
 - ``teleconsult_consultation_list_scripts`` → ``teleconsult_register_list_scripts``
+- ``teleconsult_add_hookspecs`` → ``teleconsult_register_hookspecs``
+- ``teleconsult_config_defaults`` → ``teleconsult_register_config_defaults``
+- ``teleconsult_logout_url`` → ``teleconsult_register_logout_url``
+- ``teleconsult_consultation_notice`` → ``teleconsult_consultation_notified``
+- ``teleconsult_page_scripts`` → ``teleconsult_register_page_scripts``
+- ``teleconsult_wards_find`` → ``teleconsult_register_wards``
+- ``teleconsult_patient_record_extend`` → ``teleconsult_register_patient_record_fields``
+- ``teleconsult_template_blocks`` → ``teleconsult_register_template_blocks``
 
 Run ``teleconsult hooks`` to print this reference; docs/hooks.md is generated from it.
 """
@@ -42,6 +50,8 @@ from typing import TYPE_CHECKING, Any
 from core.markers import hookspec
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     import click
     from flask import Blueprint, Flask
     from flask_admin import BaseView
@@ -73,6 +83,14 @@ RENAMED_HOOKS = {
     "teleconsult_consultation_badges": "teleconsult_register_consultation_badges",
     "teleconsult_consultation_link": "teleconsult_register_consultation_link",
     "teleconsult_consultation_list_scripts": "teleconsult_register_list_scripts",
+    "teleconsult_add_hookspecs": "teleconsult_register_hookspecs",
+    "teleconsult_config_defaults": "teleconsult_register_config_defaults",
+    "teleconsult_logout_url": "teleconsult_register_logout_url",
+    "teleconsult_consultation_notice": "teleconsult_consultation_notified",
+    "teleconsult_page_scripts": "teleconsult_register_page_scripts",
+    "teleconsult_wards_find": "teleconsult_register_wards",
+    "teleconsult_patient_record_extend": "teleconsult_register_patient_record_fields",
+    "teleconsult_template_blocks": "teleconsult_register_template_blocks",
 }
 
 
@@ -80,22 +98,29 @@ RENAMED_HOOKS = {
 
 
 @hookspec(historic=True)
-def teleconsult_add_hookspecs(pluginmanager: TeleconsultPluginManager) -> None:
-    """Add the plugin's own hook specifications (as pytest's ``pytest_addhooks``).
+def teleconsult_register_hookspecs(pluginmanager: TeleconsultPluginManager) -> list[ModuleType]:
+    """The plugin's own hook specifications (as pytest's ``pytest_addhooks``). Formerly
+    ``teleconsult_add_hookspecs``.
 
-    Call ``pluginmanager.add_hookspecs(module)`` with a module of functions decorated
-    with ``core.markers.hookspec``. Fires for each plugin as it is registered, before the core
-    checks that every implemented hook has a specification, so the plugins registered
-    after it may implement the new hooks. The hook reference lists them under the plugin.
+    :param pluginmanager: the manager; only an implementation under the old name uses
+        it (it called ``pluginmanager.add_hookspecs(module)`` itself). A new one leaves
+        it out of its parameters.
+    :returns: modules of functions decorated with ``core.markers.hookspec``; a module's
+        ``RENAMED_HOOKS`` (old name -> new) keeps its renamed hooks working for a release.
+
+    Fires for each plugin as it is registered, before the core checks that every
+    implemented hook has a specification, so the plugins registered after it may
+    implement the new hooks. The hook reference lists them under the plugin.
     """
 
 
 @hookspec
-def teleconsult_config_defaults() -> dict[str, Any]:
-    """Default settings of the plugin.
+def teleconsult_register_config_defaults() -> dict[str, Any]:
+    """Default settings of the plugin. Formerly ``teleconsult_config_defaults``.
 
-    Returns a mapping of UPPERCASE keys. They sit between ``config.defaults`` and the
-    environment module, so a deployment overrides them with ``TELECONSULT_<KEY>``.
+    :returns: a mapping of UPPERCASE keys. They sit between ``config.defaults`` and the
+        environment module, so a deployment overrides them with ``TELECONSULT_<KEY>``.
+
     Fires once, while the app is being built, before anything else.
     """
 
@@ -212,15 +237,29 @@ def teleconsult_register_audit_titles() -> AuditTitles:
 # --------------------------------------------------------------------------- session
 
 
+@hookspec
+def teleconsult_register_login_options(area: str) -> list[MenuItem]:
+    """Ways to log in to an area that an identity provider's plugin offers.
+
+    :param area: ``"portal"`` (patients) or ``"workplace"`` (staff).
+    :returns: ``core.menus.MenuItem``s: the title of the way (a Russian lazy string), the
+        endpoint of its login page and its ``order`` (smaller first).
+
+    Fired when a page of the area answers 401 to a browser, with the plugins switched
+    on for the viewer: the browser goes to the first option's page (with ``next``), or
+    to the core's own login page when no plugin offers one.
+    """
+
+
 @hookspec(firstresult=True)
-def teleconsult_logout_url(principal: Principal) -> str | None:
+def teleconsult_register_logout_url(principal: Principal) -> str | None:
     """Where the browser goes after a local logout; stops at the first non-None result.
 
     An identity provider plugin answers with its provider's own logout address, so the
     provider forgets its session too and the next login asks again (ESIA does, SPEC P8).
     Fired by ``/logout`` for a confirmed logout while the session still holds what the
     login stored in it; the local session ends whatever the answer. Without an answer a
-    patient goes to the portal, staff to the login page.
+    patient goes to the portal, staff to the login page. Formerly ``teleconsult_logout_url``.
 
     :param principal: who logs out.
     :returns: an absolute URL, or None to leave the choice to the next plugin or the core.
@@ -362,25 +401,36 @@ def teleconsult_register_list_scripts(area: str, principal: Principal) -> list[s
 
 
 @hookspec
-def teleconsult_consultation_notice(consultation: Consultation, event: str, text: str) -> None:
+def teleconsult_consultation_notified(consultation: Consultation, event: str, text: str) -> None:
     """A plugin tells the consultation's participants of something that happened.
 
     ``event`` is a code of the telling plugin (``"video_missed"``, ``"video_declined"``,
     ``"video_message"``), ``text`` the Russian sentence to show. The chat plugin stores it
     as a system message of the consultation's chat, so a missed or declined call and the
     messages of a call stay in the chat's history. Fired in the telling transaction;
-    whatever an implementation writes commits with it.
+    whatever an implementation writes commits with it. Formerly
+    ``teleconsult_consultation_notice``.
+
+    :param consultation: the consultation told of it.
+    :param event: the telling plugin's code of what happened.
+    :param text: the Russian sentence to show.
+    :returns: nothing.
     """
 
 
 @hookspec
-def teleconsult_page_scripts(area: str, principal: Principal) -> list[str]:
+def teleconsult_register_page_scripts(area: str, principal: Principal) -> list[str]:
     """Addresses of scripts to load on every page of an area, at the end of the body.
 
     ``area`` is ``"portal"`` or ``"workplace"``. The video plugin shows the popup
     «Врач … вызывает вас» in every open tab of the patient this way (SPEC P5). Fired
     while a page of the area is rendered for an authenticated viewer, with the plugins
-    switched on for the viewer; each address is loaded once, in order.
+    switched on for the viewer; each address is loaded once, in order. Formerly
+    ``teleconsult_page_scripts``.
+
+    :param area: ``"portal"`` or ``"workplace"``.
+    :param principal: who looks at the page.
+    :returns: script addresses (``url_for("…static", …)``).
     """
 
 
@@ -428,8 +478,9 @@ def teleconsult_register_participant_roles() -> dict[str, str]:
 
 
 @hookspec
-def teleconsult_wards_find(person_ids: list[int]) -> dict[int, set[int]]:
+def teleconsult_register_wards(person_ids: list[int]) -> dict[int, set[int]]:
     """The people each of ``person_ids`` acts for now as their legal representative.
+    Formerly ``teleconsult_wards_find``.
 
     :param person_ids: ids of registry persons (``core.models.Patient``) with a portal
         account, whose principals are being built.
@@ -482,8 +533,9 @@ def teleconsult_person_children_listed(parent: Patient, children: list[Patient] 
 
 
 @hookspec
-def teleconsult_patient_record_extend(patient: Patient) -> dict[str, Any]:
+def teleconsult_register_patient_record_fields(patient: Patient) -> dict[str, Any]:
     """Extra fields of a registry record in the API (``GET /api/v1/registry/patients/<id>``).
+    Formerly ``teleconsult_patient_record_extend``.
 
     :param patient: the record being shown.
     :returns: a mapping of field names to JSON-ready values (a guardian plugin gives
@@ -556,13 +608,16 @@ def teleconsult_register_wizard_steps() -> list[WizardStep]:
 
 
 @hookspec
-def teleconsult_template_blocks(slot: str, context: dict[str, Any]) -> list[str]:
+def teleconsult_register_template_blocks(slot: str, context: dict[str, Any]) -> list[str]:
     """HTML blocks the plugin adds at a named place of a page (as FlaskBB's template hooks).
+    Formerly ``teleconsult_template_blocks``.
 
-    ``slot`` names the place; ``context`` holds what the page passes there
-    (``consultation`` on pages that show one). Returns pieces of HTML, inserted as they
-    are: render them from the plugin's own template (``flask.render_template``, which
-    escapes the data), never by pasting data into a string.
+    :param slot: names the place.
+    :param context: what the page passes there (``consultation`` on pages that show one).
+    :returns: pieces of HTML, inserted as they are: render them from the plugin's own
+        template (``flask.render_template``, which escapes the data), never by pasting
+        data into a string.
+
     Fires while the page is rendered, through ``{{ template_blocks(slot, ...) }}``, with
     the plugins switched on for the consultation's organisation (the viewer's when the
     page shows none). Slots: ``workplace.card.details`` and ``workplace.card.panel`` (the

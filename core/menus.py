@@ -24,13 +24,17 @@ class MenuItem:
         return url_for(self.endpoint, **self.url_values)
 
 
-def menu(area: str, principal) -> list[MenuItem]:
-    items = []
-    for group in hooks().teleconsult_register_menu_items(area=area):
-        for item in group or ():
-            if item.endpoint not in current_app.view_functions:
-                continue
-            if item.roles and not principal.roles.intersection(item.roles):
-                continue
-            items.append(item)
+def _served(groups) -> list[MenuItem]:
+    """The items of the hook's answers whose pages exist, in order."""
+    items = [item for group in groups for item in group or () if item.endpoint in current_app.view_functions]
     return sorted(items, key=lambda item: (item.order, str(item.title)))
+
+
+def login_options(area: str) -> list[MenuItem]:
+    """The ways to log in to ``area`` that the plugins switched on for the viewer offer."""
+    return _served(hooks().teleconsult_register_login_options(area=area))
+
+
+def menu(area: str, principal) -> list[MenuItem]:
+    items = _served(hooks().teleconsult_register_menu_items(area=area))
+    return [item for item in items if not item.roles or principal.roles.intersection(item.roles)]

@@ -46,6 +46,19 @@ class PluginInfo:
     builtin: bool
 
 
+def _warn_renamed(function: Any, old: str, new: str) -> None:
+    """The deprecation warning of an implementation under a hook's old name, at the function."""
+    code = getattr(function, "__code__", None)
+    warnings.warn_explicit(
+        hookspecs.TeleconsultDeprecationWarning(
+            f"hook {old} is renamed {new}; the old name stops working in the next release"
+        ),
+        category=None,
+        filename=code.co_filename if code else "<unknown>",
+        lineno=code.co_firstlineno if code else 0,
+    )
+
+
 class TeleconsultPluginManager(pluggy.PluginManager):
     """pluggy's manager plus what the app needs to know about where plugins came from."""
 
@@ -57,28 +70,28 @@ class TeleconsultPluginManager(pluggy.PluginManager):
         self.unloaded: dict[str, importlib.metadata.EntryPoint] = {}
         # Hook name -> the plugin that declared it ("core" for core.hookspecs).
         self.hookspec_owners: dict[str, str] = {}
+        # Old hook name -> new one: the core's and those of the plugins' own hooks
+        # (a hook specification module's ``RENAMED_HOOKS``), for one release.
+        self.renamed_hooks: dict[str, str] = {}
         self._registering = CORE_PLUGIN
         self.add_hookspecs(hookspecs)
         # Historic: every plugin registered from now on adds its specs at registration.
-        self.hook.teleconsult_add_hookspecs.call_historic(kwargs={"pluginmanager": self})
+        self.hook.teleconsult_register_hookspecs.call_historic(
+            result_callback=self._add_returned_hookspecs, kwargs={"pluginmanager": self}
+        )
+
+    def _add_returned_hookspecs(self, modules) -> None:
+        for module in modules or ():
+            self.add_hookspecs(module)
 
     def parse_hookimpl_opts(self, plugin: Any, name: str):
         """pluggy's, plus a hook implemented under its old name (``hookspecs.RENAMED_HOOKS``):
         registered as the new hook, with a ``TeleconsultDeprecationWarning`` at the function."""
         opts = super().parse_hookimpl_opts(plugin, name)
-        new = hookspecs.RENAMED_HOOKS.get(name)
+        new = self.renamed_hooks.get(name)
         if opts is None or new is None or opts.get("specname"):
             return opts
-        function = getattr(plugin, name)
-        code = getattr(function, "__code__", None)
-        warnings.warn_explicit(
-            hookspecs.TeleconsultDeprecationWarning(
-                f"hook {name} is renamed {new}; the old name stops working in the next release"
-            ),
-            category=None,
-            filename=code.co_filename if code else "<unknown>",
-            lineno=code.co_firstlineno if code else 0,
-        )
+        _warn_renamed(getattr(plugin, name), name, new)
         return {**opts, "specname": new}
 
     def add_hookspecs(self, module_or_class: Any) -> None:
@@ -86,6 +99,24 @@ class TeleconsultPluginManager(pluggy.PluginManager):
         for name, caller in vars(self.hook).items():
             if caller.spec is not None and caller.spec.namespace is module_or_class:
                 self.hookspec_owners.setdefault(name, self._registering)
+        renamed = getattr(module_or_class, "RENAMED_HOOKS", {})
+        self.renamed_hooks.update(renamed)
+        for old, new in renamed.items():
+            self._adopt_renamed(old, new)
+
+    def _adopt_renamed(self, old: str, new: str) -> None:
+        """Implementations under a plugin hook's old name that were registered before the
+        plugin declaring the hook: they move to the new hook, as if registered after it."""
+        caller = getattr(self.hook, old, None)
+        if caller is None or caller.spec is not None:
+            return
+        target = getattr(self.hook, new)
+        for impl in caller.get_hookimpls():
+            _warn_renamed(impl.function, old, new)
+            caller._remove_plugin(impl.plugin)
+            self._verify_hook(target, impl)
+            target._add_hookimpl(impl)
+        delattr(self.hook, old)
 
     def register_plugin(
         self, plugin: Any, name: str, dist_name: str | None = None, version: str | None = None, builtin=False
@@ -428,7 +459,7 @@ class LiveHooks:
         self._off = [pm.get_plugin(name) for name in off if pm.get_plugin(name) is not None]
 
     def __getattr__(self, name: str):
-        new = hookspecs.RENAMED_HOOKS.get(name)
+        new = self._pm.renamed_hooks.get(name)
         if new is not None:  # a caller of a renamed hook, for one release
             warnings.warn(
                 hookspecs.TeleconsultDeprecationWarning(f"hook {name} is renamed {new}; call it by the new name"),

@@ -1,7 +1,7 @@
 """The one place that reads settings.
 
 Order, later wins: ``config.defaults`` -> plugin defaults (hook
-``teleconsult_config_defaults``) -> ``config.<environment>`` -> ``TELECONSULT_*``
+``teleconsult_register_config_defaults``) -> ``config.<environment>`` -> ``TELECONSULT_*``
 environment variables -> the mapping passed to ``create_app``.
 """
 

@@ -21,12 +21,12 @@ def local_datetime(value: datetime | None, fmt: str = "dd.MM.yyyy HH:mm") -> str
 
 
 def template_blocks(slot: str, **context) -> Markup:
-    """The blocks plugins add at ``slot`` of a page (hook ``teleconsult_template_blocks``),
+    """The blocks plugins add at ``slot`` of a page (hook ``teleconsult_register_template_blocks``),
     joined. A page that shows a consultation passes it as ``consultation``; the hook then
     asks only the plugins switched on for its organisation, else the viewer's."""
     consultation = context.get("consultation")
     caller = hooks_for(consultation) if consultation is not None else hooks()
-    groups = caller.teleconsult_template_blocks(slot=slot, context=context)
+    groups = caller.teleconsult_register_template_blocks(slot=slot, context=context)
     # Each plugin answers a list; a lone string is one block, never a list of characters.
     parts = [part for group in groups for part in ([group] if isinstance(group, str) else group or ()) if part]
     # A plugin's block is its HTML (usually rendered from its own autoescaping template).
@@ -34,12 +34,12 @@ def template_blocks(slot: str, **context) -> Markup:
 
 
 def page_scripts(area: str) -> list[str]:
-    """The scripts plugins add to every page of ``area`` (hook teleconsult_page_scripts)."""
+    """The scripts plugins add to every page of ``area`` (hook teleconsult_register_page_scripts)."""
     principal = current_principal()
     if not principal.is_authenticated:
         return []
     found: list[str] = []
-    for group in hooks().teleconsult_page_scripts(area=area, principal=principal):
+    for group in hooks().teleconsult_register_page_scripts(area=area, principal=principal):
         for src in group or ():
             if src not in found:
                 found.append(src)

@@ -580,6 +580,20 @@ def _no_delay_handler():
 _NoDelayRequestHandler = _no_delay_handler()
 
 
+def wait_for_port(port: int, *, process=None, limit: float = 30, what: str = "the server") -> None:
+    """Wait until something accepts connections on the loopback ``port``: at most
+    ``limit`` seconds, or until ``process`` (a ``subprocess.Popen``) has stopped."""
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if (process is not None and process.poll() is not None) or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.05)
+
+
 class LiveServer:
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -595,14 +609,8 @@ class LiveServer:
         )
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("live server did not start")
+        wait_for_port(self.port, limit=30, what="live server")
+        return self
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -785,15 +793,7 @@ def moto_s3_server(bucket: str = "teleconsult") -> Iterator[dict[str, Any]]:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto's S3 server did not start") from None
-                time.sleep(0.1)
+        wait_for_port(port, process=process, limit=60, what="moto's S3 server")
         settings = {
             "STORAGE_BACKEND": "core.s3storage:S3Storage",
             "STORAGE_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
@@ -826,15 +826,7 @@ def redis_server() -> Iterator[tuple[int, Any]]:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.05)
+        wait_for_port(port, process=process, limit=20, what="redis-server")
         yield port, process
     finally:
         process.terminate()

@@ -1,6 +1,6 @@
 """Every hook has documentation, a generated reference that is up to date, and a test
 that really calls it (the way datasette keeps its plugin hooks honest). Plugins' own
-hook specifications (``teleconsult_add_hookspecs``) count as much as the core's."""
+hook specifications (``teleconsult_register_hookspecs``) count as much as the core's."""
 
 import inspect
 import json
@@ -29,8 +29,8 @@ PRESENCE = "tests/integration/test_realtime_and_lists.py::test_presence_fires_pa
 # The test that exercises each hook: it runs with every hook call recorded, and must
 # call the hook with a plugin's implementation.
 EXERCISED_BY = {
-    "teleconsult_add_hookspecs": "tests/integration/test_plugins.py::test_a_plugin_adds_hooks_that_other_plugins_implement",
-    "teleconsult_config_defaults": SETUP,
+    "teleconsult_register_hookspecs": "tests/integration/test_plugins.py::test_a_plugin_adds_hooks_that_other_plugins_implement",
+    "teleconsult_register_config_defaults": SETUP,
     "teleconsult_config_check": "tests/integration/test_hooks.py::test_config_check_stops_production",
     "teleconsult_register_blueprints": SETUP,
     "teleconsult_register_admin_views": "tests/admin/test_console_plugins.py::test_switching_off_stops_the_plugin_at_once",
@@ -55,27 +55,28 @@ EXERCISED_BY = {
     "teleconsult_participant_left": PRESENCE,
     "teleconsult_register_participant_roles": "tests/integration/test_participant_roles.py::test_a_plugin_adds_a_participant_role",
     "teleconsult_register_routes": ROUTE,
-    "teleconsult_notification_channels": "tests/notifications/test_inprocess.py::test_a_plugin_channel_replaces_the_built_in_sms",
+    "teleconsult_register_notification_channels": "tests/notifications/test_inprocess.py::test_a_plugin_channel_replaces_the_built_in_sms",
     "teleconsult_register_audit_titles": "tests/admin/test_console_plugins.py::test_a_plugin_gives_its_audit_events_titles",
     "teleconsult_register_api_blueprints": "tests/api/test_plugin_endpoints.py::test_a_plugin_endpoint_is_served_as_part_of_the_api",
-    "teleconsult_consultation_notice": "tests/video/test_hooks.py::test_consultation_notice_becomes_a_chat_system_message",
-    "teleconsult_page_scripts": "tests/video/test_hooks.py::test_chat_header_has_the_video_buttons_and_portal_pages_the_popup",
-    "teleconsult_chat_header_actions": "tests/video/test_hooks.py::test_chat_header_has_the_video_buttons_and_portal_pages_the_popup",
+    "teleconsult_consultation_notified": "tests/video/test_hooks.py::test_consultation_notice_becomes_a_chat_system_message",
+    "teleconsult_register_page_scripts": "tests/video/test_hooks.py::test_chat_header_has_the_video_buttons_and_portal_pages_the_popup",
+    "teleconsult_register_chat_header_actions": "tests/video/test_hooks.py::test_chat_header_has_the_video_buttons_and_portal_pages_the_popup",
     "teleconsult_register_outcomes": "tests/tutorial_route/test_pressure_route.py::test_completed_with_the_routes_conclusion_the_card_chat_and_api_show_it",
-    "teleconsult_template_blocks": "tests/tutorial_route/test_pressure_route.py::test_the_wizard_asks_the_routes_fields_refuses_bad_ones_in_russian_and_keeps_good_ones",
+    "teleconsult_register_template_blocks": "tests/tutorial_route/test_pressure_route.py::test_the_wizard_asks_the_routes_fields_refuses_bad_ones_in_russian_and_keeps_good_ones",
     "teleconsult_register_wizard_steps": "tests/workplace/test_wizard_steps.py::test_a_plugin_step_sits_after_its_anchor_is_required_and_follows_the_switch",
-    "teleconsult_wards_find": "tests/guardian/test_basis.py::test_an_operator_attaches_a_document_and_only_then_the_representative_acts",
+    "teleconsult_register_wards": "tests/guardian/test_basis.py::test_an_operator_attaches_a_document_and_only_then_the_representative_acts",
     "teleconsult_representation_check": "tests/guardian/test_wizard_child.py::test_a_child_typed_by_hand_is_added_to_the_registry_and_the_application_filed",
     "teleconsult_person_children_listed": "tests/portal/test_guardianship_esia.py::test_esia_lists_the_child_by_oms_policy_and_birth_date_and_the_claim_becomes_a_basis",
-    "teleconsult_patient_record_extend": "tests/registry/test_import_api.py::test_guardianships_link_representative_and_child",
+    "teleconsult_register_patient_record_fields": "tests/registry/test_import_api.py::test_guardianships_link_representative_and_child",
     "teleconsult_registry_links_import": "tests/registry/test_import_api.py::test_guardianships_link_representative_and_child",
-    "teleconsult_logout_url": "tests/integration/test_auth.py::test_a_plugin_sends_the_browser_through_its_own_logout",
+    "teleconsult_register_logout_url": "tests/integration/test_auth.py::test_a_plugin_sends_the_browser_through_its_own_logout",
+    "teleconsult_register_login_options": "tests/integration/test_auth.py::test_the_portal_sends_an_anonymous_visitor_to_the_login_a_plugin_offers",
 }
 
 
 def test_there_are_hooks_of_the_core_and_of_plugins():
     assert len(HOOKS) >= 25
-    assert SPECS["teleconsult_notification_channels"][0] == "notifications"
+    assert SPECS["teleconsult_register_notification_channels"][0] == "notifications"
     assert SPECS["teleconsult_consultation_created"][0] == "core"
 
 
@@ -96,13 +97,67 @@ def test_a_firstresult_hook_says_it_stops_at_the_first_answer(name):
     assert ":returns:" in doc and ":param" in doc
 
 
-@pytest.mark.parametrize("old, new", sorted(RENAMED_HOOKS.items()))
+#: The core's renamed hooks and those of the plugins' own hooks.
+RENAMED = {
+    old: new for _plugin, module in hookspec_modules() for old, new in getattr(module, "RENAMED_HOOKS", {}).items()
+}
+
+
+def test_the_plugins_renamed_hooks_are_known():
+    assert set(RENAMED_HOOKS) < set(RENAMED)
+    assert RENAMED["teleconsult_chat_header_actions"] == "teleconsult_register_chat_header_actions"
+
+
+@pytest.mark.parametrize("old, new", sorted(RENAMED.items()))
 def test_a_renamed_hook_is_documented_under_its_new_name(old, new):
     assert new in SPECS and old not in SPECS
     doc = inspect.getdoc(SPECS[new][1]) or ""
     assert f"Formerly ``{old}``" in " ".join(doc.split())
-    assert ":param" in doc and ":returns:" in doc
+    if inspect.signature(SPECS[new][1]).parameters:
+        assert ":param" in doc
+    assert ":returns:" in doc
     assert f"``{old}`` → ``{new}``" in hook_reference()
+
+
+def test_the_old_ways_of_adding_and_implementing_a_plugins_hooks_still_work_and_warn():
+    """``teleconsult_add_hookspecs(pluginmanager)`` still adds specifications, and an
+    implementation of a plugin's renamed hook under its old name is called as the new
+    hook, even when registered before the plugin that declares it."""
+    import types
+
+    from core.markers import hookspec
+
+    def teleconsult_register_rating_shown(score: int) -> list[str]:
+        """The declaring plugin's hook under its new name."""
+
+    specs = types.ModuleType("rating_hookspecs")
+    specs.teleconsult_register_rating_shown = hookspec(teleconsult_register_rating_shown)
+    specs.RENAMED_HOOKS = {"teleconsult_rating_shown": "teleconsult_register_rating_shown"}
+
+    class Declaring:
+        @hookimpl
+        def teleconsult_add_hookspecs(self, pluginmanager):
+            pluginmanager.add_hookspecs(specs)
+
+    class Early:  # registered before the hook exists, under its old name
+        @hookimpl(optionalhook=True)
+        def teleconsult_rating_shown(self, score):
+            return f"early {score}"
+
+    class Late:
+        @hookimpl(optionalhook=True)
+        def teleconsult_rating_shown(self, score):
+            return f"late {score}"
+
+    with pytest.warns(TeleconsultDeprecationWarning) as caught:
+        pm = build_plugin_manager([], [], extra=[("early", Early()), ("rating", Declaring()), ("late", Late())])
+    assert {str(w.message).split()[1] for w in caught} == {"teleconsult_add_hookspecs", "teleconsult_rating_shown"}
+    assert all(w.filename == __file__ for w in caught)
+    assert sorted(pm.hook.teleconsult_register_rating_shown(score=5)) == ["early 5", "late 5"]
+    assert not hasattr(pm.hook, "teleconsult_rating_shown")
+    assert pm.hookspec_owners["teleconsult_register_rating_shown"] == "rating"
+    with pytest.warns(TeleconsultDeprecationWarning, match="call it by the new name"):
+        assert sorted(LiveHooks(pm, frozenset()).teleconsult_rating_shown(score=1)) == ["early 1", "late 1"]
 
 
 def test_an_implementation_under_an_old_name_is_called_as_the_new_hook_and_warns():

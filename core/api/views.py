@@ -146,7 +146,7 @@ def registry_patient(patient_id: int):
         db.session.commit()
         raise NotFound()
     data = (s.PatientRecordSchema() if full else s.PatientMaskedRecordSchema()).dump(patient)
-    for extra in hooks().teleconsult_patient_record_extend(patient=patient):
+    for extra in hooks().teleconsult_register_patient_record_fields(patient=patient):
         data.update(extra or {})
     db.session.commit()
     return jsonify(data)

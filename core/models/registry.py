@@ -18,12 +18,16 @@ def normalize_name(value: str | None) -> str:
 
 
 class PortalAccount(UserMixin, db.Model):
-    """A person who logged in to the patient portal through ESIA (SPEC P1)."""
+    """A person who logged in to the patient portal through an identity provider's
+    plugin (SPEC P1): the built-in one is ESIA's."""
 
     __tablename__ = "portal_accounts"
+    __table_args__ = (sa.UniqueConstraint("identity_provider", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    esia_oid: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    # The plugin that linked the account ("esia") and the person's id at its provider.
+    identity_provider: Mapped[str] = mapped_column(sa.String(40))
+    external_id: Mapped[str] = mapped_column(sa.String(100))
     # «Упрощённая» / «Стандартная» / «Подтверждённая»: simplified, standard, confirmed.
     trust_level: Mapped[str] = mapped_column(sa.String(20))
     last_name: Mapped[str] = mapped_column(sa.String(100))

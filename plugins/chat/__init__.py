@@ -18,14 +18,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @hookimpl
-def teleconsult_add_hookspecs(pluginmanager):
+def teleconsult_register_hookspecs():
     from plugins.chat import hookspecs
 
-    pluginmanager.add_hookspecs(hookspecs)
+    return [hookspecs]
 
 
 @hookimpl
-def teleconsult_config_defaults():
+def teleconsult_register_config_defaults():
     return {
         # Each web process re-checks its sockets' logins and access this often (seconds).
         "CHAT_RECHECK_SECONDS": 2.0,
@@ -83,28 +83,28 @@ def teleconsult_register_access_rules():
 
 @hookimpl
 def teleconsult_consultation_created(consultation, actor):
-    from plugins.chat.service import create_chat
+    from plugins.chat.chats import create_chat
 
     create_chat(consultation)
 
 
 @hookimpl
 def teleconsult_participant_added(consultation, participant):
-    from plugins.chat.service import add_member
+    from plugins.chat.chats import add_member
 
     add_member(consultation, participant)
 
 
 @hookimpl
 def teleconsult_consultation_completed(consultation, outcome, actor):
-    from plugins.chat.service import close
+    from plugins.chat.messages import close
 
     close(consultation, outcome, actor)
 
 
 @hookimpl
 def teleconsult_register_consultation_badges(consultations, principal):
-    from plugins.chat.service import unread_counts
+    from plugins.chat.unread import unread_counts
 
     return unread_counts([c.id for c in consultations], principal)
 
@@ -143,7 +143,7 @@ def teleconsult_register_consultation_actions(consultation, principal):
 
 
 @hookimpl
-def teleconsult_consultation_notice(consultation, event, text):
-    from plugins.chat.service import post_notice
+def teleconsult_consultation_notified(consultation, event, text):
+    from plugins.chat.messages import post_notice
 
     post_notice(consultation, event, text)

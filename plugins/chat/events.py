@@ -32,8 +32,11 @@ from core.errors import UserError
 from core.access import current_principal, require
 from core.db import db
 from core.realtime import Namespace
-from plugins.chat import grouped, service, sessions
-from plugins.chat.service import NAMESPACE
+from plugins.chat import grouped, sessions
+from plugins.chat.chats import ensure_member, open_for, parse_seq
+from plugins.chat.history import history
+from plugins.chat.rooms import NAMESPACE, chat_room, emit, login_room, personal_rooms
+from plugins.chat.unread import asked_chats, counts_of, mark_read, read_marks
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +86,10 @@ class ChatNamespace(Namespace):
     def on_connect(self, auth=None):
         principal = self._principal()
         token = sessions.current_token()
-        rooms = service.personal_rooms(principal)
+        rooms = personal_rooms(principal)
         for room in rooms:
             join_room(room)
-        join_room(service.login_room(token))
+        join_room(login_room(token))
         registry = sessions.connections()
         registry.add(
             sessions.Connection(
@@ -97,8 +100,8 @@ class ChatNamespace(Namespace):
         )
         registry.start_sweeper(current_app._get_current_object())
         # After joining the personal rooms: whatever changes from now on comes as `unread`.
-        asked = service.asked_chats(auth.get("chats") if isinstance(auth, dict) else None)
-        service.emit("counts", service.counts_of(principal, asked), request.sid)
+        asked = asked_chats(auth.get("chats") if isinstance(auth, dict) else None)
+        emit("counts", counts_of(principal, asked), request.sid)
         db.session.rollback()  # end the read transaction: the connection lives long
 
     def on_disconnect(self, reason=None):
@@ -108,23 +111,23 @@ class ChatNamespace(Namespace):
     def on_join(self, data=None):
         data = self._data(data)
         principal = self._principal()
-        chat, consultation = service.open_for(data.get("chat"), principal)
-        after = service.parse_seq(data.get("after"), "after")
+        chat, consultation = open_for(data.get("chat"), principal)
+        after = parse_seq(data.get("after"), "after")
         # Join first, then read: a message stored in between is both replayed and
         # broadcast, and the client drops the duplicate by its sequence number.
-        join_room(service.chat_room(consultation.id))
+        join_room(chat_room(consultation.id))
         connection = sessions.connections().get(request.sid)
         if connection is not None:
             connection.chats.add(consultation.id)
-        member = service.ensure_member(chat, consultation, principal)
-        messages, more = service.history(chat, consultation, after=after)
+        member = ensure_member(chat, consultation, principal)
+        messages, more = history(chat, consultation, after=after)
         state = {
             "ok": True,
             "chat": consultation.id,
             "closed": chat.is_closed,
             "last_seq": chat.last_seq,
             "my_read_seq": member.last_read_seq,
-            "read": service.read_marks(chat),
+            "read": read_marks(chat),
             "side": member.side,
             "member": member.id,
             "messages": messages,
@@ -137,8 +140,8 @@ class ChatNamespace(Namespace):
     def on_leave(self, data=None):
         data = self._data(data)
         principal = self._principal()
-        chat, consultation = service.open_for(data.get("chat"), principal)
-        leave_room(service.chat_room(consultation.id))
+        chat, consultation = open_for(data.get("chat"), principal)
+        leave_room(chat_room(consultation.id))
         connection = sessions.connections().get(request.sid)
         if connection is not None:
             connection.chats.discard(consultation.id)
@@ -157,10 +160,10 @@ class ChatNamespace(Namespace):
     def on_history(self, data=None):
         data = self._data(data)
         principal = self._principal()
-        chat, consultation = service.open_for(data.get("chat"), principal)
-        before = service.parse_seq(data.get("before"), "before")
-        after = service.parse_seq(data.get("after"), "after")
-        messages, more = service.history(chat, consultation, before=before, after=after)
+        chat, consultation = open_for(data.get("chat"), principal)
+        before = parse_seq(data.get("before"), "before")
+        after = parse_seq(data.get("after"), "after")
+        messages, more = history(chat, consultation, before=before, after=after)
         db.session.rollback()
         return {"ok": True, "messages": messages, "more": more}
 
@@ -168,7 +171,7 @@ class ChatNamespace(Namespace):
     def on_read(self, data=None):
         data = self._data(data)
         principal = self._principal()
-        result = service.mark_read(data.get("chat"), principal, data.get("seq"))
+        result = mark_read(data.get("chat"), principal, data.get("seq"))
         return {"ok": True, **result}
 
 

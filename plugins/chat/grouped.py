@@ -13,7 +13,7 @@ A batch costs a fixed number of statements whatever its size: one read of the
 consultations, their chats (locked) and members; one UPDATE that reserves the sequence
 numbers; one INSERT of the messages; one UPDATE of the senders' read marks. A resend of a
 message stored earlier is found by the unique index on (chat, client id): the batch fails
-as a whole and each of its messages is stored alone (``service.post_text_alone``), which
+as a whole and each of its messages is stored alone (``messages.post_text_alone``), which
 returns the stored one. So are a message that needs more than storing (the first one of a
 scheduled consultation starts it, with the audit event and hooks of its sender) and the
 messages of a batch that failed for any other reason.
@@ -34,7 +34,11 @@ from core.access import Principal, require
 from core.db import db, utcnow
 from core.errors import Conflict, InvalidInput, UserError
 from core.models import Consultation, ConsultationStatus
-from plugins.chat import service
+
+from plugins.chat.broadcast import prepare_broadcast
+from plugins.chat.chats import READ_ONLY, check_writable, ensure_member, open_for, writing
+from plugins.chat.history import payload_of
+from plugins.chat.messages import check_client_id, check_text, post_text_alone
 from plugins.chat.models import Chat, ChatMember, ChatMessage
 
 log = logging.getLogger(__name__)
@@ -99,7 +103,7 @@ class GroupWriter:
         if not pending.finished:
             pending.wait()
         if pending.result is _ALONE:
-            return service.post_text_alone(
+            return post_text_alone(
                 pending.consultation_id, pending.principal, pending.client_id, pending.text, sid=pending.sid
             )
         if pending.error is not None:
@@ -159,7 +163,7 @@ def write_batch(batch: list[Pending]):
     """Store the batch in one transaction and answer its senders; returns the broadcast
     to run once they are answered (None when there is nothing to tell)."""
     try:
-        with service.writing():
+        with writing():
             outcome, broadcast = _store(batch)
             db.session.commit()
     except Exception as error:
@@ -213,11 +217,11 @@ def _store(batch: list[Pending]):
                 if key in first_of:  # the same resend twice in one batch
                     pending.same_as = first_of[key]
                 else:
-                    service.check_writable(chat, consultation, pending.principal)
+                    check_writable(chat, consultation, pending.principal)
                     if consultation.status == ConsultationStatus.SCHEDULED:
                         result = _ALONE  # starting it is the sender's own action
                     else:
-                        member = service.ensure_member(chat, consultation, pending.principal)
+                        member = ensure_member(chat, consultation, pending.principal)
                         first_of[key] = pending
                         accepted[chat.id].append((pending, member))
             except (HTTPException, UserError) as refusal:
@@ -260,7 +264,7 @@ def _store(batch: list[Pending]):
                 "sender_name": pending.principal.name, "document_id": None, "data": {}, "created_at": now,
             }
             rows.append(row)
-            payloads[id(pending)] = service.payload_of(row, consultation.id)
+            payloads[id(pending)] = payload_of(row, consultation.id)
             read_marks[member.id] = seq  # writing counts as reading
     if rows:
         ids = db.session.execute(
@@ -279,7 +283,7 @@ def _store(batch: list[Pending]):
     sent: dict[int, list[tuple[dict, str | None]]] = defaultdict(list)
     for pending, result, error in outcome:
         if id(pending) in refused:
-            result, error = None, Conflict(service.READ_ONLY)
+            result, error = None, Conflict(READ_ONLY)
         elif id(pending) in payloads:
             payload = payloads[id(pending)]
             result = (payload, True)
@@ -287,7 +291,7 @@ def _store(batch: list[Pending]):
         final.append((pending, result, error))
     if not sent:
         return final, None
-    return final, service.prepare_broadcast(
+    return final, prepare_broadcast(
         {cid: sorted(items, key=lambda item: item[0]["seq"]) for cid, items in sent.items()},
         [chats[chat_id] for chat_id in chat_ids if chat_id in reserved],
     )
@@ -305,10 +309,10 @@ def post_text(consultation_id, principal: Principal, client_id, text, sid: str |
     if consultation_id is None:
         raise NotFound()
     try:
-        client_id = service.check_client_id(client_id)
-        text = service.check_text(text)
+        client_id = check_client_id(client_id)
+        text = check_text(text)
     except InvalidInput:
-        service.open_for(consultation_id, principal)  # an outsider learns nothing but 404
+        open_for(consultation_id, principal)  # an outsider learns nothing but 404
         db.session.rollback()
         raise
     # Waiting for the batch holds no database connection (or fifty waiting senders

@@ -26,6 +26,7 @@ from core.db import db, utcnow
 from core.consent import remember_acceptances
 from core.models import Consultation, PortalAccount, User
 from plugins.chat.models import ChatRevokedLogin
+from plugins.chat.rooms import NAMESPACE, chat_room, login_room, personal_rooms
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class Connection:
     # Worked out at connect and renewed by every re-check (a deactivated user, a new
     # child of a representative); logouts are checked on every event all the same.
     principal: Principal | None = None
-    # The personal rooms the socket is in (``service.personal_rooms``).
+    # The personal rooms the socket is in (``rooms.personal_rooms``).
     rooms: set[str] = field(default_factory=set)
 
 
@@ -139,7 +140,6 @@ def revoke(app: Flask, token: str) -> None:
     with registry._lock:
         registry.revoked.add(token)
     socketio = app.extensions["socketio"]
-    from plugins.chat.service import NAMESPACE, login_room
 
     # Other processes' clients hear it at once; their server re-check disconnects them.
     socketio.emit("session_ended", {}, to=login_room(token), namespace=NAMESPACE)
@@ -159,8 +159,6 @@ def on_logout(sender, user=None, **extra):
 
 
 def _disconnect(socketio, sid: str) -> None:
-    from plugins.chat.service import NAMESPACE
-
     try:
         socketio.server.disconnect(sid, namespace=NAMESPACE)
     except Exception:  # already gone
@@ -191,8 +189,6 @@ def principals_of(connections: list[Connection]) -> dict[tuple[str, int], Princi
 
 def recheck(app: Flask, registry: Connections) -> None:
     """One pass over this process's connections (also called by tests)."""
-    from plugins.chat.service import NAMESPACE, chat_room
-
     socketio = app.extensions["socketio"]
     with app.app_context():
         try:
@@ -235,8 +231,6 @@ def _follow_rooms(socketio, connection: Connection, before: Principal | None, no
     patient's care are left, and each tab is told which consultations went with them; with
     a new consent version to accept, every room is left until it is accepted (the events
     are refused meanwhile by ``chat.connect``), then joined again."""
-    from plugins.chat.service import NAMESPACE, personal_rooms
-
     allowed = can("chat.connect", None, now)
     wanted = set(personal_rooms(now)) if allowed else set()
     for room in sorted(connection.rooms - wanted):

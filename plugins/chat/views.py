@@ -1,6 +1,6 @@
 """Pages of the chat: «Сообщения» (workplace), the chat window, history, files (SPEC D7, P3, P4, P6).
 
-Every view asks ``core.access``; the same service functions serve the Socket.IO events.
+Every view asks ``core.access``; the same functions serve the Socket.IO events.
 """
 
 from __future__ import annotations
@@ -24,8 +24,12 @@ from core.models.registry import normalize_name
 from core import consent
 from core.storage import storage, typed_filename
 from core.worklists import ALL, worklist_query
-from plugins.chat import grouped, service, sessions
+from plugins.chat import grouped, sessions
+from plugins.chat.chats import ensure_member, open_for, open_for_writing
+from plugins.chat.history import history, opening_page
+from plugins.chat.messages import FILES_PER_UPLOAD, post_files
 from plugins.chat.models import Chat, ChatMessage
+from plugins.chat.unread import mark_read, read_marks, unread_counts
 
 blueprint = Blueprint("chat", __name__, template_folder="templates", static_folder="static", static_url_path="/chat/static")
 
@@ -84,7 +88,7 @@ def index():
             consultations = [c for c in consultations if all(w in haystack(c) for w in words)]
     # Open chats first, then closed (grey) ones.
     consultations.sort(key=lambda c: c.is_closed)
-    unread = service.unread_counts([c.id for c in consultations], principal)
+    unread = unread_counts([c.id for c in consultations], principal)
     return render_template(
         "chat/index.html", layout=_layout(principal), consultations=consultations, unread=unread, search=search
     )
@@ -93,9 +97,9 @@ def index():
 @blueprint.route("/chat/<int:consultation_id>")
 def window(consultation_id: int):
     principal = require("chat.connect")
-    chat, consultation = service.open_for(consultation_id, principal)
-    member = service.ensure_member(chat, consultation, principal)
-    messages, more, first_unread = service.opening_page(chat, consultation, member)
+    chat, consultation = open_for(consultation_id, principal)
+    member = ensure_member(chat, consultation, principal)
+    messages, more, first_unread = opening_page(chat, consultation, member)
     card_url = None
     if principal.is_staff and "workplace.application" in current_app.view_functions:
         card_url = url_for("workplace.application", consultation_id=consultation.id)
@@ -110,8 +114,8 @@ def window(consultation_id: int):
         more=more,
         card_url=card_url,
         first_unread=first_unread,
-        read=service.read_marks(chat),
-        max_files=service.FILES_PER_UPLOAD,
+        read=read_marks(chat),
+        max_files=FILES_PER_UPLOAD,
         max_size_mb=round(current_app.config["DOCUMENT_MAX_SIZE"] / 1024 / 1024),
         new_client_id=lambda: uuid.uuid4().hex,
         header_actions=_header_actions(consultation, principal),
@@ -119,10 +123,10 @@ def window(consultation_id: int):
 
 
 def _header_actions(consultation, principal) -> list[dict]:
-    """Buttons other plugins put into the header (hook teleconsult_chat_header_actions)."""
+    """Buttons other plugins put into the header (hook teleconsult_register_chat_header_actions)."""
     from core.plugins import hooks_for
 
-    found = [a for group in hooks_for(consultation).teleconsult_chat_header_actions(
+    found = [a for group in hooks_for(consultation).teleconsult_register_chat_header_actions(
         consultation=consultation, principal=principal) for a in group or ()]
     return sorted(found, key=lambda a: (a.get("order", 100), str(a["title"])))
 
@@ -131,12 +135,12 @@ def _header_actions(consultation, principal) -> list[dict]:
 def messages(consultation_id: int):
     """History with paging: ``?before=<seq>`` older page, ``?after=<seq>`` replay."""
     principal = require("chat.connect")
-    chat, consultation = service.open_for(consultation_id, principal)
+    chat, consultation = open_for(consultation_id, principal)
     before, after = (
         params.bounded_int(request.args.get(name), 0, params.INTEGER_MAX, _l("Некорректный номер сообщения"), required=False)
         for name in ("before", "after")
     )
-    found, more = service.history(chat, consultation, before=before, after=after)
+    found, more = history(chat, consultation, before=before, after=after)
     return jsonify({"messages": found, "more": more, "closed": chat.is_closed})
 
 
@@ -155,18 +159,18 @@ def send(consultation_id: int):
 def read(consultation_id: int):
     principal = require("chat.connect")
     payload = request.get_json(silent=True) or request.form
-    return jsonify(service.mark_read(consultation_id, principal, payload.get("seq")))
+    return jsonify(mark_read(consultation_id, principal, payload.get("seq")))
 
 
 @blueprint.route("/chat/<int:consultation_id>/files", methods=["POST"])
 def upload(consultation_id: int):
     """«+» → «Загрузить файлы»: several files at once, all accepted or none (SPEC P4)."""
     principal = require("chat.connect")
-    service.open_for_writing(consultation_id, principal)
+    open_for_writing(consultation_id, principal)
     files = [(f.filename or "file", f.read()) for f in request.files.getlist("files") if f]
     if not files:
         raise InvalidInput(_l("Выберите файлы для загрузки"))
-    stored = service.post_files(consultation_id, principal, files, client_id=request.form.get("client_id") or None)
+    stored = post_files(consultation_id, principal, files, client_id=request.form.get("client_id") or None)
     return jsonify({"messages": stored}), 201
 
 
@@ -174,7 +178,7 @@ def upload(consultation_id: int):
 def download(consultation_id: int, document_id: int):
     """An attachment or the conclusion, to download (or view with ``?inline=1``, SPEC P6)."""
     principal = require("chat.connect")
-    chat, consultation = service.open_for(consultation_id, principal)
+    chat, consultation = open_for(consultation_id, principal)
     document = db.session.get(Document, document_id)
     if document is None:
         abort(404)

@@ -13,7 +13,7 @@ DESCRIPTION = _l("Завершение консультации с загруз�
 
 
 @hookimpl
-def teleconsult_config_defaults():
+def teleconsult_register_config_defaults():
     # A scan of a few pages; the core's DOCUMENT_MAX_SIZE still caps any single file.
     return {"CONCLUSION_UPLOAD_MAX_SIZE": 10 * 1024 * 1024}
 

@@ -13,7 +13,7 @@ DESCRIPTION = _l("Вход пациентов через Госуслуги (Е�
 
 
 @hookimpl
-def teleconsult_config_defaults():
+def teleconsult_register_config_defaults():
     return {
         # ESIA's address (browser and server). Empty: the development IdP of this app.
         "ESIA_URL": "",
@@ -108,7 +108,17 @@ def teleconsult_register_audit_titles():
 
 
 @hookimpl
-def teleconsult_logout_url(principal):
+def teleconsult_register_logout_url(principal):
     from plugins.esia.views import logout_redirect
 
     return logout_redirect(principal)
+
+
+@hookimpl
+def teleconsult_register_login_options(area):
+    from core.menus import MenuItem
+
+    # Patients log in through ESIA: the portal's 401 leads to its landing page.
+    if area != "portal":
+        return []
+    return [MenuItem(_l("Войти через Госуслуги"), "esia.login", order=10, icon="gosuslugi")]

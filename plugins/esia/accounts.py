@@ -12,6 +12,9 @@ from core.plugins import hooks
 from core.validators import adult_cutoff
 from plugins.esia.client import EsiaChild, EsiaPerson
 
+#: The accounts' ``identity_provider``: linked by this plugin, ``external_id`` is the ESIA oid.
+PROVIDER = "esia"
+
 
 class NotInRegistry(Exception):
     """No registry record matches the person's SNILS (or it is taken by another account)."""
@@ -29,7 +32,9 @@ def sign_in(person: EsiaPerson) -> PortalAccount:
     Raises ``NotInRegistry`` when the person has no registry record; nothing is written
     then. The person's wards follow the children ESIA lists at every login.
     """
-    account = db.session.scalar(sa.select(PortalAccount).where(PortalAccount.esia_oid == person.oid))
+    account = db.session.scalar(
+        sa.select(PortalAccount).where(PortalAccount.identity_provider == PROVIDER, PortalAccount.external_id == person.oid)
+    )
     patient = account.patient if account is not None else None
     if patient is None:
         patient = _patient_by_snils(person.snils)
@@ -42,7 +47,7 @@ def sign_in(person: EsiaPerson) -> PortalAccount:
             raise NotInRegistry()
     created = account is None
     if created:
-        account = PortalAccount(esia_oid=person.oid)
+        account = PortalAccount(identity_provider=PROVIDER, external_id=person.oid)
         db.session.add(account)
     account.trust_level = person.trust_level
     account.last_name = person.last_name

@@ -84,7 +84,7 @@ def _state(app: Flask | None = None) -> _State:
 
 
 def _person(oid: str) -> PortalPerson | None:
-    return next((p for p in PORTAL_PERSONS if p.esia_oid == oid), None)
+    return next((p for p in PORTAL_PERSONS if p.external_id == oid), None)
 
 
 def _signer() -> DevelopmentSigner:
@@ -155,7 +155,7 @@ def _issue_code(person: PortalPerson, params: dict[str, str]):
     state = _state()
     with state.lock:
         state.codes[code] = _Grant(
-            oid=person.esia_oid, client_id=params["client_id"], redirect_uri=target,
+            oid=person.external_id, client_id=params["client_id"], redirect_uri=target,
             scope=params["scope"], nonce=params["nonce"] or None, expires=time.time() + CODE_LIFETIME,
         )
     return redirect(f"{target}?{urlencode({'code': code, 'state': params['state']})}")
@@ -186,7 +186,7 @@ def authorize():
     session_id = secrets.token_urlsafe(32)
     state = _state()
     with state.lock:
-        state.sessions[session_id] = (person.esia_oid, time.time() + SESSION_LIFETIME)
+        state.sessions[session_id] = (person.external_id, time.time() + SESSION_LIFETIME)
     response = _issue_code(person, params)
     response.set_cookie(
         SESSION_COOKIE, session_id, max_age=SESSION_LIFETIME, path=blueprint.url_prefix,
@@ -335,7 +335,7 @@ def person(oid: str):
 
 
 def _document_id(who: PortalPerson) -> int:
-    return int(who.esia_oid) * 10 + 1
+    return int(who.external_id) * 10 + 1
 
 
 @blueprint.route("/rs/prns/<oid>/docs/<int:document_id>")

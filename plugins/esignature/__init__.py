@@ -18,7 +18,7 @@ DESCRIPTION = _l("Электронная подпись заключения: ф
 
 
 @hookimpl
-def teleconsult_config_defaults():
+def teleconsult_register_config_defaults():
     return {
         # The development signer (a test CA and a certificate per doctor, made on first
         # use); only the development and testing settings turn it on, production refuses it.
@@ -130,7 +130,7 @@ def teleconsult_register_completion_methods(consultation, principal):
 
 
 @hookimpl
-def teleconsult_template_blocks(slot, context):
+def teleconsult_register_template_blocks(slot, context):
     from plugins.esignature.blocks import block
 
     piece = block(slot, context)

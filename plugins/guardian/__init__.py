@@ -5,7 +5,7 @@ child: the participant role ``representative`` (without this plugin no type
 ``for_representative`` exists or is offered), the wizard's step «Ребёнок» after
 «Проверка ФИО» (pick a linked child or type one: matched by OMS policy or added to the
 registry; a child of 15 or more gets the 323-ФЗ art. 54 warning), the children in the
-representative's portal account (``teleconsult_wards_find``: only links with a basis, an
+representative's portal account (``teleconsult_register_wards``: only links with a basis, an
 ESIA listing re-checked at every login or a document an operator attached), the
 console's «Законные представители» page where the operator attaches that document or
 ends a link, and the ``guardianships`` section of the registry import API.
@@ -76,7 +76,7 @@ def teleconsult_register_audit_titles():
 
 
 @hookimpl
-def teleconsult_wards_find(person_ids):
+def teleconsult_register_wards(person_ids):
     # Called by the access policy for every loaded plugin: the switch is checked here.
     if not is_enabled("guardian", organisation_id=None):
         return {}
@@ -94,7 +94,7 @@ def teleconsult_person_children_listed(parent, children, actor):
 
 
 @hookimpl
-def teleconsult_patient_record_extend(patient):
+def teleconsult_register_patient_record_fields(patient):
     return links.links_dump(patient)
 
 
@@ -106,7 +106,7 @@ def teleconsult_registry_links_import(connection, rows, organisation_id):
 
 
 @hookimpl
-def teleconsult_template_blocks(slot, context):
+def teleconsult_register_template_blocks(slot, context):
     # 323-ФЗ art. 54 part 2: from 15 a minor consents themselves; the wizard says so.
     if slot != "workplace.wizard.summary" or context.get("representative") is None:
         return []

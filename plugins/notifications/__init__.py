@@ -17,16 +17,16 @@ NAME = "notifications"
 
 
 @hookimpl
-def teleconsult_add_hookspecs(pluginmanager):
+def teleconsult_register_hookspecs():
     from plugins.notifications import hookspecs
 
-    pluginmanager.add_hookspecs(hookspecs)
+    return [hookspecs]
 
 
 @hookimpl
-def teleconsult_config_defaults():
+def teleconsult_register_config_defaults():
     return {
-        # Channels in use, by code; each comes from teleconsult_notification_channels.
+        # Channels in use, by code; each comes from teleconsult_register_notification_channels.
         "NOTIFICATIONS_CHANNELS": ["email", "sms"],
         # Patients get their messages in this language, whatever the doctor's screen shows.
         "NOTIFICATIONS_LOCALE": "ru",
@@ -138,7 +138,7 @@ def teleconsult_register_audit_titles():
 
 
 @hookimpl
-def teleconsult_notification_channels(app):
+def teleconsult_register_notification_channels(app):
     from plugins.notifications.channels import EmailChannel, LogSmsChannel
 
     return [EmailChannel(app.config), LogSmsChannel()]

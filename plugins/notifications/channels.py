@@ -1,4 +1,4 @@
-"""Delivery channels (hook ``teleconsult_notification_channels``): e-mail and SMS.
+"""Delivery channels (hook ``teleconsult_register_notification_channels``): e-mail and SMS.
 
 A channel turns a stored notification into a message on the wire. It never decides
 whether to send: the notification row (``plugins.notifications.service``) does that.

@@ -105,7 +105,7 @@ def channels(organisation_id: int | None) -> dict[str, NotificationChannel]:
     wanted = set(app.config["NOTIFICATIONS_CHANNELS"])
     found: dict[str, NotificationChannel] = {}
     off = frozenset(name for name in pm.optional_plugins() if not enabled_for(organisation_id, name))
-    for group in reversed(LiveHooks(pm, off).teleconsult_notification_channels(app=app)):
+    for group in reversed(LiveHooks(pm, off).teleconsult_register_notification_channels(app=app)):
         for channel in group or ():
             if channel.code in wanted:
                 found[channel.code] = channel

@@ -93,7 +93,7 @@ FLAG_SLOTS = ("workplace.card.details", "workplace.completion.form")
 
 
 @hookimpl
-def teleconsult_template_blocks(slot, context):
+def teleconsult_register_template_blocks(slot, context):
     consultation = context.get("consultation")
     if slot not in FLAG_SLOTS or consultation is None or consultation.type.route != ROUTE:
         return []

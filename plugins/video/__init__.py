@@ -17,7 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @hookimpl
-def teleconsult_config_defaults():
+def teleconsult_register_config_defaults():
     return {
         # Ringing stops after this many seconds: the call is missed (SPEC P5).
         "VIDEO_RING_SECONDS": 45.0,
@@ -121,7 +121,7 @@ def teleconsult_consultation_completed(consultation, outcome, actor):
 
 
 @hookimpl(optionalhook=True)
-def teleconsult_chat_header_actions(consultation, principal):
+def teleconsult_register_chat_header_actions(consultation, principal):
     from flask import url_for
 
     if consultation.is_closed or not can("video.join", consultation, principal):
@@ -141,7 +141,7 @@ def teleconsult_chat_header_actions(consultation, principal):
 
 
 @hookimpl
-def teleconsult_page_scripts(area, principal):
+def teleconsult_register_page_scripts(area, principal):
     from flask import url_for
 
     if area != "portal" or not principal.is_patient or not _may_connect(principal):

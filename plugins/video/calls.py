@@ -178,7 +178,7 @@ def _caller_name(call: VideoCall) -> str:
 
 
 def _notice(consultation: Consultation, event: str, text) -> None:
-    hooks_for(consultation).teleconsult_consultation_notice(consultation=consultation, event=event, text=str(text))
+    hooks_for(consultation).teleconsult_consultation_notified(consultation=consultation, event=event, text=str(text))
 
 
 def join(consultation: Consultation, principal: Principal, sid: str | None) -> tuple[VideoCall, VideoParticipant]:

@@ -121,7 +121,7 @@ def people(app, factory):
     org = factory.organisation("Поликлиника № 1")
     operator = factory.user(("operator",), org, login="operator", last_name="Операторова")
     doctor = factory.doctor(org, login="doctor")
-    account = PortalAccount(esia_oid="1000", trust_level="confirmed", last_name="Пациентов", first_name="Пётр")
+    account = PortalAccount(identity_provider="esia", external_id="1000", trust_level="confirmed", last_name="Пациентов", first_name="Пётр")
     db.session.add(account)
     db.session.flush()
     patient = factory.patient(org)

@@ -150,7 +150,7 @@ class Cast:
 def make_account(factory: Factory, patient, consent: bool = True) -> PortalAccount:
     n = next(_ids)
     account = PortalAccount(
-        esia_oid=f"oid-{uuid.uuid4().hex[:10]}-{n}", trust_level="confirmed",
+        identity_provider="esia", external_id=f"oid-{uuid.uuid4().hex[:10]}-{n}", trust_level="confirmed",
         last_name=patient.last_name, first_name=patient.first_name, middle_name=patient.middle_name,
     )
     factory.commit(account)

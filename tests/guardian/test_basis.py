@@ -120,7 +120,7 @@ def test_an_imported_link_is_a_claim_that_grants_nothing(app, factory, api_for, 
 
 
 def test_an_operator_attaches_a_document_and_only_then_the_representative_acts(app, factory, victim_world):
-    """The portal principal's wards come from the guardian plugin (``teleconsult_wards_find``):
+    """The portal principal's wards come from the guardian plugin (``teleconsult_register_wards``):
     a claim gives none, the operator's document gives the child."""
     w = victim_world
     child = factory.patient(organisation=w["elsewhere"], last_name="Детская", first_name="Лиза", birth_date=date(2017, 4, 5))

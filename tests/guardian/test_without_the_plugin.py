@@ -37,7 +37,7 @@ def test_without_the_plugin_there_is_no_representative_anywhere(make_app):
         child = factory.patient(organisation, last_name="Морозов", first_name="Тимофей", birth_date=date(2018, 3, 4))
         # A link with a basis left in the table from the time the plugin was on grants nothing now.
         db.session.add(Guardianship(representative_id=parent.id, child_id=child.id, basis=Guardianship.ESIA))
-        account = PortalAccount(esia_oid="77", trust_level="standard", last_name="Морозова", first_name="Елена")
+        account = PortalAccount(identity_provider="esia", external_id="77", trust_level="standard", last_name="Морозова", first_name="Елена")
         parent.portal_account = account
         db.session.add(account)
         db.session.commit()
@@ -118,7 +118,7 @@ def test_switched_off_for_the_deployment_a_representative_acts_for_nobody(app, f
     parent = factory.patient(organisation, last_name="Морозова")
     child = factory.patient(organisation, last_name="Морозов", first_name="Тимофей", birth_date=date(2018, 3, 4))
     db.session.add(Guardianship(representative_id=parent.id, child_id=child.id, basis=Guardianship.ESIA))
-    account = PortalAccount(esia_oid="78", trust_level="standard", last_name="Морозова", first_name="Елена")
+    account = PortalAccount(identity_provider="esia", external_id="78", trust_level="standard", last_name="Морозова", first_name="Елена")
     parent.portal_account = account
     db.session.add(account)
     db.session.commit()

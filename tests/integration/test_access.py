@@ -28,9 +28,9 @@ def world(factory):
     parent = factory.patient(organisation=org)
     child = factory.patient(organisation=org, first_name="Маша", sex="female", birth_date=date(2016, 5, 1))
     db.session.add(Guardianship(representative=parent, child=child, basis=Guardianship.ESIA))
-    account = PortalAccount(esia_oid="42", trust_level="standard", last_name=parent.last_name, first_name="Пётр")
+    account = PortalAccount(identity_provider="esia", external_id="42", trust_level="standard", last_name=parent.last_name, first_name="Пётр")
     parent.portal_account = account
-    other_account = PortalAccount(esia_oid="43", trust_level="standard", last_name="Другой", first_name="Олег")
+    other_account = PortalAccount(identity_provider="esia", external_id="43", trust_level="standard", last_name="Другой", first_name="Олег")
     db.session.add_all([account, other_account])
     db.session.commit()
     consultation = factory.consultation(author=doctor, consultant=doctor, patient=child)

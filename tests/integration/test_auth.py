@@ -175,7 +175,7 @@ def test_patient_cannot_enter_the_workplace(client, app):
     from core.testing import login_session
 
     with app.app_context():
-        account = PortalAccount(esia_oid="1", trust_level="standard", last_name="Петров", first_name="Пётр")
+        account = PortalAccount(identity_provider="esia", external_id="1", trust_level="standard", last_name="Петров", first_name="Пётр")
         db.session.add(account)
         db.session.commit()
         login_session(client, account)
@@ -194,7 +194,7 @@ class SingleSignOut:
         self.sessions = []
 
     @hookimpl
-    def teleconsult_logout_url(self, principal):
+    def teleconsult_register_logout_url(self, principal):
         from flask import session
 
         self.sessions.append(dict(session))
@@ -214,3 +214,41 @@ def test_a_plugin_sends_the_browser_through_its_own_logout(make_app):
         assert response.location == "https://idp.example/logout"
         assert plugin.sessions[0].get("_user_id")  # asked while the session still held the login
         assert client.get("/workplace/").status_code == 302  # the local session ended all the same
+
+
+class PortalIdentityProvider:
+    """An identity provider's plugin that offers patients a way to log in to the portal."""
+
+    @hookimpl
+    def teleconsult_register_blueprints(self, app):
+        from flask import Blueprint
+
+        blueprint = Blueprint("idp", __name__, url_prefix="/idp")
+        blueprint.add_url_rule("/login", "login", lambda: "idp login")
+        return [blueprint]
+
+    @hookimpl
+    def teleconsult_register_login_options(self, area):
+        from flask_babel import lazy_gettext as _l
+
+        from core.menus import MenuItem
+
+        return [MenuItem(_l("Войти"), "idp.login")] if area == "portal" else []
+
+
+def test_the_portal_sends_an_anonymous_visitor_to_the_login_a_plugin_offers(make_app):
+    """teleconsult_register_login_options: the core knows no identity provider; without
+    one the portal's 401 goes to the core's login page, as it does while it is off."""
+    from core.models import PluginState
+
+    with_idp = make_app(plugins=[], extra_plugins=[("idp", PortalIdentityProvider())])
+    with with_idp.app_context():
+        response = with_idp.test_client().get("/portal/chats")
+        assert response.status_code == 302 and response.location.startswith("/idp/login?next=")
+        db.session.add(PluginState(plugin="idp", organisation_id=None, enabled=False))
+        db.session.commit()
+        assert with_idp.test_client().get("/portal/chats").location.startswith("/login?next=")
+    bare = make_app(plugins=[])
+    with bare.app_context():
+        response = bare.test_client().get("/portal/chats")
+        assert response.status_code == 302 and response.location.startswith("/login?next=")

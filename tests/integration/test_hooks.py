@@ -53,7 +53,7 @@ class FollowUpPlugin:
     """A route of its own, a task, a menu item, a command and an access rule."""
 
     @hookimpl
-    def teleconsult_config_defaults(self):
+    def teleconsult_register_config_defaults(self):
         return {"FOLLOW_UP_DAYS": 14}
 
     @hookimpl

@@ -130,7 +130,7 @@ def make_world(factory) -> dict:
                                 end_time=time(12), slot_minutes=20, breaks=[], valid_from=date.today())
     journal = RecordRequest(organisation_id=org.id, last_name="Орлова", first_name="Анна", birth_date=date(1990, 5, 1),
                             oms_policy=consultation.patient.oms_policy, phone="+7 900 000-00-00", email="o@example.ru")
-    account = PortalAccount(esia_oid="1000001", trust_level="confirmed", last_name="Пациентова", first_name="Ольга")
+    account = PortalAccount(identity_provider="esia", external_id="1000001", trust_level="confirmed", last_name="Пациентова", first_name="Ольга")
     db.session.add_all([template, journal, account])
     db.session.flush()
     consultation.patient.portal_account_id = account.id

@@ -167,3 +167,40 @@ def test_duplicate_deployment_switches_are_merged_by_the_unique_index_revision(e
             rows = connection.execute(sa.text("SELECT plugin, enabled FROM plugin_states")).all()
         assert [(plugin, bool(enabled)) for plugin, enabled in rows] == [("chat", False)]  # the latest
         db.engine.dispose()
+
+
+def test_portal_accounts_keep_their_esia_link_as_an_external_identity(empty_database_url, tmp_path):
+    """0008: ``esia_oid`` becomes ``external_id`` of the identity provider "esia", and back."""
+    from flask_migrate import downgrade, upgrade
+
+    from core.cli import upgrade_database
+    from core.db import db
+
+    app = _app(empty_database_url, tmp_path, plugins=[])
+    with app.app_context():
+        upgrade(revision="0006_security")
+        with db.engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO portal_accounts (esia_oid, trust_level, last_name, first_name, created_at) "
+                "VALUES ('1000001', 'confirmed', 'Петров', 'Сергей', CURRENT_TIMESTAMP)"
+            ))
+        upgrade_database()
+        assert not _drift(app)
+        with db.engine.begin() as connection:
+            rows = connection.execute(sa.text("SELECT identity_provider, external_id FROM portal_accounts")).all()
+            assert [tuple(row) for row in rows] == [("esia", "1000001")]
+            # The pair is unique, not the id alone: another provider may use the same one.
+            connection.execute(sa.text(
+                "INSERT INTO portal_accounts (identity_provider, external_id, trust_level, last_name, first_name, "
+                "created_at) VALUES ('other', '1000001', 'standard', 'Иванов', 'Иван', CURRENT_TIMESTAMP)"
+            ))
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO portal_accounts (identity_provider, external_id, trust_level, last_name, first_name, "
+                "created_at) VALUES ('esia', '1000001', 'standard', 'Иванов', 'Иван', CURRENT_TIMESTAMP)"
+            ))
+        downgrade(revision="0006_security")
+        with db.engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT esia_oid, last_name FROM portal_accounts")).all()
+        assert [tuple(row) for row in rows] == [("1000001", "Петров")]
+        db.engine.dispose()

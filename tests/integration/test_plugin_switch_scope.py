@@ -106,7 +106,7 @@ def _world(make_app, config=None):
         db.session.commit()
         doctor_on, doctor_off = factory.doctor(organisation=on), factory.doctor(organisation=off)
         patient = factory.patient(organisation=off)
-        account = PortalAccount(esia_oid="900", trust_level="confirmed", last_name=patient.last_name, first_name="Пётр")
+        account = PortalAccount(identity_provider="esia", external_id="900", trust_level="confirmed", last_name=patient.last_name, first_name="Пётр")
         patient.portal_account = account
         db.session.add(account)
         db.session.commit()

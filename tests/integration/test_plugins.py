@@ -186,14 +186,14 @@ class Feedback:
     """A plugin with a hook of its own."""
 
     @hookimpl
-    def teleconsult_add_hookspecs(self, pluginmanager):
+    def teleconsult_register_hookspecs(self):
         import types
 
         from core import hookspec
 
         specs = types.ModuleType("feedback_hookspecs")  # a module in real life
         specs.teleconsult_feedback_collected = hookspec(teleconsult_feedback_collected)
-        pluginmanager.add_hookspecs(specs)
+        return [specs]
 
 
 class FeedbackListener:
@@ -212,7 +212,7 @@ class MisspeltListener:
 
 
 def test_a_plugin_adds_hooks_that_other_plugins_implement(make_app):
-    """Hook teleconsult_add_hookspecs: a plugin's specs are added at its registration,
+    """Hook teleconsult_register_hookspecs: a plugin's specs are added at its registration,
     before check_pending, so plugins registered after it implement them."""
     from pluggy import PluginValidationError
 
@@ -235,12 +235,12 @@ def test_a_plugin_adds_hooks_that_other_plugins_implement(make_app):
 def test_the_notifications_plugin_brings_its_own_hook(make_app):
     from core import hookspecs
 
-    assert not hasattr(hookspecs, "teleconsult_notification_channels")  # the core knows no plugin
+    assert not hasattr(hookspecs, "teleconsult_register_notification_channels")  # the core knows no plugin
     with_notifications = make_app(plugins=["notifications"])
     pm = with_notifications.extensions["teleconsult.pm"]
-    assert pm.hookspec_owners["teleconsult_notification_channels"] == "notifications"
+    assert pm.hookspec_owners["teleconsult_register_notification_channels"] == "notifications"
     bare = make_app(plugins=[]).extensions["teleconsult.pm"]
-    assert "teleconsult_notification_channels" not in bare.hookspec_owners
+    assert "teleconsult_register_notification_channels" not in bare.hookspec_owners
 
 
 def test_an_extra_plugin_named_like_an_installed_one_is_registered_not_dropped(make_app):

@@ -207,14 +207,14 @@ def sms_plugin(channel):
         """Replaces the built-in log SMS channel."""
 
         @hookimpl(optionalhook=True)  # another plugin's hook
-        def teleconsult_notification_channels(self, app):
+        def teleconsult_register_notification_channels(self, app):
             return [channel]
 
     return ("sms_provider", SmsProvider())
 
 
 def test_a_plugin_channel_replaces_the_built_in_sms(make_app):
-    """Hook teleconsult_notification_channels: a provider plugin delivers the SMS."""
+    """Hook teleconsult_register_notification_channels: a provider plugin delivers the SMS."""
     channel = Flaky([])
     app = make_app(plugins=["notifications"], extra_plugins=[sms_plugin(channel)])
     with app.app_context():

@@ -22,11 +22,11 @@ from core.testing import LiveServer
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 _FORM_CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
-PARENT, STANDARD, SIMPLIFIED, UNKNOWN, PENDING = (p.esia_oid for p in PORTAL_PERSONS)
+PARENT, STANDARD, SIMPLIFIED, UNKNOWN, PENDING = (p.external_id for p in PORTAL_PERSONS)
 
 
 def person(oid):
-    return next(p for p in PORTAL_PERSONS if p.esia_oid == oid)
+    return next(p for p in PORTAL_PERSONS if p.external_id == oid)
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ class Registry:
         for p in PORTAL_PERSONS:
             if not p.in_registry:
                 continue
-            self.patients[p.esia_oid] = factory.patient(
+            self.patients[p.external_id] = factory.patient(
                 organisation=self.organisation, last_name=p.last_name, first_name=p.first_name,
                 middle_name=p.middle_name, birth_date=p.birth_date, sex=p.sex, snils=p.snils,
                 oms_policy=p.oms_policy, email=p.email, phone=p.phone,
@@ -62,7 +62,7 @@ class Registry:
                     organisation=self.organisation, last_name=last, first_name=first, middle_name=middle,
                     birth_date=birth, sex=sex, snils=snils, oms_policy=oms,
                 )
-                self.patients[p.esia_oid + ":child"] = child
+                self.patients[p.external_id + ":child"] = child
         self.parent_child = Guardianship(
             representative_id=self.patients[PARENT].id, child_id=self.patients[PARENT + ":child"].id,
             basis=Guardianship.ESIA,
@@ -75,7 +75,7 @@ class Registry:
     def account(self, oid):
         from core.models import PortalAccount
 
-        return self.db.session.scalar(sa.select(PortalAccount).where(PortalAccount.esia_oid == oid))
+        return self.db.session.scalar(sa.select(PortalAccount).where(PortalAccount.identity_provider == "esia", PortalAccount.external_id == oid))
 
 
 @pytest.fixture

@@ -245,7 +245,7 @@ def esia_lists(monkeypatch, oid, children):
 
     from plugins.esia import devidp
 
-    persons = tuple(replace(p, children=children) if p.esia_oid == oid else p for p in devidp.PORTAL_PERSONS)
+    persons = tuple(replace(p, children=children) if p.external_id == oid else p for p in devidp.PORTAL_PERSONS)
     monkeypatch.setattr(devidp, "PORTAL_PERSONS", persons)
 
 

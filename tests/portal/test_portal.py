@@ -342,7 +342,7 @@ def test_the_consent_keeps_the_forwarded_address_only_behind_trusted_proxies(mak
     enable_test_login(app)
     with app.app_context():
         patient = Factory(app).patient()
-        account = PortalAccount(esia_oid="proxy-test", trust_level="standard", last_name=patient.last_name,
+        account = PortalAccount(identity_provider="esia", external_id="proxy-test", trust_level="standard", last_name=patient.last_name,
                                 first_name=patient.first_name)
         db.session.add(account)
         db.session.flush()

@@ -103,7 +103,7 @@ def test_one_bad_row_refuses_the_whole_batch_with_a_per_row_report(factory, api_
 def test_guardianships_link_representative_and_child(factory, api_for):
     """The section ``guardianships`` is imported by the guardian plugin
     (``teleconsult_registry_links_import``), which also adds the record's links to the API
-    answer (``teleconsult_patient_record_extend``)."""
+    answer (``teleconsult_register_patient_record_fields``)."""
     api = api_for(factory.organisation())
     mother, child = person(20), person(21, first_name="Алиса", birth_date="2018-06-01", passport=None)
     link = {"representative": {"snils": mother["snils"]}, "child": {"oms_policy": child["oms_policy"]}}

@@ -69,7 +69,7 @@ def teleconsult_register_blueprints(app):
 
 
 @hookimpl
-def teleconsult_template_blocks(slot, context):
+def teleconsult_register_template_blocks(slot, context):
     consultation = context.get("consultation")
     if slot != "workplace.card.details" or consultation is None or consultation.type.route != ROUTE:
         return []

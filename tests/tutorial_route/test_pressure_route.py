@@ -2,7 +2,7 @@
 
 Hooks it exercises: teleconsult_register_routes (with RouteSpec.reactions),
 teleconsult_register_outcomes (its own completion with a conclusion and no document),
-teleconsult_template_blocks (a note on the card), teleconsult_register_completion_methods.
+teleconsult_register_template_blocks (a note on the card), teleconsult_register_completion_methods.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def load_demo(app) -> list[Page]:
         person = demo.PORTAL_PERSONS[0]
         patient = db.session.scalar(sa.select(Patient).where(Patient.snils == person.snils))
         account = PortalAccount(
-            esia_oid=person.esia_oid, trust_level=person.trust_level, last_name=person.last_name,
+            identity_provider="esia", external_id=person.external_id, trust_level=person.trust_level, last_name=person.last_name,
             first_name=person.first_name, middle_name=person.middle_name,
         )
         db.session.add(account)

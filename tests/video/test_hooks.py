@@ -12,10 +12,10 @@ from tests.video.conftest import make_cast
 
 
 def test_consultation_notice_becomes_a_chat_system_message(app, factory):
-    """teleconsult_consultation_notice: the chat plugin stores what another plugin tells."""
+    """teleconsult_consultation_notified: the chat plugin stores what another plugin tells."""
     cast = make_cast(factory)
     consultation = db.session.get(Consultation, cast.consultation_id)
-    hooks_for(consultation).teleconsult_consultation_notice(
+    hooks_for(consultation).teleconsult_consultation_notified(
         consultation=consultation, event="video_missed", text="Пропущенный видеозвонок от врача Иванова")
     db.session.commit()
     message = db.session.scalar(sa.select(ChatMessage).join(Chat, Chat.id == ChatMessage.chat_id)
@@ -24,7 +24,7 @@ def test_consultation_notice_becomes_a_chat_system_message(app, factory):
 
 
 def test_chat_header_has_the_video_buttons_and_portal_pages_the_popup(app, factory):
-    """teleconsult_chat_header_actions and teleconsult_page_scripts."""
+    """teleconsult_register_chat_header_actions and teleconsult_register_page_scripts."""
     from core.testing import login_session
     from core.models import PortalAccount, User
 

@@ -35,7 +35,7 @@ def world(factory):
     # A colleague of organisation A who takes no part in the consultation.
     factory.doctor(org_a, login="doctor-c")
     doctor_b = factory.doctor(factory.organisation(), login="doctor-b")
-    account = PortalAccount(esia_oid="1000001", trust_level="confirmed", last_name="Пациентова", first_name="Ольга")
+    account = PortalAccount(identity_provider="esia", external_id="1000001", trust_level="confirmed", last_name="Пациентова", first_name="Ольга")
     db.session.add(account)
     db.session.commit()
     consultation.patient.portal_account_id = account.id
