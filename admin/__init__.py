@@ -16,45 +16,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, request
-from flask_admin import Admin, AdminIndexView, expose
+from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import get_locale, lazy_gettext as _l
 
 from core import access
-from core.db import db
 from core.headers import csp_nonce
 from core.plugins import collect, switched_off
 
-from admin.base import SecureViewMixin
+from admin import dashboard
 
 ADMIN_VIEWS = "teleconsult.admin_views"
-
-
-class ConsoleIndexView(SecureViewMixin, AdminIndexView):
-    def __init__(self) -> None:
-        super().__init__(name=_l("Главная"), endpoint="admin", url="/admin")
-
-    @expose()
-    def index(self):
-        from core.models import AuditEvent, Consultation, ConsultationStatus, Organisation, User
-
-        from admin.views import title_of
-
-        def count(model, *where) -> int:
-            return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where)) or 0
-
-        figures = [
-            (_l("Медицинские организации"), count(Organisation, Organisation.active.is_(True))),
-            (_l("Активные пользователи"), count(User, User.is_active.is_(True))),
-            (_l("Заявки в работе"), count(Consultation, Consultation.status != ConsultationStatus.CLOSED)),
-            (_l("Завершённые заявки"), count(Consultation, Consultation.status == ConsultationStatus.CLOSED)),
-        ]
-        recent = db.session.scalars(
-            sa.select(AuditEvent).where(AuditEvent.action.startswith("admin.")).order_by(AuditEvent.id.desc()).limit(10)
-        ).all()
-        return self.render("teleconsult_admin/index.html", figures=figures, recent=recent, title_of=title_of)
 
 
 def _bind_to_plugin(view: Any, plugin: str) -> None:
@@ -97,17 +70,20 @@ def init_admin(app: Flask) -> Admin:
     from admin.views import core_views
 
     # The console's templates (and the script that stands in for Flask-Admin's inline
-    # handlers) before Flask-Admin's views register theirs; no routes, nothing to guard.
-    app.register_blueprint(Blueprint(
+    # handlers) before Flask-Admin's views register theirs; its only route serves the
+    # dashboard's Chart.js from node_modules: public files, nothing to guard.
+    console_files = Blueprint(
         "admin_console", __name__, template_folder="templates",
         static_folder="static", static_url_path="/admin-console/static",
-    ))
+    )
+    console_files.add_url_rule("/admin-console/vendor/<path:filename>", "vendor", dashboard.vendor)
+    app.register_blueprint(console_files)
     console = Admin(
         app,
         name=_l("Консоль оператора"),
         url="/admin",
         endpoint="admin",
-        index_view=ConsoleIndexView(),
+        index_view=dashboard.ConsoleIndexView(),
         theme=Bootstrap4Theme(base_template="teleconsult_admin/base.html", fluid=True),
         translations_path=_flask_admin_catalogues(app),
         # Flask-Admin's inline scripts carry the response's CSP nonce (core.headers).

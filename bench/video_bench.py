@@ -72,6 +72,56 @@ PROBE = """
 })();
 """
 
+# With --trace: where the time goes in the call windows (Date.now() of each step).
+TRACE = """
+(() => {
+  const t = window.__benchTrace = [];
+  const note = (what) => t.push([what, Date.now()]);
+  note('script');
+  addEventListener('load', () => { const n = performance.getEntriesByType('navigation')[0]; if (!n) return;
+    const at = ms => Math.round(performance.timeOrigin + ms);
+    t.push(['request sent', at(n.requestStart)], ['response starts', at(n.responseStart)], ['response ends', at(n.responseEnd)]);
+    performance.getEntriesByType('resource').forEach(r => { if (/\.(js|css)/.test(r.name))
+      t.push(['fetched ' + r.name.split('/').pop() + (r.transferSize ? ' (' + r.transferSize + ' B over the network)' : ' (cache)'), at(r.responseEnd)]); });
+    t.sort((x, y) => x[1] - y[1]); });
+  document.addEventListener('DOMContentLoaded', () => note('DOMContentLoaded'));
+  const md = navigator.mediaDevices;
+  if (md) { const gum = md.getUserMedia.bind(md);
+    md.getUserMedia = c => { note('getUserMedia'); return gum(c).then(s => { note('getUserMedia done'); return s; }); }; }
+  const Native = window.RTCPeerConnection;
+  ['setLocalDescription', 'setRemoteDescription', 'addIceCandidate', 'createOffer', 'createAnswer'].forEach(name => {
+    const f = Native.prototype[name];
+    Native.prototype[name] = function (...a) {
+      const d = a[0] && a[0].type ? ' ' + a[0].type : '';
+      if (name !== 'addIceCandidate' || !this.__cand) { note(name + d); if (name === 'addIceCandidate') this.__cand = 1; }
+      return f.apply(this, a).then(r => { if (name !== 'addIceCandidate') note(name + d + ' done'); return r; });
+    };
+  });
+  const add = Native.prototype.addEventListener;
+  let io_;
+  Object.defineProperty(window, 'io', {configurable: true, get: () => io_, set: v => {
+    io_ = function (...a) {
+      note('io()');
+      const socket = v(...a);
+      socket.on('connect', () => note('socket connect'));
+      const emit = socket.emit.bind(socket);
+      socket.emit = (ev, data, cb) => { const n = ev === 'signal' ? 'signal ' + Object.keys(data.data || {}).join(',') : ev;
+        if (ev === 'stats') return emit(ev, data, cb);
+        note('emit ' + n); return emit(ev, data, (...r) => { note('ack ' + n); cb(...r); }); };
+      socket.onAny && socket.onAny(ev => { if (ev === 'signal' || ev === 'state') note('got ' + ev); });
+      return socket;
+    };
+    Object.assign(io_, v);
+  }});
+  window.RTCPeerConnection = new Proxy(window.RTCPeerConnection, {construct(T, a) {
+    note('new RTCPeerConnection'); const pc = new T(...a);
+    pc.addEventListener('iceconnectionstatechange', () => note('ice ' + pc.iceConnectionState));
+    pc.addEventListener('icegatheringstatechange', () => note('gathering ' + pc.iceGatheringState));
+    pc.addEventListener('track', () => note('track'));
+    return pc; }});
+})();
+"""
+
 BARE = """<!doctype html><meta charset="utf-8"><title>bare</title><script>
 window.bare = async function (config) {
   const started = Date.now();
@@ -131,7 +181,7 @@ def build_app(folder: Path, turn: tuple[int, str] | None):
     return app
 
 
-def app_round(browser, app, server) -> float:
+def app_round(browser, app, server, trace: bool = False) -> float:
     from core.testing import Factory
     from tests.chat.conftest import make_cast
 
@@ -143,6 +193,8 @@ def app_round(browser, app, server) -> float:
         for who, kind, person in (("patient", "patient", cast.account_id), ("doctor", "staff", cast.doctor_id)):
             context = browser.new_context(viewport={"width": 1366, "height": 768})
             context.add_init_script(PROBE)
+            if trace:
+                context.add_init_script(TRACE)
             contexts.append(context)
             page = context.new_page()
             page.goto(f"{server.url}/_test/login/{kind}/{person}")
@@ -157,6 +209,13 @@ def app_round(browser, app, server) -> float:
         popup.get_by_role("link", name="Принять").click()
         ends = [page.wait_for_function("() => window.__benchFirstFrame", timeout=WAIT).json_value()
                 for page in pages.values()]
+        if trace:
+            for who, page in pages.items():
+                print(f"-- {who} (ms after «Принять»)")
+                for what, at in page.evaluate("() => window.__benchTrace || []"):
+                    if at >= started - 50:
+                        print(f"{at - started:8.0f}  {what}")
+                print(f"{page.evaluate('() => window.__benchFirstFrame') - started:8.0f}  first decoded frame")
         return (max(ends) - started) / 1000
     finally:
         for context in contexts:
@@ -189,6 +248,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--modes", default="direct,relay")
+    parser.add_argument("--trace", action="store_true", help="print where the time goes in one call first")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -209,6 +269,8 @@ def main() -> int:
                 server = LiveServer(app).start()
                 ice = ice_config(app)
                 app_round(browser, app, server)  # warm-up: templates, catalogues, the browser's caches
+                if args.trace:
+                    app_round(browser, app, server, trace=True)
                 bare_round(browser, server, ice)
                 apps, bares = [], []
                 for _ in range(args.rounds):  # interleaved, so a busy moment hits both

@@ -69,6 +69,9 @@ STORAGE_BACKEND = "core.storage:LocalStorage"
 STORAGE_DIR = ""  # empty: DATA_DIR/files
 MAX_CONTENT_LENGTH = 110 * 1024 * 1024  # a whole request, several files together
 DOCUMENT_MAX_SIZE = 20 * 1024 * 1024  # one file
+# Origins the pages may connect to besides their own (Content-Security-Policy
+# connect-src), e.g. a media server's WebSocket when no proxy puts it on the app's origin.
+CSP_CONNECT_SRC: list[str] = []
 # An S3-compatible object store (``STORAGE_BACKEND = "core.s3storage:S3Storage"``): Ceph's
 # radosgw, MinIO or the region's own S3. Path-style addressing (``endpoint/bucket/key``)
 # unless STORAGE_S3_ADDRESSING is "virtual". Empty keys: boto3's own chain (environment,
@@ -118,6 +121,10 @@ CELERY_TASK_ROUTES: dict = {}
 
 # Slots are generated this many days ahead of today.
 SCHEDULE_DAYS_AHEAD = 28
+
+# Where `npm ci` put the console's browser packages (Chart.js); empty: node_modules
+# beside the code.
+ADMIN_NODE_MODULES = ""
 
 # Demo data is loaded by `teleconsult run` on an empty database.
 DEMO_DATA = False

@@ -44,6 +44,10 @@ workers = 1
 accesslog = None  # the app logs its requests itself (LOG_FORMAT)
 errorlog = "-"
 graceful_timeout = 30
+# gunicorn 27's control socket defaults to ~/.gunicorn/gunicorn.ctl: one path for every
+# instance on the machine (teleconsult-web@8001, @8002 ...), each taking it from the
+# previous one, and under the read-only home of the systemd unit (ProtectHome).
+control_socket_disable = True
 timeout = 60
 
 if _mode == "eventlet":

@@ -309,6 +309,15 @@ def _staff_directory(principal: Principal, obj: Any = None) -> bool:
     return principal.is_staff
 
 
+def _admin_dashboard(principal: Principal, organisation_id: Any = None) -> bool:
+    """The figures of the console's start page for ``organisation_id`` (None: every
+    organisation): a regional operator (no organisation) sees any; an operator of an
+    organisation only their own."""
+    if not (principal.is_staff and principal.has_role(Role.OPERATOR)):
+        return False
+    return principal.organisation_id is None or organisation_id == principal.organisation_id
+
+
 def _demo_patients(principal: Principal, obj: Any = None) -> bool:
     """/demo lists made-up patients: anyone, but only on a development deployment."""
     return current_app.config["ENV"] == "development" and bool(current_app.config["DEMO_DATA"])
@@ -317,6 +326,7 @@ def _demo_patients(principal: Principal, obj: Any = None) -> bool:
 CORE_RULES: dict[str, Rule] = {
     "workplace.use": _staff_with(Role.DOCTOR, Role.REGISTRAR),
     "admin.use": _staff_with(Role.OPERATOR),
+    "admin.dashboard": _admin_dashboard,
     "portal.use": lambda principal, obj=None: principal.is_patient,
     "registry.search": _registry_search,
     "registry.import": _registry_import,

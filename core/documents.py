@@ -13,8 +13,19 @@ from core.models import Document
 from core.storage import storage, typed_filename
 
 
-def send_document(document: Document):
-    """Send a stored file as an attachment; an audit event records who took it."""
+# Types a browser shows itself (a thumbnail, a page in a tab) when asked ``inline``.
+INLINE_TYPES = ("application/pdf", "image/png", "image/jpeg")
+IMAGE_TYPES = ("image/png", "image/jpeg")
+
+
+def is_image(document: Document) -> bool:
+    """Whether the file is shown as a picture (a thumbnail on the card and in the chat)."""
+    return document.content_type in IMAGE_TYPES
+
+
+def send_document(document: Document, *, inline: bool = False):
+    """Send a stored file as an attachment, or (``inline``, for images and PDFs) to be
+    shown by the browser; an audit event records who took it either way."""
     try:
         handle = storage().open(document.storage_key)
     except FileNotFoundError:
@@ -24,7 +35,7 @@ def send_document(document: Document):
     return send_file(
         handle,
         mimetype=document.content_type,
-        as_attachment=True,
+        as_attachment=not (inline and document.content_type in INLINE_TYPES),
         download_name=typed_filename(document.filename, document.content_type),
         max_age=0,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import g, request
+from flask import current_app, g, request
 from werkzeug.serving import WSGIRequestHandler
 
 
@@ -23,9 +23,15 @@ def content_security_policy() -> str:
     page of another origin (``frame-ancestors``)."""
     return (
         f"default-src 'self'; script-src 'self' 'nonce-{csp_nonce()}'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "
+        f"img-src 'self' data: blob:; media-src 'self' blob:; connect-src {_connect_sources()}; "
         "object-src 'none'; base-uri 'self'; frame-ancestors 'self'"
     )
+
+
+def _connect_sources() -> str:
+    """``'self'`` and the origins of ``CSP_CONNECT_SRC`` (a media server on another
+    origin, such as a Janus WebSocket not behind the app's own proxy)."""
+    return " ".join(["'self'", *current_app.config.get("CSP_CONNECT_SRC", [])])
 
 
 # --------------------------------------------------------------------------- Server

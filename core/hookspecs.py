@@ -57,6 +57,8 @@ if TYPE_CHECKING:
     from flask_admin import BaseView
     from flask_socketio import Namespace
 
+    from admin.figures import DashboardScope, Figure
+
     from core.access import Principal, Rule
     from core.audit import AuditTitles
     from core.plugins import TeleconsultPluginManager
@@ -231,6 +233,26 @@ def teleconsult_register_audit_titles() -> AuditTitles:
     strings. The console's audit log shows and filters events by these titles (a code
     without one is shown as it is). Called once per app, when the titles are first
     needed; a plugin switched off keeps its titles, its past events stay readable.
+    """
+
+
+@hookspec
+def teleconsult_register_dashboard_figures(scope: DashboardScope) -> list[Figure]:
+    """Figures of the plugin for the operator's dashboard, the console's start page.
+
+    Each is an ``admin.figures.Figure``: a code (also the name of its CSV), a title,
+    column titles (the first column holds the labels: a day, a reason) and rows; the
+    page draws it as a chart (Chart.js) and offers the same rows as CSV. Count only what
+    lies in ``scope``: the days ``scope.first_day``..``scope.last_day`` (local time;
+    ``scope.within(column)`` for a time column, ``scope.per_day(moments, ...)`` for a row
+    per day) and, when ``scope.organisation_id`` is set, that organisation alone
+    (``scope.of_organisation(column)``). Fired on every view of the page and of a CSV;
+    a plugin's figures are shown while it is switched on for the organisation shown
+    (for every organisation: switched on anywhere). The video plugin gives its calls and
+    their quality, the e-signature plugin the refused signatures.
+
+    :param scope: the period and the organisation (None: every organisation).
+    :returns: figures whose codes no other figure uses.
     """
 
 

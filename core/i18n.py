@@ -7,7 +7,10 @@ the data folder, so a source checkout needs no build step.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import tempfile
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -55,9 +58,17 @@ def _compile(source: Path, target: Path) -> Path:
         if mo_path.exists() and mo_path.stat().st_mtime >= po_mtime:
             continue
         mo_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = mo_path.with_suffix(".tmp")
-        tmp.write_bytes(_mo_bytes(po_path, po_mtime))
-        tmp.replace(mo_path)
+        # A temporary file of this process's own: the web processes and workers of a
+        # machine share the data folder and start together.
+        handle, tmp_name = tempfile.mkstemp(dir=mo_path.parent, prefix=".messages-", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as tmp:
+                tmp.write(_mo_bytes(po_path, po_mtime))
+            os.replace(tmp_name, mo_path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
+            raise
     return target
 
 

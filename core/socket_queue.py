@@ -11,6 +11,14 @@ When probes flow again after a gap, every socket of this process gets a local ``
 event: events published meanwhile were lost, and the clients ask the database for what
 they missed (the chat's ``history`` after its last sequence number).
 
+Redis away for a while (a restart, a failover) is such a gap too, even when the listener
+reconnects by itself before three periods pass: whatever this process published
+meanwhile (its probes included) did not go out, and what the others published did not
+come in. A failed publish therefore marks the events as missed, and the ``resync`` follows
+the first probe heard again. The outage is not held against the listener: its three
+periods count from the last failed publish, so a Redis that every process lost does not
+turn every process's ``/healthz`` to 503 at once while they reconnect.
+
 Redis URLs (``redis://``, ``rediss://``) and Sentinel URLs
 (``redis+sentinel://host:26379,host2:26379/service``) are both served by this manager.
 """
@@ -49,6 +57,8 @@ class WatchedRedisManager(socketio.RedisManager):
         self.last_sent = 0.0
         self.last_heard = 0.0
         self.gap = False
+        self.missed = False  # a publish failed: events were lost, resync when they flow again
+        self.unreachable_at = 0.0  # the last failed publish (Redis away)
         self.restarts = 0
         self.generation = 0
         self.backoff = 3 * probe_seconds  # between two mends while probes stay away
@@ -83,8 +93,8 @@ class WatchedRedisManager(socketio.RedisManager):
             return
         self.last_heard = time.monotonic()
         self.backoff = 3 * self.probe_seconds
-        if self.gap:
-            self.gap = False
+        if self.gap or self.missed:
+            self.gap = self.missed = False
             log.warning("socket.io message queue: events flow again; telling local sockets to resync")
             self._tell_resync()
 
@@ -110,10 +120,19 @@ class WatchedRedisManager(socketio.RedisManager):
             except Exception:
                 log.exception("socket.io message queue watcher")
 
+    def _publish(self, data):
+        """python-socketio's publish, which logs and gives up when Redis does not answer
+        (None then; the number of receivers otherwise): the event is lost for everyone."""
+        result = super()._publish(data)
+        if result is None:
+            self.missed = True
+            self.unreachable_at = time.monotonic()
+        return result
+
     def check_once(self) -> None:
         """Send a probe; when none came back for three periods, mend the listener."""
         now = time.monotonic()
-        silent = now - self.last_heard
+        silent = now - max(self.last_heard, self.unreachable_at)
         if silent > 3 * self.probe_seconds and self.last_sent:
             if not self.gap:
                 log.error("socket.io message queue: no probe heard for %.0f s; reconnecting the listener", silent)
@@ -138,8 +157,10 @@ class WatchedRedisManager(socketio.RedisManager):
         """What /healthz and /metrics report about this process's subscription."""
         if not self.started:
             return {"listener": "idle", "restarts": self.restarts}  # no socket yet: nothing to deliver
-        heard_ago = time.monotonic() - self.last_heard
-        listening = _alive(getattr(self, "thread", None)) and not self.gap and heard_ago <= 3 * self.probe_seconds
+        now = time.monotonic()
+        heard_ago = now - self.last_heard
+        silent = now - max(self.last_heard, self.unreachable_at)
+        listening = _alive(getattr(self, "thread", None)) and not self.gap and silent <= 3 * self.probe_seconds
         return {"listener": "ok" if listening else "down", "heard_seconds_ago": round(heard_ago, 1),
                 "restarts": self.restarts}
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import Flask, current_app, redirect, url_for
 from flask_babel import format_datetime
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from core import routeforms
@@ -18,6 +19,13 @@ from core.plugins import hooks, hooks_for
 def local_datetime(value: datetime | None, fmt: str = "dd.MM.yyyy HH:mm") -> str:
     """Datetimes are stored in UTC and shown in the deployment's timezone (Moscow)."""
     return format_datetime(value, fmt) if value else ""
+
+
+def file_type_label(filename: str | None) -> str:
+    """What the icon of a file that is not an image says: its extension («PDF», «ZIP»)."""
+    name = filename or ""
+    extension = name.rsplit(".", 1)[1] if "." in name else ""
+    return extension[:4].upper() if extension.isalnum() else _("файл")
 
 
 def template_blocks(slot: str, **context) -> Markup:
@@ -60,6 +68,7 @@ def register(app: Flask) -> None:
         route_data_items=routeforms.data_items,
         application_items=routeforms.application_items,
         conclusion_items=routeforms.conclusion_items,
+        file_type_label=file_type_label,
     )
 
     @app.context_processor

@@ -61,6 +61,7 @@ EXERCISED_BY = {
     "teleconsult_consultation_notified": "tests/video/test_hooks.py::test_consultation_notice_becomes_a_chat_system_message",
     "teleconsult_register_page_scripts": "tests/video/test_hooks.py::test_chat_header_has_the_video_buttons_and_portal_pages_the_popup",
     "teleconsult_register_chat_header_actions": "tests/video/test_hooks.py::test_chat_header_has_the_video_buttons_and_portal_pages_the_popup",
+    "teleconsult_register_media_backend": "tests/video/test_janus.py::test_a_plugin_registers_a_media_backend_through_teleconsult_register_media_backend",
     "teleconsult_register_outcomes": "tests/tutorial_route/test_pressure_route.py::test_completed_with_the_routes_conclusion_the_card_chat_and_api_show_it",
     "teleconsult_register_template_blocks": "tests/tutorial_route/test_pressure_route.py::test_the_wizard_asks_the_routes_fields_refuses_bad_ones_in_russian_and_keeps_good_ones",
     "teleconsult_register_wizard_steps": "tests/workplace/test_wizard_steps.py::test_a_plugin_step_sits_after_its_anchor_is_required_and_follows_the_switch",
@@ -69,6 +70,7 @@ EXERCISED_BY = {
     "teleconsult_person_children_listed": "tests/portal/test_guardianship_esia.py::test_esia_lists_the_child_by_oms_policy_and_birth_date_and_the_claim_becomes_a_basis",
     "teleconsult_register_patient_record_fields": "tests/registry/test_import_api.py::test_guardianships_link_representative_and_child",
     "teleconsult_registry_links_import": "tests/registry/test_import_api.py::test_guardianships_link_representative_and_child",
+    "teleconsult_register_dashboard_figures": "tests/admin/test_dashboard.py::test_the_figures_of_a_known_data_set",
     "teleconsult_register_logout_url": "tests/integration/test_auth.py::test_a_plugin_sends_the_browser_through_its_own_logout",
     "teleconsult_register_login_options": "tests/integration/test_auth.py::test_the_portal_sends_an_anonymous_visitor_to_the_login_a_plugin_offers",
 }

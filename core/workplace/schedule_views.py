@@ -27,6 +27,10 @@ WEEKDAYS = (
     (6, _l("Сб")),
     (7, _l("Вс")),
 )
+MONTHS = (
+    None, _l("Январь"), _l("Февраль"), _l("Март"), _l("Апрель"), _l("Май"), _l("Июнь"),
+    _l("Июль"), _l("Август"), _l("Сентябрь"), _l("Октябрь"), _l("Ноябрь"), _l("Декабрь"),
+)
 SLOT_LENGTHS = (10, 15, 20, 30, 40, 45, 60)
 _BREAK = re.compile(r"^\s*(\d{1,2}:\d{2})\s*[-–—]\s*(\d{1,2}:\d{2})\s*$")
 MAX_DAYS_AHEAD = 92
@@ -120,9 +124,57 @@ def _week_start() -> date:
     return chosen - timedelta(days=chosen.isoweekday() - 1)
 
 
+def _month_start() -> date:
+    chosen = params.to_date(request.args.get("month")) or datetime.now(local_zone()).date()
+    return chosen.replace(day=1)
+
+
+def _next_month(first: date) -> date:
+    return (first + timedelta(days=32)).replace(day=1)
+
+
+def month_grid(doctor, first: date, now: datetime) -> list[list[dict]]:
+    """The weeks (Monday first) that cover the month of ``first``: each day with how many
+    slots of ``doctor`` are free (open, still ahead), booked, or closed."""
+    zone = local_zone()
+    start = first - timedelta(days=first.isoweekday() - 1)
+    following = _next_month(first)
+    end = following + timedelta(days=(7 - following.isoweekday() + 1) % 7)
+    counts: dict[date, dict[str, int]] = {}
+    if doctor is not None:
+        rows = db.session.execute(
+            sa.select(Slot.starts_at, Slot.blocked, Consultation.id)
+            .outerjoin(Consultation, Consultation.slot_id == Slot.id)
+            .where(
+                Slot.doctor_id == doctor.id,
+                Slot.starts_at >= datetime.combine(start, time(), zone),
+                Slot.starts_at < datetime.combine(end, time(), zone),
+            )
+        )
+        for starts_at, blocked, consultation_id in rows:
+            day = counts.setdefault(starts_at.astimezone(zone).date(), {"free": 0, "booked": 0, "closed": 0})
+            if consultation_id is not None:
+                day["booked"] += 1
+            elif blocked:
+                day["closed"] += 1
+            elif starts_at > now:
+                day["free"] += 1
+    today = now.astimezone(zone).date()
+    weeks, day = [], start
+    while day < end:
+        week = []
+        for _ in range(7):
+            week.append({"day": day, "in_month": day.month == first.month, "today": day == today,
+                         **counts.get(day, {"free": 0, "booked": 0, "closed": 0})})
+            day += timedelta(days=1)
+        weeks.append(week)
+    return weeks
+
+
 @blueprint.route("/schedule")
 def schedule():
-    """Templates of the organisation's consultants and a week of slots of one of them."""
+    """Templates of the organisation's consultants and the calendar of one of them: a week
+    of slots, or (``?view=month``) a month of days with their free and booked slots."""
     principal = require("workplace.use")
     doctors = doctors_of(principal.organisation_id)
     raw_doctor = request.args.get("doctor", "")
@@ -164,6 +216,9 @@ def schedule():
     # A colleague sees that a slot is taken, and whose it is only with the card (P8).
     busy = set(booked)
     booked = {slot_id: c for slot_id, c in booked.items() if can("consultation.view", c, principal)}
+    now = utcnow()
+    view = "month" if request.args.get("view") == "month" else "week"
+    month = _month_start()
     return render_template(
         "workplace/schedule.html",
         doctors=doctors,
@@ -173,7 +228,13 @@ def schedule():
         days=days,
         booked=booked,
         busy=busy,
-        now=utcnow(),
+        now=now,
+        view=view,
+        month=month,
+        previous_month=(month - timedelta(days=1)).replace(day=1),
+        next_month=_next_month(month),
+        weeks=month_grid(doctor, month, now) if view == "month" else [],
+        month_names=MONTHS,
         weekdays=dict(WEEKDAYS),
         timedelta=timedelta,
         days_ahead=current_app.config.get("SCHEDULE_DAYS_AHEAD", 28),

@@ -26,7 +26,7 @@ from core.models import (
 )
 from core.models.registry import normalize_name
 from core.plugins import hooks_for
-from core.documents import send_document
+from core.documents import IMAGE_TYPES, send_document
 
 blueprint = Blueprint("workplace", __name__, url_prefix="/workplace")
 
@@ -133,6 +133,7 @@ def application(consultation_id: int):
         methods=methods,
         actions=sorted(actions, key=lambda a: (a.order, str(a.title))),
         documents=documents,
+        image_types=IMAGE_TYPES,
         status_titles=lifecycle.STATUS_TITLES,
         outcome_titles=lifecycle.OUTCOME_TITLES,
     )
@@ -227,7 +228,8 @@ def download_document(document_id: int):
     if document is None:
         abort(404)
     require("document.view", document)
-    return send_document(document)
+    # ``?inline=1``: an image's thumbnail on the card, a PDF in a tab; same rule, same audit.
+    return send_document(document, inline=request.args.get("inline") == "1")
 
 
 # --------------------------------------------------------------------------- help (D2)

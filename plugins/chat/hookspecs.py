@@ -32,8 +32,10 @@ def teleconsult_register_chat_header_actions(consultation: Consultation, princip
 
     Returns dicts: ``title`` (the accessible name, a Russian lazy string), ``url`` (where
     the button leads), ``icon`` (``"phone"``, ``"camera"``, ... : the class
-    ``chat-action-<icon>``) and optionally ``order`` (smaller first) and ``data`` (extra
-    ``data-*`` attributes). Fired while the chat window is rendered, with the plugins
+    ``chat-action-<icon>``) and optionally ``order`` (smaller first), ``data`` (extra
+    ``data-*`` attributes) and ``kind``: ``"note"`` shows the title as a line of text under
+    the header (class ``chat-note-<icon>``; the video plugin's «У пациента заблокирована
+    камера») instead of a round button. Fired while the chat window is rendered, with the plugins
     switched on for the consultation's organisation.
 
     :param consultation: the consultation whose chat is shown.

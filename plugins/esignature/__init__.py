@@ -135,3 +135,10 @@ def teleconsult_register_template_blocks(slot, context):
 
     piece = block(slot, context)
     return [piece] if piece else []
+
+
+@hookimpl(optionalhook=True)
+def teleconsult_register_dashboard_figures(scope):
+    from plugins.esignature.figures import figures
+
+    return figures(scope)

@@ -33,8 +33,22 @@ def teleconsult_register_config_defaults():
         "VIDEO_TURN_TTL": 3600,
         # "all", or "relay" to force every call through TURN.
         "VIDEO_ICE_TRANSPORT_POLICY": "all",
-        # The browsers' media path: "mesh" (peer to peer, 2-3 participants).
-        "VIDEO_MEDIA_BACKEND": "mesh",
+        # The media path (plugins/video/media.py): "p2p" (a mesh between the browsers),
+        # "janus" (the Janus SFU), or "auto": through Janus once a call has more than
+        # VIDEO_SFU_THRESHOLD participants.
+        "VIDEO_MEDIA_BACKEND": "p2p",
+        "VIDEO_SFU_THRESHOLD": 3,
+        # Janus (deploy/janus/): its HTTP API for the server, the address the browsers
+        # reach (a path is on the page's own origin: ws(s)://<host><path>), the
+        # token_auth_secret of janus.jcfg (also the key room secrets and PINs are derived
+        # from), the videoroom admin_key, and the rooms' limits.
+        "VIDEO_JANUS_URL": "http://127.0.0.1:8088/janus",
+        "VIDEO_JANUS_CLIENT_URL": "/janus/ws",
+        "VIDEO_JANUS_SECRET": "",
+        "VIDEO_JANUS_ADMIN_KEY": "",
+        "VIDEO_JANUS_TOKEN_TTL": 12 * 3600,
+        "VIDEO_JANUS_PUBLISHERS": 16,
+        "VIDEO_JANUS_BITRATE": 768_000,
         # Where `npm ci` put webrtc-adapter and socket.io-client.
         "VIDEO_NODE_MODULES": str(REPO_ROOT / "node_modules"),
     }
@@ -47,14 +61,34 @@ def teleconsult_config_check(settings):
         problems.append("VIDEO_TURN_URLS is set but VIDEO_TURN_SECRET is empty")
     if settings.get("VIDEO_ICE_TRANSPORT_POLICY") not in ("all", "relay"):
         problems.append("VIDEO_ICE_TRANSPORT_POLICY must be 'all' or 'relay'")
+    backend = settings.get("VIDEO_MEDIA_BACKEND")
+    if backend not in ("p2p", "janus", "auto", "mesh"):
+        problems.append("VIDEO_MEDIA_BACKEND must be 'p2p', 'janus' or 'auto'")
+    elif backend != "p2p" and backend != "mesh" and not settings.get("VIDEO_JANUS_SECRET"):
+        problems.append("VIDEO_MEDIA_BACKEND uses Janus but VIDEO_JANUS_SECRET is empty")
     return problems
 
 
 @hookimpl
+def teleconsult_register_hookspecs():
+    from plugins.video import hookspecs
+
+    return [hookspecs]
+
+
+@hookimpl
+def teleconsult_register_media_backend():
+    from plugins.video.media import JanusBackend, P2PBackend
+
+    return [P2PBackend(), JanusBackend()]
+
+
+@hookimpl
 def teleconsult_register_blueprints(app):
+    from plugins.video import checkviews
     from plugins.video.views import blueprint
 
-    return [blueprint]
+    return [blueprint, checkviews.blueprint]
 
 
 @hookimpl
@@ -88,8 +122,9 @@ def _may_start(principal, consultation) -> bool:
 
 @hookimpl
 def teleconsult_register_access_rules():
+    # «Проверка связи»: whoever may join the consultation's calls checks their devices.
     return {"video.connect": _may_connect, "video.view": _may_view, "video.join": _may_join,
-            "video.start": _may_start}
+            "video.start": _may_start, "video.check": _may_join}
 
 
 @hookimpl
@@ -105,8 +140,9 @@ def teleconsult_register_audit_titles():
             "video.host_transferred": _l("Права ведущего переданы"),
             "video.muted": _l("Микрофон участника отключён ведущим"),
             "video.ended": _l("Видеоконсультация завершена"),
+            "video.checked": _l("Проверка связи перед видеозвонком"),
         },
-        objects={"video_calls": _l("Видеозвонок")},
+        objects={"video_calls": _l("Видеозвонок"), "video_checks": _l("Проверка связи")},
     )
 
 
@@ -127,17 +163,28 @@ def teleconsult_register_chat_header_actions(consultation, principal):
     if consultation.is_closed or not can("video.join", consultation, principal):
         return []
     room = url_for("video.room", consultation_id=consultation.id)
+    check = {"title": _l("Проверка связи"), "url": url_for("video_check.page", consultation_id=consultation.id),
+             "icon": "check", "order": 30}
     if principal.is_staff:
-        return [
+        from plugins.video import precheck
+
+        actions = [
             {"title": _l("Видеозвонок"), "url": room + "?ring=1", "icon": "phone", "order": 10},
             {"title": _l("Войти в ВКС"), "url": room, "icon": "camera", "order": 20},
+            check,
         ]
+        # The patient's last «Проверка связи»: «У пациента заблокирована камера».
+        found = precheck.latest_of_patient(consultation)
+        if found is not None:
+            actions.append({"title": precheck.for_doctor(found), "url": check["url"], "order": 5, "kind": "note",
+                            "icon": "ok" if found.cause == precheck.OK else "warn", "data": {"check-cause": found.cause}})
+        return actions
     from plugins.video import calls
 
     call = calls.live_call(consultation)
     if call is not None and any(p.in_room and p.side == "staff" for p in call.participants):
-        return [{"title": _l("Врач ожидает в ВКС — присоединиться"), "url": room, "icon": "join", "order": 10}]
-    return []
+        return [{"title": _l("Врач ожидает в ВКС — присоединиться"), "url": room, "icon": "join", "order": 10}, check]
+    return [check]
 
 
 @hookimpl
@@ -147,3 +194,10 @@ def teleconsult_register_page_scripts(area, principal):
     if area != "portal" or not principal.is_patient or not _may_connect(principal):
         return []
     return [url_for("video.vendor", filename="socket.io.min.js"), url_for("video.static", filename="video/popup.js")]
+
+
+@hookimpl(optionalhook=True)
+def teleconsult_register_dashboard_figures(scope):
+    from plugins.video.figures import figures
+
+    return figures(scope)

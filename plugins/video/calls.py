@@ -21,7 +21,7 @@ from core.db import db, utcnow
 from core.errors import Conflict, InvalidInput, UserError
 from core.models import Consultation
 from core.plugins import hooks_for
-from plugins.video import rooms
+from plugins.video import media, rooms
 from plugins.video.models import VideoCall, VideoMessage, VideoParticipant
 
 MESSAGE_MAX = 1000
@@ -68,8 +68,10 @@ def expire_overdue(consultation_id: int) -> list[int]:
 def _person(principal: Principal, consultation: Consultation) -> dict:
     if principal.is_staff:
         return {"user_id": principal.id}
-    # A representative calls in for the child: the consultation's patient is the person
-    # in the chat too, whoever of the family holds the portal account.
+    # The consultation's representative (a guardian with the child) enters as a person of
+    # their own, beside the child's own account: both may be in the room at once.
+    if consultation.representative_id is not None and consultation.representative_id in principal.patient_ids:
+        return {"patient_id": consultation.representative_id}
     return {"patient_id": consultation.patient_id}
 
 
@@ -95,7 +97,7 @@ def start(consultation: Consultation, principal: Principal, ring: bool) -> tuple
             rooms.ring(call, consultation, principal, miss)
         return call, False
     call = VideoCall(consultation_id=consultation.id, caller_user_id=principal.id, live_key=consultation.id,
-                     status=VideoCall.RINGING if ring else VideoCall.ACTIVE)
+                     status=VideoCall.RINGING if ring else VideoCall.ACTIVE, media=media.initial(consultation))
     if ring:
         _ring(call)
     try:
@@ -218,6 +220,10 @@ def join(consultation: Consultation, principal: Principal, sid: str | None) -> t
     if principal.is_staff:
         claim_host(call, participant)
     db.session.refresh(call)
+    # The media backend lets the participant in (a Janus room: their token is added);
+    # with ``auto`` a room grown past the threshold moves to the SFU.
+    if not media.upgrade_if_crowded(call):
+        media.admit(call, participant)
     if not returning:
         audit.record("video.joined", call, consultation_id=consultation.id, principal=principal,
                      data={"participant": participant.id})
@@ -286,19 +292,24 @@ def mute(call: VideoCall, me: VideoParticipant, target_id, principal: Principal)
         raise NotHost(_l("Отключать микрофоны участников может только ведущий"))
     target = require_member(call, target_id)
     target.muted = True
+    media.set_muted(call, target, True)  # silenced at the SFU too, not only in their browser
     audit.record("video.muted", call, consultation_id=call.consultation_id, principal=principal,
                  data={"participant": target.id})
     return target
 
 
-def set_own(me: VideoParticipant, muted=None, paused=None) -> None:
-    """The owner's own switches: the microphone (only they unmute) and the broadcast."""
-    for name, value in (("muted", muted), ("paused", paused)):
-        if value is None:
-            continue
-        if not isinstance(value, bool):
+def set_own(me: VideoParticipant, muted=None, paused=None, camera_off=None) -> None:
+    """The owner's own switches: the microphone (only they unmute), the broadcast and
+    the camera."""
+    switches = (("muted", muted), ("paused", paused), ("camera_off", camera_off))
+    for name, value in switches:
+        if value is not None and not isinstance(value, bool):
             raise InvalidInput(_l("Неверное значение переключателя"))
-        setattr(me, name, value)
+    if muted is False and me.muted:
+        media.set_muted(me.call, me, False)  # the SFU forwards their audio again
+    for name, value in switches:
+        if value is not None:
+            setattr(me, name, value)
 
 
 def leave(call: VideoCall, me: VideoParticipant, principal: Principal | None) -> None:
@@ -309,6 +320,7 @@ def leave(call: VideoCall, me: VideoParticipant, principal: Principal | None) ->
     me.left_at = utcnow()
     me.sid = None
     db.session.flush()
+    media.remove(call, me)
     others = [p for p in call.participants if p.id != me.id and p.in_room]
     staff = [p for p in others if p.user_id is not None]
     db.session.execute(
@@ -335,6 +347,7 @@ def end(call: VideoCall, principal: Principal | None) -> None:
     from plugins.video import quality
 
     quality.summarise(call)
+    media.close(call)  # the Janus room is destroyed after the commit
     consultation = db.session.get(Consultation, call.consultation_id)
     rooms.call_over(call, consultation)
 
@@ -373,7 +386,8 @@ def ringing_for(principal: Principal) -> list[dict]:
                sa.or_(Consultation.patient_id.in_(ids), Consultation.representative_id.in_(ids)))
     ).all()
     return [{"consultation_id": c.id, "call": call.id, "doctor": _caller_name(call), "title": c.title,
-             "url": rooms.call_url(c.id), "assets": rooms.room_assets()} for call, c in rows if not c.is_closed]
+             "url": rooms.call_url(c.id), "check_url": rooms.check_url(c.id), "assets": rooms.room_assets()}
+            for call, c in rows if not c.is_closed]
 
 
 def file_shared(call: VideoCall, me: VideoParticipant, document) -> None:

@@ -5,8 +5,9 @@ error in Russian; every payload names ``consultation_id``):
 ``call`` (ring the patient), ``enter`` (wait in the room without calling), ``status``,
 ``join {participant?}`` (accept, join, or rejoin after a reconnect: host, mute and pause
 are restored from the server), ``decline``, ``leave``, ``signal {to, data}`` (offer,
-answer, ICE; only to a participant of the same call), ``ice`` (fresh ICE servers),
-``transfer {to}``, ``return_host``, ``mute {to}``, ``set {muted?, paused?}`` (own switches),
+answer, ICE; only to a participant of the same call), ``ice`` (fresh ICE servers and
+the media backend's part: a Janus room's address, PIN and tokens),
+``transfer {to}``, ``return_host``, ``mute {to}``, ``set {muted?, paused?, camera_off?}`` (own switches),
 ``message {client_id, text}``, ``stats {rtt_ms, jitter_ms, loss, fps, setup_ms?}``.
 Server → client: ``ringing``, ``ring_over`` (answered, or unanswered while the doctor
 waits in the room: the popups close), ``call_over``, ``state``, ``signal {from, data}``,
@@ -27,7 +28,7 @@ from core.access import current_principal, require
 from core.db import db
 from core.errors import Conflict, UserError
 from core.realtime import Namespace, login_session_id
-from plugins.video import calls, connections, quality, rooms, turn
+from plugins.video import calls, connections, media, quality, rooms
 from plugins.video.rooms import NAMESPACE
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ class VideoNamespace(Namespace):
         join_room(rooms.call_room(call.id))
         connections.registry().entered(request.sid, consultation.id, call.id, me.id)
         rooms.announce(call)
-        return {"state": rooms.state_of(call), "me": me.id, "media": turn.client_config(me.id)}
+        return {"state": rooms.state_of(call), "me": me.id, "media": media.client_config(call, me)}
 
     @_answer
     def on_decline(self, data):
@@ -150,7 +151,7 @@ class VideoNamespace(Namespace):
     @_answer
     def on_ice(self, data):
         principal, consultation, call, me = self._room(data)
-        return {"media": turn.client_config(me.id)}
+        return {"media": media.client_config(call, me)}
 
     @_answer
     def on_transfer(self, data):
@@ -178,9 +179,9 @@ class VideoNamespace(Namespace):
     @_answer
     def on_set(self, data):
         principal, consultation, call, me = self._room(data)
-        calls.set_own(me, muted=data.get("muted"), paused=data.get("paused"))
+        calls.set_own(me, muted=data.get("muted"), paused=data.get("paused"), camera_off=data.get("camera_off"))
         rooms.announce(call)
-        return {"muted": me.muted, "paused": me.paused}
+        return {"muted": me.muted, "paused": me.paused, "camera_off": me.camera_off}
 
     @_answer
     def on_message(self, data):

@@ -50,6 +50,8 @@ class VideoCall(db.Model):
     # The consultation's id while the call is live, NULL after: a unique column, so a
     # consultation has at most one live call however many doctors press at once.
     live_key: Mapped[int | None] = mapped_column(unique=True)
+    # The media backend carrying the call (plugins/video/media.py): "p2p" or "janus".
+    media: Mapped[str] = mapped_column(sa.String(16), default="p2p", server_default="p2p")
 
     participants: Mapped[list[VideoParticipant]] = relationship(
         back_populates="call", foreign_keys="VideoParticipant.call_id", order_by="VideoParticipant.id"
@@ -77,6 +79,8 @@ class VideoParticipant(db.Model):
     # Muted by the host (only the owner unmutes), muted by themselves, broadcast paused.
     muted: Mapped[bool] = mapped_column(default=False)
     paused: Mapped[bool] = mapped_column(default=False)
+    # The participant's own camera switch: the others' tiles show the name instead of video.
+    camera_off: Mapped[bool] = mapped_column(default=False)
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The Socket.IO connection of the participant while in the room (relay target).
@@ -124,3 +128,30 @@ class VideoQualitySample(db.Model):
     fps: Mapped[float | None]
     score: Mapped[int | None]
     setup_ms: Mapped[int | None]  # accept → first decoded remote frame, reported once
+
+
+class VideoCheck(db.Model):
+    """The result of a pre-call check «Проверка связи» of one person in a consultation:
+    which of the guide's causes applies (SPEC P5, D8; guide 000 §5.3, 002 §6.3), so that
+    the doctor sees it before calling. No media, no address is stored: only the verdicts."""
+
+    __tablename__ = "video_checks"
+    __table_args__ = (sa.CheckConstraint("(user_id IS NULL) <> (patient_id IS NULL)", name="exactly_one_person"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(sa.ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    patient_id: Mapped[int | None] = mapped_column(sa.ForeignKey("patients.id"))
+    # "ok", "refresh", "permission", "busy", "browser", "network" (plugins/video/precheck.py)
+    cause: Mapped[str] = mapped_column(sa.String(16))
+    adapters_warning: Mapped[bool] = mapped_column(default=False)
+    camera: Mapped[str] = mapped_column(sa.String(16), default="")  # "ok" or the media error's kind
+    microphone: Mapped[str] = mapped_column(sa.String(16), default="")
+    network: Mapped[str] = mapped_column(sa.String(16), default="")  # "relay", "srflx", "blocked", "unknown"
+    rtt_ms: Mapped[int | None]
+    browser: Mapped[str] = mapped_column(sa.String(40), default="")  # "Chrome 120"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def side(self) -> str:
+        return "staff" if self.user_id is not None else "patient"

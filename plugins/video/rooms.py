@@ -55,6 +55,7 @@ def participant_view(participant: VideoParticipant, call: VideoCall) -> dict:
         "owner": call.owner_participant_id == participant.id,
         "muted": participant.muted,
         "paused": participant.paused,
+        "camera_off": participant.camera_off,
         "in_room": participant.in_room,
     }
 
@@ -65,6 +66,7 @@ def state_of(call: VideoCall) -> dict:
         "consultation_id": call.consultation_id,
         "status": call.status,
         "host": call.host_participant_id,
+        "media": call.media or "p2p",
         "started_at": (call.accepted_at or call.created_at).isoformat(),
         "participants": [participant_view(p, call) for p in call.participants if p.in_room],
     }
@@ -81,7 +83,8 @@ def ring(call: VideoCall, consultation: Consultation, caller, miss: Callable[[in
     """Every tab of the patient (and of the representative) shows the popup; the ring
     timer turns the call into a missed one with ``miss(call_id)`` (``calls.miss``)."""
     data = {"consultation_id": consultation.id, "call": call.id, "doctor": caller.name,
-            "title": consultation.title, "url": call_url(consultation.id), "assets": room_assets()}
+            "title": consultation.title, "url": call_url(consultation.id), "check_url": check_url(consultation.id),
+            "assets": room_assets()}
     for patient_id in {consultation.patient_id, consultation.representative_id} - {None}:
         emit_after_commit("ringing", data, person_room(patient_id))
     app = current_app._get_current_object()
@@ -95,13 +98,21 @@ def call_url(consultation_id: int) -> str:
     return url_for("video.room", consultation_id=consultation_id)
 
 
+def check_url(consultation_id: int) -> str:
+    """The pre-call check «Проверка связи» of the consultation."""
+    from flask import url_for
+
+    return url_for("video_check.page", consultation_id=consultation_id)
+
+
 def room_assets() -> list[str]:
     """The call window's scripts and style, in the order the page loads them; a ringing
     popup has the browser fetch them before «Принять» is pressed."""
     from flask import url_for
 
     return [url_for("video.vendor", filename="socket.io.min.js"), url_for("video.vendor", filename="adapter.js"),
-            url_for("video.static", filename="video/mesh.js"), url_for("video.static", filename="video/room.js"),
+            url_for("video.static", filename="video/mesh.js"), url_for("video.static", filename="video/janus.js"),
+            url_for("video.static", filename="video/room.js"),
             url_for("video.static", filename="video/video.css")]
 
 

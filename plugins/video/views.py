@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file, send_from_directory
+from flask import (Blueprint, abort, current_app, jsonify, render_template, request, send_file, send_from_directory,
+                   url_for)
 from flask_babel import lazy_gettext as _l
 from flask_login import user_logged_out
 
@@ -18,7 +19,7 @@ from core.db import db
 from core.errors import Conflict, InvalidInput
 from core.models import Document
 from core.storage import storage, store_document
-from plugins.video import calls, connections, rooms
+from plugins.video import calls, connections, precheck, rooms
 
 blueprint = Blueprint("video", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/video/static")
@@ -28,6 +29,7 @@ user_logged_out.connect(connections.on_logout)
 VENDOR_FILES = {
     "adapter.js": ("webrtc-adapter", "out", "adapter.js"),
     "socket.io.min.js": ("socket.io-client", "dist", "socket.io.min.js"),
+    "janus.es.js": ("janus-gateway", "npm", "dist", "janus.es.js"),
 }
 
 # «Файлы» folders: documents of the consultation by where they came from.
@@ -48,8 +50,15 @@ def room(consultation_id: int):
     """The call window (Socket.IO joins the room from it)."""
     principal = current_principal()
     consultation = calls.consultation_for(consultation_id, principal)
+    # The doctor sees the patient's last «Проверка связи» before and while calling.
+    found = precheck.latest_of_patient(consultation) if principal.is_staff else None
     return render_template("video/room.html", layout=_layout(principal), consultation=consultation,
                            ring=request.args.get("ring") == "1", room_assets=rooms.room_assets(),
+                           patient_check=precheck.for_doctor(found) if found else None,
+                           patient_check_ok=found is not None and found.cause == precheck.OK,
+                           check_url=rooms.check_url(consultation.id),
+                           chat_url=url_for("chat.window", consultation_id=consultation.id)
+                           if "chat.window" in current_app.view_functions else None,
                            max_size_mb=round(current_app.config["DOCUMENT_MAX_SIZE"] / 1024 / 1024))
 
 
@@ -62,8 +71,6 @@ def _folder_of(document: Document, conclusion_id: int | None) -> str:
 
 
 def _document_view(document: Document, consultation_id: int) -> dict:
-    from flask import url_for
-
     return {"id": document.id, "name": document.filename, "size": document.size, "type": document.content_type,
             "url": url_for("video.download", consultation_id=consultation_id, document_id=document.id)}
 

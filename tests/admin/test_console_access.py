@@ -14,7 +14,7 @@ THROWAWAY = "tests.admin.throwaway_plugin"
 
 def admin_urls(app) -> list[tuple[str, str]]:
     """Every URL of the console (``/admin`` and below) with each method it answers."""
-    values = {"export_type": "csv", "filename": "admin/css/bootstrap4/admin.css"}
+    values = {"export_type": "csv", "filename": "admin/css/bootstrap4/admin.css", "code": "outcomes"}
     urls = []
     for rule in app.url_map.iter_rules():
         if not (rule.rule == "/admin" or rule.rule.startswith("/admin/")):

@@ -96,6 +96,7 @@ def load_demo(app) -> list[Page]:
         Page("record-requests", doctor, "/workplace/record-requests", ".content h1", paged=True),
         Page("users", doctor, "/workplace/users", ".content h1", paged=True),
         Page("schedule", doctor, "/workplace/schedule", ".calendar"),
+        Page("schedule-month", doctor, "/workplace/schedule?view=month", ".month-calendar"),
         Page("schedule-template", doctor, "/workplace/schedule/templates/new", "form input:not([type=hidden])"),
         Page("documents", doctor, "/workplace/documents", ".content h1", paged=True),
         Page("help", doctor, "/workplace/help", ".content h1", paged=True),
@@ -104,7 +105,8 @@ def load_demo(app) -> list[Page]:
         Page("registrar-home", registrar, "/workplace/", ".content h1"),
         Page("registrar-wizard", registrar, "/workplace/new/type", ".wizard-steps"),
         *wizard,
-        Page("console", operator, "/admin/", "h1, h2, .navbar"),
+        # The start page is the dashboard: a chart per figure, as long as the figures are many.
+        Page("console", operator, "/admin/", "h1, h2, .navbar", paged=True),
         *console_pages,
         Page("portal-home", patient_login, "/portal/", ".content h1, .content a"),
         Page("portal-chats", patient_login, "/portal/chats", ".content h1"),

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import secrets
+import socket
+import subprocess
 import threading
+import time
 import uuid
 
 import pytest
@@ -14,8 +19,9 @@ from core.access import principal_for_user
 from core.consultations import add_participant
 from core.db import db
 from core.models import Consultation, User
-from core.testing import LiveServer, enable_test_login
+from core.testing import LiveServer, enable_test_login, free_port, require_or_skip
 from plugins.video import connections
+from plugins.video.janus import LocalJanus
 from tests.chat.conftest import Browser, Cast, make_account, make_cast, wait_for  # noqa: F401  (re-exported)
 
 NS = "/video"
@@ -118,3 +124,45 @@ def add_doctor(factory, consultation_id: int, organisation=None) -> User:
 
 def client_id() -> str:
     return uuid.uuid4().hex
+
+
+JANUS = "/usr/bin/janus"
+
+
+@pytest.fixture(scope="session")
+def janus(tmp_path_factory):
+    """Janus of the tests on loopback: a generated minimal configuration, free ports,
+    stopped at the end of the session (required in CI)."""
+    require_or_skip([] if os.path.exists(JANUS) else [f"Janus ({JANUS})"])
+    server = LocalJanus(tmp_path_factory.mktemp("janus"), free_port(), free_port(), JANUS).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def coturn(tmp_path):
+    """Debian's coturn on a free loopback port with a fresh secret."""
+    require_or_skip([] if os.path.exists("/usr/bin/turnserver") else ["coturn (/usr/bin/turnserver)"])
+    port, plain_port, secret = free_port(), free_port(), secrets.token_hex(16)
+    cert, key = tmp_path / "turn.crt", tmp_path / "turn.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    config = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "coturn", "turnserver-test.conf")
+    process = subprocess.Popen(
+        ["/usr/bin/turnserver", "-c", config, "--tls-listening-port", str(port), "--listening-port", str(plain_port),
+         "--cert", str(cert), "--pkey", str(key), "--static-auth-secret", secret,
+         "--log-file", str(tmp_path / "turn.log"), "--pidfile", str(tmp_path / "turn.pid"),
+         "--userdb", str(tmp_path / "turndb")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while True:  # ready when it answers on TCP
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, "coturn did not start"
+            time.sleep(0.1)
+    yield port, secret
+    process.terminate()
+    process.wait(10)

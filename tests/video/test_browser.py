@@ -173,42 +173,6 @@ def test_an_unanswered_call_is_missed_and_leaves_a_chat_message(media_browser, m
             chat_shows(page, live, cast.consultation_id, "Пропущенный видеозвонок")
 
 
-@pytest.fixture
-def coturn(tmp_path):
-    """Debian's coturn on a free loopback port with a fresh secret."""
-    import secrets
-    import socket
-    import subprocess
-    import time
-
-    from core.testing import free_port
-
-    require_or_skip([] if os.path.exists("/usr/bin/turnserver") else ["coturn (/usr/bin/turnserver)"])
-    port, plain_port, secret = free_port(), free_port(), secrets.token_hex(16)
-    cert, key = tmp_path / "turn.crt", tmp_path / "turn.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    config = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "coturn", "turnserver-test.conf")
-    process = subprocess.Popen(
-        ["/usr/bin/turnserver", "-c", config, "--tls-listening-port", str(port), "--listening-port", str(plain_port),
-         "--cert", str(cert), "--pkey", str(key), "--static-auth-secret", secret,
-         "--log-file", str(tmp_path / "turn.log"), "--pidfile", str(tmp_path / "turn.pid"),
-         "--userdb", str(tmp_path / "turndb")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while True:  # ready when it answers on TCP
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, "coturn did not start"
-            time.sleep(0.1)
-    yield port, secret
-    process.terminate()
-    process.wait(10)
-
-
 def test_the_same_call_through_coturn_with_relay_only(make_app, media_browser, coturn):
     from core.testing import Factory
     from tests.video.conftest import live_server_of

@@ -80,6 +80,12 @@
       });
     }
 
+    function fileType(name) {
+      var dot = name.lastIndexOf('.');
+      var extension = dot >= 0 ? name.slice(dot + 1) : '';
+      return /^[a-z0-9]+$/i.test(extension) ? extension.slice(0, 4).toUpperCase() : texts.file;
+    }
+
     function render(m) {
       var mine = m.member === myMember;
       var node = el('li', 'msg msg-' + m.kind + (mine ? ' mine' : ' theirs') + ' side-' + m.side);
@@ -88,6 +94,21 @@
       if (m.kind !== 'system') { node.appendChild(el('div', 'msg-author', m.name)); }
       if (m.file) {
         var file = el('div', 'msg-file');
+        if (m.file.type === 'image/png' || m.file.type === 'image/jpeg') {
+          // An image shows as a picture, through the same authorised address as its download.
+          var thumb = el('a', 'msg-thumb');
+          thumb.href = m.file.view_url; thumb.target = '_blank'; thumb.rel = 'noopener';
+          thumb.setAttribute('aria-label', texts.openImage.replace('{name}', m.file.name));
+          var picture = document.createElement('img');
+          picture.src = m.file.view_url; picture.alt = ''; picture.loading = 'lazy';
+          picture.width = 160; picture.height = 120;
+          thumb.appendChild(picture);
+          file.appendChild(thumb);
+        } else if (m.kind !== 'system') {
+          var kind = el('span', 'msg-type', fileType(m.file.name));
+          kind.setAttribute('aria-hidden', 'true');
+          file.appendChild(kind);
+        }
         var link = el('a', '', m.file.name);
         link.href = m.file.url;
         link.setAttribute('download', '');

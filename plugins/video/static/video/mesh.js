@@ -1,9 +1,11 @@
-/* The media path of a call: peer-to-peer mesh (2-3 participants).
+/* The media path of a call: peer-to-peer mesh (2-3 participants; "p2p").
  * The room talks to a backend through this small interface, so another one (an SFU such
  * as Janus) can replace it:
  *   backend = TeleconsultMedia.create(config, {signal, onTrack, onState, onGone})
  *   backend.setLocal(stream); backend.sync(participantIds); backend.receive(from, data)
  *   backend.stats() -> Promise<{rtt_ms, jitter_ms, loss, fps, framesDecoded}>; backend.close()
+ * and names itself in backend.kind (the server's "media" of the room's state). The Janus
+ * SFU's transport is janus.js.
  */
 (function () {
   'use strict';
@@ -12,6 +14,8 @@
     this.config = config; this.hooks = hooks; this.me = config.me;
     this.peers = {}; this.local = null; this.lastLoss = {};
   }
+
+  Mesh.prototype.kind = 'p2p';
 
   Mesh.prototype.rtcConfig = function () {
     return {iceServers: this.config.iceServers || [], iceTransportPolicy: this.config.iceTransportPolicy || 'all'};
@@ -162,9 +166,9 @@
   };
 
   window.TeleconsultMedia = {
-    backends: {mesh: Mesh},
+    backends: {p2p: Mesh, mesh: Mesh},
     create: function (config, hooks) {
-      var Backend = this.backends[config.backend || 'mesh'] || Mesh;
+      var Backend = this.backends[config.backend || 'p2p'] || Mesh;
       return new Backend(config, hooks);
     }
   };

@@ -3,9 +3,13 @@
 (function () {
   'use strict';
   if (window.TeleconsultVideoPopup || typeof io === 'undefined') return;
+  // The call window has its own socket: a second one would only slow its set-up.
+  if (document.getElementById('video-room')) return;
   var ru = document.documentElement.lang !== 'en';
-  var TEXT = ru ? {calls: 'Врач %s вызывает вас', accept: 'Принять', decline: 'Отклонить', title: 'Видеозвонок'}
-                : {calls: 'Doctor %s is calling you', accept: 'Accept', decline: 'Decline', title: 'Video call'};
+  var TEXT = ru ? {calls: 'Врач %s вызывает вас', accept: 'Принять', decline: 'Отклонить', title: 'Видеозвонок',
+                   check: 'Проверка связи'}
+                : {calls: 'Doctor %s is calling you', accept: 'Accept', decline: 'Decline', title: 'Video call',
+                   check: 'Check camera and connection'};
   var socket = io('/video', {transports: ['websocket']});
   var shown = {};
 
@@ -39,6 +43,10 @@
     var buttons = document.createElement('div'); buttons.className = 'video-popup-buttons';
     buttons.appendChild(accept); buttons.appendChild(decline);
     box.appendChild(text); box.appendChild(sub); box.appendChild(buttons);
+    if (m.check_url && location.pathname !== m.check_url) {  // the call keeps ringing on the check page
+      var check = document.createElement('a'); check.className = 'video-popup-check'; check.href = m.check_url;
+      check.textContent = TEXT.check; box.appendChild(check);
+    }
     document.body.appendChild(box);
     shown[m.consultation_id] = box;
     accept.focus();
@@ -53,6 +61,7 @@
     'background:#fff;border-radius:.8rem;box-shadow:0 6px 24px rgba(0,0,0,.25);padding:1rem 1.2rem;font-size:1rem}',
     '.video-popup-text{font-weight:600;margin:0 0 .3rem}.video-popup-sub{margin:0 0 .8rem;color:#5b6577}',
     '.video-popup-buttons{display:flex;gap:.8rem}',
+    '.video-popup-check{display:inline-block;margin-top:.7rem;color:#1a4f8b}',
     '.video-popup-accept,.video-popup-decline{flex:1;display:inline-flex;align-items:center;justify-content:center;gap:.4rem;',
     'min-height:2.8rem;border:0;border-radius:1.4rem;color:#fff;font-size:1rem;text-decoration:none;cursor:pointer}',
     '.video-popup-accept{background:#1e8e3e}.video-popup-decline{background:#c5221f}',

@@ -54,8 +54,10 @@
       var p = mine();
       if (!local) return;
       local.getAudioTracks().forEach(function (t) { t.enabled = !p.muted && !p.paused; });
-      local.getVideoTracks().forEach(function (t) { t.enabled = !p.paused && $(root, '.vc-cam').getAttribute('aria-pressed') === 'true'; });
-      var mic = $(root, '.vc-mic'), cam = $(root, '.vc-cam'), camOn = cam.getAttribute('aria-pressed') === 'true';
+      // The camera switch is the server's (state.camera_off): the others' tiles show it, a rejoin keeps it.
+      var mic = $(root, '.vc-mic'), cam = $(root, '.vc-cam'), camOn = !p.camera_off;
+      local.getVideoTracks().forEach(function (t) { t.enabled = !p.paused && camOn; });
+      cam.setAttribute('aria-pressed', String(camOn));
       mic.setAttribute('aria-pressed', String(!p.muted));
       mic.textContent = p.muted ? T.micOff : T.micOn;  // the state in words, not only in colour
       cam.textContent = camOn ? T.camOn : T.camOff;
@@ -67,7 +69,8 @@
       if (!t) {
         t = el('figure', 'vc-tile'); t.dataset.participant = id;
         var video = el('video'); video.autoplay = true; video.playsInline = true;
-        t.appendChild(video); t.appendChild(el('figcaption'));
+        var avatar = el('div', 'vc-avatar'); avatar.setAttribute('aria-hidden', 'true');
+        t.appendChild(video); t.appendChild(avatar); t.appendChild(el('span', 'vc-cam-mark', T.cameraOffMark)); t.appendChild(el('figcaption'));
         tiles.appendChild(t);
       }
       return t;
@@ -87,6 +90,8 @@
         t.classList.toggle('self', p.id === me); t.querySelector('video').muted = p.id === me;  // no echo of oneself
         caption.textContent = (p.id === me ? T.you + ' · ' : '') + p.name + (p.host ? ' · ' + T.host : '');
         t.classList.toggle('host', p.host); t.classList.toggle('muted', p.muted); t.classList.toggle('paused', p.paused);
+        t.classList.toggle('camera-off', !!p.camera_off); t.dataset.cameraOff = p.camera_off ? 'true' : 'false';
+        t.querySelector('.vc-avatar').textContent = initials(p.name);
         t.dataset.paused = p.paused ? 'true' : 'false'; t.dataset.pausedText = T.pausedTile; t.dataset.muted = p.muted ? 'true' : 'false';
         if (p.id === me && local) t.querySelector('video').srcObject = local;
         if (streams[p.id] && p.id !== me) { var v = t.querySelector('video'); if (v.srcObject !== streams[p.id]) v.srcObject = streams[p.id]; }
@@ -95,6 +100,7 @@
         item.appendChild(el('span', 'vc-person-name', p.name + (p.id === me ? ' (' + T.you + ')' : '')));
         var marks = [];
         if (p.host) marks.push(T.host); if (p.muted) marks.push(T.muted); if (p.paused) marks.push(T.paused);
+        if (p.camera_off) marks.push(T.cameraOffMark);
         item.appendChild(el('span', 'vc-person-state', marks.join(', ')));
         if (iAmHost && p.id !== me) {
           if (p.side === 'staff') item.appendChild(button('vc-transfer', T.transfer, function () { ask('transfer', {to: p.id}); }));
@@ -113,13 +119,18 @@
       if (backend) backend.sync(state.participants.map(function (p) { return p.id; }));
     }
 
+    function initials(name) {
+      return (name || '').split(/\s+/).filter(Boolean).slice(0, 2).map(function (w) { return w.charAt(0).toUpperCase(); }).join('');
+    }
+
     function button(cls, label, onclick) {
       var b = el('button', cls, label); b.type = 'button'; b.addEventListener('click', onclick); return b;
     }
 
     function joinRoom() {
       return ask('join', me ? {participant: me} : {}).then(function (answer) {
-        if (!answer.ok) { say(answer.error); return; }
+        // Refused (nobody to wait for, the consultation closed): the camera goes off, «Выйти» stays.
+        if (!answer.ok) { say(answer.error); if (answer.status) stop(); return; }
         me = answer.me; state = answer.state; startedAt = new Date(state.started_at);
         if (!acceptedAt) acceptedAt = performance.now();
         // Offers wait until the camera and microphone answered (or failed): an offer
@@ -138,6 +149,8 @@
           onGone: function (id) { delete streams[id]; }
         });
         if (local) backend.setLocal(local);
+      } else if (backend && backend.refresh && answer.media && answer.media.backend === backend.kind) {
+        backend.refresh(answer.media);  // rejoined after a reconnect
       }
       render();
       early.splice(0).forEach(function (m) { if (backend) backend.receive(m.from, m.data); });
@@ -156,7 +169,7 @@
       ringing.then(function (answer) { if (!answer.ok) say(answer.error); return joinRoom(); });
     });
     socket.on('disconnect', function () { if (!over) say(T.offline); });
-    socket.on('state', function (s) { if (s.consultation_id === consultation) { state = s; render(); } });
+    socket.on('state', function (s) { if (s.consultation_id === consultation) { state = s; switchMedia(); render(); } });
     socket.on('signal', function (m) { if (backend) backend.receive(m.from, m.data); else early.push(m); });
     socket.on('muted', function () { say(T.mutedBy); });
     socket.on('message', function (m) { if (m.consultation_id === consultation) showMessage(m); });
@@ -171,6 +184,17 @@
     });
     socket.on('removed', function () { say(T.removed); stop(); });
     socket.on('session_ended', function () { say(T.removed); stop(); });
+
+    // The room moved to another media backend (past VIDEO_SFU_THRESHOLD: to Janus):
+    // the new transport replaces the old one with fresh settings from the server.
+    function switchMedia() {
+      if (!backend || !state.media || backend.kind === state.media) return;
+      ask('ice').then(function (answer) {
+        if (!answer.ok || !backend || backend.kind === answer.media.backend) return;
+        backend.close(); backend = null; streams = {};
+        start({media: answer.media});
+      });
+    }
 
     var over = false;
     function stop() {
@@ -235,11 +259,19 @@
       ask('set', {muted: !mine().muted});
     });
     $(root, '.vc-cam').addEventListener('click', function () {
-      var on = this.getAttribute('aria-pressed') !== 'true'; this.setAttribute('aria-pressed', String(on)); applyOwn();
+      ask('set', {camera_off: !mine().camera_off});
     });
     $(root, '.vc-broadcast').addEventListener('change', function () { ask('set', {paused: !this.checked}); });
+    // «Выйти» works in every state (waiting alone, after the end, refused): out of the
+    // room, the camera off, back to the consultation's chat.
     $(root, '.vc-leave').addEventListener('click', function () {
-      ask('leave').then(function () { stop(); history.length > 1 ? history.back() : say(T.ended); });
+      var wasOver = over;
+      stop();
+      (wasOver || !me ? Promise.resolve() : ask('leave')).then(function () {
+        socket.close();
+        if (root.dataset.chatUrl) location.assign(root.dataset.chatUrl);
+        else if (history.length > 1) history.back(); else say(T.ended);
+      });
     });
     [$(root, '.vc-mic-device'), $(root, '.vc-cam-device')].forEach(function (select) {
       select.addEventListener('change', function () {

@@ -1,0 +1,276 @@
+/* «Проверка связи» before a video call (SPEC P5, D8; guide 000 §5.3, 002 §6.3).
+ * Camera preview, microphone level, device pickers, a speaker test sound; then what the
+ * browser saw goes to the server, which names the guide's cause that applies:
+ *   camera / microphone: the getUserMedia error's name (NotAllowedError, NotReadableError…);
+ *     permissions.query is not asked: it answers "prompt" for a blocked device;
+ *   relay: relay candidates of a relay-only connection through the deployment's TURN
+ *     (srflx through STUN when there is no TURN);
+ *   hosts: how many distinct non-loopback IPv4 host addresses (only the count is sent);
+ *   rtt_ms: the median round trip of a few requests to the server.
+ * Written without newer syntax: an old browser must still get as far as the verdict. */
+(function () {
+  'use strict';
+  if (!window.Promise || !window.fetch) return;  // the page's own text names the browser cause
+
+  var GATHER_MS = 10000;  // a firewall that drops packets silently: the gathering stops here
+  var PINGS = 5;
+
+  function $(root, selector) { return root.querySelector(selector); }
+  function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text != null) e.textContent = text; return e; }
+  function errorName(error) { return (error && error.name) || 'Error'; }
+
+  function start(root) {
+    var T = document.getElementById('video-check-texts').dataset;
+    var video = $(root, '.pc-video'), meter = $(root, '.pc-level');
+    var stream = null, audioContext = null, levelTimer = null, running = null;
+    var api = {result: null, facts: null, level: 0, runs: 0};
+    window.TeleconsultVideoCheck.current = api;
+
+    function step(name, state, text) {
+      var item = $(root, '[data-step="' + name + '"]');
+      item.dataset.state = state;
+      $(item, '.pc-state').textContent = text;
+    }
+
+    // ------------------------------------------------------------ devices
+    function constraints(kind) {
+      var select = $(root, kind === 'video' ? '.pc-camera' : '.pc-mic'), id = select.value;
+      if (kind === 'video') return id ? {deviceId: {exact: id}, width: 640, height: 480} : {width: 640, height: 480};
+      return id ? {deviceId: {exact: id}} : true;
+    }
+
+    function stopStream() {
+      if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
+      stream = null;
+      clearInterval(levelTimer);
+      if (audioContext) { audioContext.close(); audioContext = null; }
+    }
+
+    function show(s) {
+      stopStream();
+      stream = s;
+      var hasVideo = s.getVideoTracks().length > 0;
+      video.srcObject = hasVideo ? s : null;
+      $(root, '.pc-no-video').hidden = hasVideo;
+      if (s.getAudioTracks().length) listen(s);
+    }
+
+    function listen(s) {
+      var Context = window.AudioContext || window.webkitAudioContext;
+      if (!Context) return;
+      audioContext = new Context();
+      var analyser = audioContext.createAnalyser();
+      analyser.fftSize = 1024;
+      audioContext.createMediaStreamSource(s).connect(analyser);
+      var data = new Float32Array(analyser.fftSize);
+      levelTimer = setInterval(function () {
+        analyser.getFloatTimeDomainData(data);
+        var sum = 0;
+        for (var i = 0; i < data.length; i++) sum += data[i] * data[i];
+        var level = Math.min(1, Math.sqrt(sum / data.length) * 4);
+        meter.value = level; api.level = Math.max(api.level, level);
+      }, 100);
+    }
+
+    // The combined request first (one prompt); when it fails, each device alone tells
+    // which one is blocked, busy or missing.
+    function openMedia() {
+      var md = navigator.mediaDevices;
+      return md.getUserMedia({audio: constraints('audio'), video: constraints('video')}).then(function (s) {
+        show(s);
+        return {camera: s.getVideoTracks().length ? 'ok' : 'NotFoundError', microphone: s.getAudioTracks().length ? 'ok' : 'NotFoundError'};
+      }, function (combined) {
+        var result = {};
+        function alone(kind, key) {
+          var c = {}; c[kind] = constraints(kind);
+          return md.getUserMedia(c).then(function (s) { result[key] = 'ok'; return s; },
+                                         function (e) { result[key] = errorName(e); return null; });
+        }
+        return Promise.all([alone('audio', 'microphone'), alone('video', 'camera')]).then(function (got) {
+          var tracks = [];
+          got.forEach(function (s) { if (s) tracks = tracks.concat(s.getTracks()); });
+          if (tracks.length) show(new MediaStream(tracks)); else { stopStream(); video.srcObject = null; $(root, '.pc-no-video').hidden = false; }
+          if (result.camera === 'ok' && result.microphone === 'ok') result.camera = errorName(combined);  // only together
+          return result;
+        });
+      });
+    }
+
+    function fillDevices() {
+      if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return Promise.resolve();
+      return navigator.mediaDevices.enumerateDevices().then(function (devices) {
+        var current = {};
+        if (stream) stream.getTracks().forEach(function (t) {
+          var settings = t.getSettings ? t.getSettings() : {};
+          current[t.kind === 'video' ? 'videoinput' : 'audioinput'] = settings.deviceId;
+        });
+        [['videoinput', '.pc-camera', T.cameraN], ['audioinput', '.pc-mic', T.micN], ['audiooutput', '.pc-speaker', T.speakerN]].forEach(function (k) {
+          var select = $(root, k[1]), chosen = select.value || current[k[0]];
+          select.textContent = '';
+          devices.filter(function (d) { return d.kind === k[0]; }).forEach(function (d, i) {
+            var option = el('option', null, d.label || k[2] + ' ' + (i + 1));
+            option.value = d.deviceId; select.appendChild(option);
+          });
+          if (chosen) select.value = chosen;
+        });
+        // A speaker is chosen only where the browser can play to a chosen one.
+        var speakers = $(root, '.pc-speaker').options.length;
+        $(root, '.pc-speaker-field').hidden = !('setSinkId' in HTMLMediaElement.prototype) || !speakers;
+      });
+    }
+
+    // ------------------------------------------------------------ speaker
+    function beepUrl() {
+      var rate = 22050, seconds = 0.7, n = Math.floor(rate * seconds), buffer = new ArrayBuffer(44 + n * 2), v = new DataView(buffer);
+      function text(offset, s) { for (var i = 0; i < s.length; i++) v.setUint8(offset + i, s.charCodeAt(i)); }
+      text(0, 'RIFF'); v.setUint32(4, 36 + n * 2, true); text(8, 'WAVE'); text(12, 'fmt ');
+      v.setUint32(16, 16, true); v.setUint16(20, 1, true); v.setUint16(22, 1, true); v.setUint32(24, rate, true);
+      v.setUint32(28, rate * 2, true); v.setUint16(32, 2, true); v.setUint16(34, 16, true); text(36, 'data'); v.setUint32(40, n * 2, true);
+      for (var i = 0; i < n; i++) {
+        var fade = Math.min(1, i / 400, (n - i) / 400);
+        v.setInt16(44 + i * 2, Math.sin(2 * Math.PI * 660 * i / rate) * 0.4 * fade * 32767, true);
+      }
+      return URL.createObjectURL(new Blob([buffer], {type: 'audio/wav'}));
+    }
+    var beep = new Audio(beepUrl());
+    $(root, '.pc-beep').addEventListener('click', function () {
+      var speaker = $(root, '.pc-speaker').value;
+      var ready = speaker && beep.setSinkId ? beep.setSinkId(speaker) : Promise.resolve();
+      ready.then(function () { beep.currentTime = 0; return beep.play(); }).then(function () { api.beeped = true; }, function () {});
+    });
+
+    // ------------------------------------------------------------ network
+    function gather(config, wanted) {
+      return new Promise(function (resolve) {
+        var pc, found = [], done = false;
+        function finish() {
+          if (done) return;
+          done = true; clearTimeout(timer);
+          try { pc.close(); } catch (e) { /* closed already */ }
+          resolve(found);
+        }
+        var timer = setTimeout(finish, GATHER_MS);
+        try {
+          pc = new RTCPeerConnection(config);
+        } catch (e) { done = true; clearTimeout(timer); resolve(null); return; }
+        pc.addEventListener('icecandidate', function (e) {
+          if (!e.candidate) { finish(); return; }
+          var line = e.candidate.candidate || '', parts = line.split(' ');
+          var type = e.candidate.type || parts[7], address = e.candidate.address || parts[4];
+          if (wanted.indexOf(type) >= 0) found.push({type: type, address: address});
+        });
+        pc.addEventListener('icegatheringstatechange', function () { if (pc.iceGatheringState === 'complete') finish(); });
+        pc.createDataChannel('check');
+        pc.createOffer().then(function (offer) { return pc.setLocalDescription(offer); }).catch(finish);
+      });
+    }
+
+    function pathTest(servers) {
+      if (servers.turn.length) {
+        return gather({iceServers: servers.turn, iceTransportPolicy: 'relay'}, ['relay']).then(function (found) {
+          return {relay: found ? found.length : 0};
+        });
+      }
+      if (servers.stun.length) {
+        return gather({iceServers: servers.stun}, ['srflx']).then(function (found) { return {srflx: found ? found.length : 0}; });
+      }
+      return Promise.resolve({});
+    }
+
+    function isCounted(address) {  // a real adapter's IPv4 address (one adapter has one)
+      return /^\d+\.\d+\.\d+\.\d+$/.test(address || '') && !/^127\./.test(address) && !/^169\.254\./.test(address) &&
+        address !== '0.0.0.0';
+    }
+
+    function hostTest() {
+      return gather({iceServers: []}, ['host']).then(function (found) {
+        var seen = {};
+        (found || []).forEach(function (c) { if (isCounted(c.address)) seen[c.address] = true; });
+        return Object.keys(seen).length;
+      });
+    }
+
+    function roundTrip() {
+      var times = [], url = root.dataset.pingUrl;
+      function one(i) {
+        if (i >= PINGS) return Promise.resolve();
+        var t0 = performance.now();
+        return fetch(url, {credentials: 'same-origin', cache: 'no-store'}).then(function (r) {
+          if (r.ok) times.push(performance.now() - t0);
+          return one(i + 1);
+        });
+      }
+      return one(0).then(function () {
+        if (!times.length) return null;
+        times.sort(function (a, b) { return a - b; });
+        return Math.round(times[Math.floor(times.length / 2)]);
+      }, function () { return null; });
+    }
+
+    // ------------------------------------------------------------ the verdict
+    function showResult(check) {
+      var result = $(root, '.pc-result');
+      result.dataset.cause = check.cause;
+      $(result, '.pc-headline').textContent = check.headline;
+      var list = $(result, '.pc-advice');
+      list.textContent = '';
+      check.advice.forEach(function (a) {
+        var item = el('li'); item.value = a.number; item.dataset.cause = a.cause;
+        item.appendChild(el('p', 'pc-guide', a.guide));
+        var todo = el('p', 'pc-todo'); todo.appendChild(el('strong', null, T.todo + ': ')); todo.appendChild(document.createTextNode(a.todo));
+        item.appendChild(todo); list.appendChild(item);
+      });
+      $(result, '.pc-quality').textContent = check.quality || '';
+      step('camera', check.camera === 'ok' ? 'ok' : 'bad', T[check.camera] || check.camera);
+      step('microphone', check.microphone === 'ok' ? 'ok' : 'bad', T[check.microphone] || check.microphone);
+      step('network', check.network === 'blocked' ? 'bad' : check.network === 'unknown' ? 'unknown' : 'ok',
+           api.facts && !api.facts.webrtc ? T.untested : T[check.network]);
+      step('rtt', check.rtt_ms == null ? 'unknown' : 'ok', check.rtt_ms == null ? '—' : check.rtt_ms + ' ' + T.ms);
+      step('browser', check.cause === 'browser' ? 'bad' : 'ok', check.browser || $(root, '[data-step="browser"] .pc-state').textContent);
+    }
+
+    function save(facts) {
+      var token = document.querySelector('meta[name="csrf-token"]').content;
+      return fetch(root.dataset.saveUrl, {
+        method: 'POST', credentials: 'same-origin', body: JSON.stringify(facts),
+        headers: {'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRFToken': token}
+      }).then(function (r) { return r.json().then(function (data) { return {ok: r.ok, data: data}; }); });
+    }
+
+    function run() {
+      api.runs += 1; api.result = null;
+      var result = $(root, '.pc-result');
+      result.dataset.cause = ''; $(result, '.pc-headline').textContent = T.running; $(result, '.pc-advice').textContent = '';
+      $(result, '.pc-quality').textContent = '';
+      ['camera', 'microphone', 'network', 'rtt'].forEach(function (name) { step(name, 'checking', T.checking); });
+      var facts = {webrtc: typeof window.RTCPeerConnection === 'function',
+                   media_api: !!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia)};
+      var media = facts.media_api ? openMedia() : Promise.resolve({});
+      // Host addresses after the media answered: before, the browser hides them (mDNS).
+      var hosts = facts.webrtc ? media.then(hostTest, hostTest) : Promise.resolve(0);
+      var path = facts.webrtc ? fetch(root.dataset.iceUrl, {credentials: 'same-origin'}).then(function (r) { return r.json(); })
+        .then(pathTest) : Promise.resolve({});
+      var rtt = roundTrip();
+      running = Promise.all([media, path, hosts, rtt]).then(function (got) {
+        Object.assign(facts, got[0], got[1], {hosts: got[2], rtt_ms: got[3]});
+        api.facts = facts;
+        fillDevices();
+        return save(facts);
+      }).then(function (answer) {
+        if (!answer.ok) { $(result, '.pc-headline').textContent = (answer.data.error || {}).message || T.failed; return; }
+        api.result = answer.data.check; showResult(answer.data.check);
+      }).catch(function () { $(result, '.pc-headline').textContent = T.failed; api.result = {cause: 'refresh', failed: true}; });
+      return running;
+    }
+
+    $(root, '.pc-again').addEventListener('click', function () { if (running) running.then(run); else run(); });
+    [$(root, '.pc-camera'), $(root, '.pc-mic')].forEach(function (select) {
+      select.addEventListener('change', function () { openMedia().then(fillDevices); });
+    });
+    window.addEventListener('pagehide', stopStream);
+    run();
+    return api;
+  }
+
+  window.TeleconsultVideoCheck = {start: start};
+})();
