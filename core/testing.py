@@ -7,8 +7,10 @@ Use with ``pytest_plugins = ["core.testing"]`` in a ``conftest.py``. Fixtures:
 - ``app``, ``client``: the app with every installed plugin, and its test client.
 - ``factory``: makes organisations, doctors, patients, slots and consultations.
 - ``live_server``: the app served over real HTTP and Socket.IO on a free port.
-- ``chromium``: Debian's Chromium driven by Playwright (browser tests); a missing
-  browser skips locally and fails the run in CI.
+- ``chromium``: Debian's Chromium driven by Playwright (browser tests), one browser for
+  the run with the contexts a test opened closed after it; a missing browser skips
+  locally and fails the run in CI. ``playwright_driver``: the run's Playwright, to launch
+  a browser with other flags.
 
 Database tests run on SQLite, and also on PostgreSQL when ``TELECONSULT_TEST_POSTGRES``
 is set (a server URL, or ``1`` for postgresql://postgres@127.0.0.1:5432) or when
@@ -95,6 +97,16 @@ class TeleconsultClient(FlaskClient):
         return response
 
 
+# The sequences of the tables' serial and identity columns, set to start again at 1.
+_RESTART_SEQUENCES = sa.text(
+    "SELECT setval(seq.oid, 1, false) FROM pg_class seq"
+    " JOIN pg_depend dep ON dep.objid = seq.oid AND dep.classid = 'pg_class'::regclass"
+    " AND dep.deptype IN ('a', 'i')"
+    " JOIN pg_class tab ON tab.oid = dep.refobjid"
+    " WHERE seq.relkind = 'S' AND tab.relname = ANY(:names) AND pg_table_is_visible(tab.oid)"
+)
+
+
 class _PostgresDatabase:
     """One database per test session; tables are emptied before each test."""
 
@@ -109,23 +121,30 @@ class _PostgresDatabase:
             admin.dispose()
         self.url = sa.engine.make_url(admin_url).set(database=self.name).render_as_string(hide_password=False)
         self.created: set[str] = set()  # tables made so far this session
+        self._engine: sa.engine.Engine | None = None
 
     def reset(self, metadata: sa.MetaData) -> None:
-        engine = sa.create_engine(self.url)
-        try:
-            # A plugin's models may be imported after the first app of the session (one
-            # built with fewer plugins): their tables are made when first needed.
-            names = {table.name for table in metadata.sorted_tables}
-            if not names <= self.created:
-                metadata.create_all(engine)
-                self.created |= names
-            tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            with engine.begin() as connection:
-                connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        finally:
-            engine.dispose()
+        """Empty every table and restart its ids, as ``TRUNCATE ... RESTART IDENTITY``
+        would. ``DELETE`` with the foreign keys' triggers off costs next to nothing on the
+        few rows a test leaves, where ``TRUNCATE`` gives every table and index a new file
+        (half a second a test for ~40 tables)."""
+        if self._engine is None:
+            self._engine = sa.create_engine(self.url, poolclass=sa.pool.StaticPool)
+        engine = self._engine
+        # A plugin's models may be imported after the first app of the session (one
+        # built with fewer plugins): their tables are made when first needed.
+        names = [table.name for table in metadata.sorted_tables]
+        if not set(names) <= self.created:
+            metadata.create_all(engine)
+            self.created |= set(names)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            connection.exec_driver_sql("; ".join(f'DELETE FROM "{name}"' for name in reversed(names)))
+            connection.execute(_RESTART_SEQUENCES, {"names": names})
 
     def drop(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
         admin = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
         try:
             with admin.connect() as connection:
@@ -340,7 +359,34 @@ def _kept_data_dir() -> str:
     return folder
 
 
+def _share_url_builders() -> None:
+    """Every app of a run compiles the same ~250 URL rules; Werkzeug generates and compiles
+    two Python functions for each (half the time an app takes to build). A builder depends
+    on the rule's text and parts alone (it reads the rule's converters through its bound
+    ``self`` when called), so the run compiles each once and shares it."""
+    from werkzeug.routing.rules import Rule
+
+    original = Rule._compile_builder
+    if getattr(original, "teleconsult_shared", False):
+        return
+    built: dict[tuple, Any] = {}
+
+    def compile_builder(self, append_unknown: bool = True):
+        trace = getattr(self, "_trace", None)
+        if self.defaults or trace is None:  # defaults are folded into the code: not shared
+            return original(self, append_unknown)
+        key = (self.rule, tuple(trace), append_unknown)
+        function = built.get(key)
+        if function is None:
+            function = built[key] = original(self, append_unknown)
+        return function
+
+    compile_builder.teleconsult_shared = True
+    Rule._compile_builder = compile_builder
+
+
 def pytest_configure(config) -> None:
+    _share_url_builders()
     config.addinivalue_line("markers", "fresh_app: the test's apps are built for it alone, never kept ones")
     config.addinivalue_line(
         "markers", "embedded: with PostgreSQL in the run, runs on SQLite (the embedded default) as well"
@@ -592,16 +638,59 @@ def require_or_skip(missing: list[str]) -> None:
     pytest.skip("missing: " + ", ".join(missing))
 
 
-@pytest.fixture
-def chromium():
-    """A headless Chromium (Playwright ``Browser``); open pages with ``new_context()``."""
+def require_chromium() -> None:
     require_or_skip([] if os.path.exists(CHROMIUM) else [f"Chromium ({CHROMIUM})"])
+
+
+@pytest.fixture(scope="session")
+def playwright_driver():
+    """Playwright's driver for the whole run (sync API); launch browsers with
+    ``playwright_driver.chromium.launch(executable_path=CHROMIUM, ...)``. One per run:
+    the sync API allows one at a time in a thread, and starting it costs a second."""
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
-        yield browser
-        browser.close()
+        yield playwright
+
+
+class _SharedChromium:
+    """One headless Chromium for the run, launched again should it ever go away."""
+
+    def __init__(self, playwright) -> None:
+        self.playwright = playwright
+        self.browser = None
+
+    def get(self):
+        if self.browser is None or not self.browser.is_connected():
+            self.browser = self.playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        return self.browser
+
+    def close(self) -> None:
+        if self.browser is not None and self.browser.is_connected():
+            self.browser.close()
+
+
+@pytest.fixture(scope="session")
+def _shared_chromium(playwright_driver):
+    shared = _SharedChromium(playwright_driver)
+    yield shared
+    shared.close()
+
+
+@pytest.fixture
+def chromium(_shared_chromium):
+    """A headless Chromium (Playwright ``Browser``); open pages with ``new_context()``.
+
+    The browser is shared by the run's tests (launching one costs seconds); what a test
+    sees of it is its own: every context it opened is closed after it, so no page,
+    cookie or storage reaches the next test."""
+    browser = _shared_chromium.get()
+    before = set(browser.contexts)
+    yield browser
+    for context in browser.contexts:
+        if context not in before:
+            context.close()
 
 
 def aware(day: date, at: dtime) -> datetime:

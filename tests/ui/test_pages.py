@@ -5,24 +5,32 @@ paged list, the wizard's tabs and stepper, the card's panel beside the content."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
-from core.testing import CHROMIUM, CHROMIUM_ARGS, LiveServer, enable_test_login, require_or_skip
-from tests.ui.walk import MEASURE, SIZES, load_demo, visit
+from core.testing import LiveServer, enable_test_login, require_or_skip
+from tests.ui.walk import MEASURE, SIZES, Page, load_demo, visit
 
 SCREENS = 3  # a page may be this many screens tall (paged lists: more)
 
 
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+# What axe-core finds on a page: its serious and critical violations, a line each.
+AXE_RUN = (
+    "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+    ".filter((v) => v.impact === 'serious' || v.impact === 'critical')"
+    ".map((v) => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', '))"
+)
+
+
 @pytest.fixture(scope="module")
-def walk(tmp_path_factory):
-    """One app with the demo data, one Chromium, one logged-in context per visitor and size."""
-    import os
-
-    require_or_skip([] if os.path.exists(CHROMIUM) else [f"Chromium ({CHROMIUM})"])
-    from playwright.sync_api import sync_playwright
-
+def walk(tmp_path_factory, _shared_chromium):
+    """One app with the demo data, the run's Chromium, one logged-in context per visitor
+    and size."""
     from core.app import create_app
     from core.db import db
 
@@ -36,40 +44,79 @@ def walk(tmp_path_factory):
     pages = load_demo(app)
     enable_test_login(app)
     server = LiveServer(app).start()
+    browser = _shared_chromium.get()
     contexts, errors = {}, []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
 
-        def context_for(who, viewport):
-            key = (who, viewport["width"])
-            if key not in contexts:
-                contexts[key] = browser.new_context(viewport=viewport)
-                tab = contexts[key].new_page()
-                tab.on("pageerror", lambda error: errors.append(f"{tab.url}: {error}"))
-                tab.goto(f"{server.url}/_test/login/{who[0]}/{who[1]}")
-            return contexts[key].pages[0]
+    def context_for(who, viewport):
+        key = (who, viewport["width"])
+        if key not in contexts:
+            contexts[key] = browser.new_context(viewport=viewport)
+            tab = contexts[key].new_page()
+            tab.on("pageerror", lambda error: errors.append(f"{tab.url}: {error}"))
+            tab.goto(f"{server.url}/_test/login/{who[0]}/{who[1]}")
+        return contexts[key].pages[0]
 
-        yield server, pages, context_for, errors
-        browser.close()
+    yield server, pages, context_for, errors
+    for context in contexts.values():
+        context.close()
     server.stop()
     with app.app_context():
         db.engine.dispose()
 
 
+@dataclass
+class Seen:
+    """A page as a visitor saw it at one size: its figures, where its main action is,
+    and what axe-core found (``None`` without axe-core)."""
+
+    page: Page
+    figures: dict
+    main: dict | None
+    axe: list[str] | None
+
+
+@pytest.fixture(scope="module")
+def seen(walk):
+    """``seen(size)``: every page, visited once at that size for the fitting and the axe
+    tests alike (each visit costs a page load, the wizard's pages six forms more)."""
+    server, pages, context_for, _errors = walk
+    source = AXE.read_text(encoding="utf-8") if AXE.exists() else None
+    walked: dict[str, list[Seen]] = {}
+
+    def at(size: str) -> list[Seen]:
+        if size not in walked:
+            found = []
+            for page in pages:
+                tab = visit(context_for, server.url, page, SIZES[size])
+                figures = tab.evaluate(MEASURE)
+                main = tab.locator(page.main).first
+                box = main.bounding_box() if main.count() else None
+                axe = None
+                if source is not None:
+                    try:
+                        if not tab.evaluate("() => typeof window.axe === 'object'"):
+                            tab.evaluate(source + "\n;undefined")  # evaluated by the browser's debugger: no CSP applies
+                        axe = tab.evaluate(AXE_RUN)
+                    except PlaywrightError as error:  # the axe test reports it
+                        axe = [f"axe-core did not run: {error}"]
+                found.append(Seen(page, figures, box, axe))
+            walked[size] = found
+        return walked[size]
+
+    return at
+
+
 @pytest.mark.parametrize("size", list(SIZES))
-def test_every_page_fits_the_screen(walk, size):
-    server, pages, context_for, errors = walk
+def test_every_page_fits_the_screen(walk, seen, size):
+    _server, _pages, _context_for, errors = walk
     viewport = SIZES[size]
     problems = []
-    for page in pages:
-        tab = visit(context_for, server.url, page, viewport)
-        figures = tab.evaluate(MEASURE)
+    for one in seen(size):
+        page, figures, box = one.page, one.figures, one.main
         if figures["scrollWidth"] > figures["width"]:
             problems.append(f"{page.name}: scrolls sideways ({figures['scrollWidth']} px): {figures['wide']}")
         if not page.paged and figures["height"] > SCREENS * viewport["height"]:
             problems.append(f"{page.name}: {figures['height']} px tall")
-        main = tab.locator(page.main).first
-        box = main.bounding_box() if main.count() else None
         if box is None or box["y"] + min(box["height"], 44) > viewport["height"]:
             problems.append(f"{page.name}: {page.main} not on the first screen ({box})")
     assert problems == [] and errors == [], problems + errors
@@ -94,25 +141,10 @@ def test_the_cards_panel_is_beside_the_content_on_a_desktop(walk):
     assert panel["x"] >= content["x"] + content["width"] and panel["y"] < 768 / 2, (panel, content)
 
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-
-
 @pytest.mark.parametrize("size", list(SIZES))
-def test_every_page_passes_axe(walk, size):
+def test_every_page_passes_axe(seen, size):
     """axe-core (npm) over every page: no serious or critical violation; every button has
     an accessible name (axe's ``button-name`` rule, serious)."""
     require_or_skip([] if AXE.exists() else [f"axe-core ({AXE}; npm ci)"])
-    server, pages, context_for, _errors = walk
-    source = AXE.read_text(encoding="utf-8")
-    problems = []
-    for page in pages:
-        tab = visit(context_for, server.url, page, SIZES[size])
-        if not tab.evaluate("() => typeof window.axe === 'object'"):
-            tab.evaluate(source + "\n;undefined")  # evaluated by the browser's debugger: no CSP applies
-        found = tab.evaluate(
-            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-            ".filter((v) => v.impact === 'serious' || v.impact === 'critical')"
-            ".map((v) => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', '))"
-        )
-        problems += [f"{page.name}: {line}" for line in found]
+    problems = [f"{one.page.name}: {line}" for one in seen(size) for line in one.axe]
     assert problems == [], "\n".join(problems)

@@ -20,15 +20,14 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
 
 
 @pytest.fixture(scope="module")
-def shared_browser():
-    """One Chromium for the module; every test opens its own contexts in it."""
-    require_or_skip([] if os.path.exists(CHROMIUM) else [f"Chromium ({CHROMIUM})"])
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS, "--no-sandbox"])
-        yield browser
-        browser.close()
+def shared_browser(playwright_driver):
+    """One Chromium with fake camera and microphone for the module; every test opens its
+    own contexts in it. It accepts the test TURN server's self-signed certificate (a
+    deployment's TURN has one of a public CA); the other calls use plain HTTP."""
+    browser = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS, "--no-sandbox", "--ignore-certificate-errors"])
+    yield browser
+    browser.close()
 
 
 @pytest.fixture
@@ -175,22 +174,11 @@ def test_an_unanswered_call_is_missed_and_leaves_a_chat_message(media_browser, m
             chat_shows(page, live, cast.consultation_id, "Пропущенный видеозвонок")
 
 
-@pytest.fixture
-def tls_browser(shared_browser):
-    """A Chromium that accepts the test TURN server's self-signed certificate (a
-    deployment's TURN has one of a public CA)."""
-    browser = shared_browser.browser_type.launch(
-        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS, "--no-sandbox", "--ignore-certificate-errors"])
-    yield browser
-    browser.close()
-
-
-def test_the_same_call_through_coturn_with_relay_only(make_app, tls_browser, coturn):
+def test_the_same_call_through_coturn_with_relay_only(make_app, media_browser, coturn):
     from core.testing import Factory
     from tests.video.conftest import live_server_of
 
     port, secret = coturn
-    media_browser = tls_browser
     # TURN over TLS on the TLS port alone: what a network open to 443/TCP only allows.
     app = make_app(config={"VIDEO_TURN_URLS": [f"turns:127.0.0.1:{port}?transport=tcp"],
                            "VIDEO_TURN_SECRET": secret, "VIDEO_ICE_TRANSPORT_POLICY": "relay"})

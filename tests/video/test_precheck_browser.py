@@ -43,14 +43,10 @@ TWO_ADAPTERS = """(() => { const add = RTCPeerConnection.prototype.addEventListe
 
 
 @pytest.fixture
-def check_browser():
-    require_or_skip([] if os.path.exists(CHROMIUM) else [f"Chromium ({CHROMIUM})"])
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+def check_browser(playwright_driver):
+    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    yield browser
+    browser.close()
 
 
 def open_check(browser, server, kind, person_id, consultation_id, grant=("camera", "microphone"), script=None,
