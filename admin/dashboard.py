@@ -35,6 +35,7 @@ from admin.views import title_of
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 FIGURES_HOOK = "teleconsult_register_dashboard_figures"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,9 +58,13 @@ def _day(value: str, default: date) -> date:
     if not value:
         return default
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise UserError(_("Дата периода указана неверно: нужна дата вида ГГГГ-ММ-ДД")) from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:  # beyond them a day's bounds leave datetime's range
+        raise UserError(_("Дата периода должна быть между %(first)s и %(last)s",
+                          first=EARLIEST_DAY.isoformat(), last=LATEST_DAY.isoformat()))
+    return day
 
 
 def scope_of_request() -> DashboardScope:

@@ -23,7 +23,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chats", type=int, default=100)
     args = parser.parse_args()
-    env = {**os.environ, "TELECONSULT_TEST_REGION_CHATS": str(args.chats), "TELECONSULT_TEST_POSTGRES": "1",
+    env = {**os.environ, "TELECONSULT_TEST_REGION": "1", "TELECONSULT_TEST_REGION_CHATS": str(args.chats), "TELECONSULT_TEST_POSTGRES": "1",
            "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "tests/cluster/test_region.py"]
     sys.exit(subprocess.call(command, cwd=ROOT, env=env))

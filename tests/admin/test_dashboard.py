@@ -193,6 +193,8 @@ def test_bad_input_gets_a_russian_message_and_a_4xx(app, data):
         ({"from": "2026-03-07", "to": "2026-03-01"}, "позже"),
         ({"from": "2020-01-01", "to": "2026-03-01"}, "длиннее"),
         ({"organisation": "99999"}, "организацию"),
+        ({"to": "0001-01-01"}, "между"),  # the day's bounds would leave datetime's range
+        ({"from": "9999-12-01", "to": "9999-12-31"}, "между"),
     ]
     for query, words in cases:
         response = client.get("/admin/", query_string=query)

@@ -154,6 +154,7 @@ def make_world(factory) -> dict:
             "filename": "teleconsult.css",
             "oid": "1000001",
             "name": "message.eml",
+            "code": "outcomes",  # a figure of the console's dashboard
         },
         "doctor": doctor,
         "operator": operator,

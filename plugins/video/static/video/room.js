@@ -139,7 +139,8 @@
     function joinRoom() {
       return ask('join', me ? {participant: me} : {}).then(function (answer) {
         // Refused (nobody to wait for, the consultation closed): the camera goes off, «Выйти» stays.
-        if (!answer.ok) { say(answer.error); if (answer.status) stop(); return; }
+        // A call that ended meanwhile (declined while this tab joined) keeps saying so.
+        if (!answer.ok) { if (!over) say(answer.error); if (answer.status) stop(); return; }
         me = answer.me; state = answer.state; startedAt = new Date(state.started_at);
         board.online();
         if (!acceptedAt) acceptedAt = performance.now();
@@ -176,7 +177,7 @@
       say('');
       var ringing = ringFirst ? ask('call') : Promise.resolve({ok: true});
       ringFirst = false;
-      ringing.then(function (answer) { if (!answer.ok) say(answer.error); return joinRoom(); });
+      ringing.then(function (answer) { if (!answer.ok && !over) say(answer.error); return over ? null : joinRoom(); });
     });
     socket.on('disconnect', function () { board.offline(); if (!over) say(T.offline); });
     socket.on('board_op', function (m) { if (m.consultation_id === consultation) board.receive(m.op); });
