@@ -63,7 +63,7 @@ def open_check(browser, server, kind, person_id, consultation_id, grant=("camera
 
 
 def verdict(page) -> dict:
-    page.wait_for_function("() => window.TeleconsultVideoCheck && TeleconsultVideoCheck.current.result", timeout=WAIT)
+    page.wait_for_function("() => window.TeleconsultVideoCheck && TeleconsultVideoCheck.current && TeleconsultVideoCheck.current.result", timeout=WAIT)
     return page.evaluate("() => ({result: TeleconsultVideoCheck.current.result, facts: TeleconsultVideoCheck.current.facts,"
                          " text: document.querySelector('.pc-result').innerText})")
 
@@ -108,7 +108,7 @@ def test_each_cause_of_the_guide(make_app, check_browser, coturn):
         assert seen["result"]["cause"] == "ok", seen
         assert seen["facts"]["relay"] > 0 and seen["facts"]["rtt_ms"] is not None, seen["facts"]
         assert "Всё в порядке" in seen["text"] and "Задержка до сервера" in seen["text"]  # its figure is the machine's
-        page.wait_for_function("() => TeleconsultVideoCheck.current.level > 0", timeout=WAIT)  # the meter moves
+        page.wait_for_function("() => TeleconsultVideoCheck.current && TeleconsultVideoCheck.current.level > 0", timeout=WAIT)  # the meter moves
         assert page.locator(".pc-camera option").count() >= 1 and page.locator(".pc-mic option").count() >= 1
         page.click(".pc-beep")
         page.wait_for_function("() => TeleconsultVideoCheck.current.beeped", timeout=WAIT)
