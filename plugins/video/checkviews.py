@@ -31,7 +31,7 @@ def page(consultation_id: int):
     db.session.commit()
     return render_template(
         "video/check.html", layout=_layout(principal), consultation=consultation,
-        guide=precheck.GUIDE, todo=precheck.TODO, headlines=precheck.HEADLINES, causes=precheck.CAUSES,
+        guide=precheck.GUIDE, todo=precheck.REMEDY, headlines=precheck.HEADLINES, causes=precheck.CAUSES,
         browser=browser, browser_supported=supported,
         patient_check=precheck.for_doctor(patient_check) if patient_check else None,
         room_url=url_for("video.room", consultation_id=consultation.id),

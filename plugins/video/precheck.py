@@ -71,7 +71,7 @@ GUIDE = {
     ADAPTERS: _l("Блокировка видео также может происходить, если на компьютере одновременно работают 2 или более "
                  "сетевых адаптера, то есть он подключен сразу к нескольким сетям."),
 }
-TODO = {
+REMEDY = {
     REFRESH: _l("Проверьте, что веб-камера и гарнитура подключены, и обновите страницу. Если не помогло — "
                 "перезапустите браузер."),
     PERMISSION: _l("Нажмите на значок камеры (или замка) в адресной строке, выберите «Разрешить» для камеры и "
@@ -227,10 +227,10 @@ def view(check: VideoCheck) -> dict:
     advice = []
     if check.cause in GUIDE:
         advice.append({"cause": check.cause, "number": CAUSES.index(check.cause) + 1,
-                       "guide": str(GUIDE[check.cause]), "todo": str(TODO[check.cause])})
+                       "guide": str(GUIDE[check.cause]), "todo": str(REMEDY[check.cause])})
     if check.adapters_warning and check.cause != ADAPTERS:
         advice.append({"cause": ADAPTERS, "number": CAUSES.index(ADAPTERS) + 1,
-                       "guide": str(GUIDE[ADAPTERS]), "todo": str(TODO[ADAPTERS])})
+                       "guide": str(GUIDE[ADAPTERS]), "todo": str(REMEDY[ADAPTERS])})
     return {"id": check.id, "cause": check.cause, "headline": headline_of(check), "advice": advice,
             "quality": quality_of(check), "camera": check.camera, "microphone": check.microphone,
             "network": check.network, "rtt_ms": check.rtt_ms, "browser": check.browser,
