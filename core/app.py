@@ -245,9 +245,14 @@ def _register_guards(app: Flask) -> None:
         if app.config["HSTS_SECONDS"]:
             headers.setdefault("Strict-Transport-Security", f"max-age={int(app.config['HSTS_SECONDS'])}; includeSubDomains")
         # Nothing a logged-in person or a machine client sees is kept by a browser or a
-        # proxy cache (patient data; a shared computer in a clinic).
-        user = g.get("_login_user")  # loaded by the view: static files load nobody
-        if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
+        # proxy cache (patient data; a shared computer in a clinic). Static files and the
+        # packaged browser libraries a view serves as ``public`` are the same for everybody
+        # and stay cacheable: a plugin's guard loads the viewer for them too, and without a
+        # cache the call window's scripts prefetched while a call rings were fetched again.
+        user = g.get("_login_user")  # loaded by the view (or a plugin's switch guard)
+        endpoint = request.endpoint or ""
+        shared = endpoint == "static" or endpoint.endswith(".static") or bool(response.cache_control.public)
+        if request.path.startswith("/api/") or (user is not None and user.is_authenticated and not shared):
             headers["Cache-Control"] = "no-store"
             headers.pop("Expires", None)
         return response
