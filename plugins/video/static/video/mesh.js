@@ -4,6 +4,7 @@
  *   backend = TeleconsultMedia.create(config, {signal, onTrack, onState, onGone})
  *   backend.setLocal(stream); backend.sync(participantIds); backend.receive(from, data)
  *   backend.stats() -> Promise<{rtt_ms, jitter_ms, loss, fps, framesDecoded}>; backend.close()
+ *   backend.sent() (optional) -> Promise: the offers made so far are handed to ``signal``
  * and names itself in backend.kind (the server's "media" of the room's state). The Janus
  * SFU's transport is janus.js.
  */
@@ -12,7 +13,7 @@
 
   function Mesh(config, hooks) {
     this.config = config; this.hooks = hooks; this.me = config.me;
-    this.peers = {}; this.local = null; this.lastLoss = {};
+    this.peers = {}; this.local = null; this.lastLoss = {}; this.offering = Promise.resolve();
   }
 
   Mesh.prototype.kind = 'p2p';
@@ -80,12 +81,17 @@
 
   Mesh.prototype.offer = function (peer, iceRestart) {
     var self = this;
-    return peer.pc.createOffer({iceRestart: !!iceRestart}).then(function (offer) {
+    var sent = peer.pc.createOffer({iceRestart: !!iceRestart}).then(function (offer) {
       return peer.pc.setLocalDescription(offer);
     }).then(function () {
       self.hooks.signal(peer.id, {description: peer.pc.localDescription.toJSON()});
     }).catch(function (error) { console.warn('offer failed', error); });
+    this.offering = Promise.all([this.offering, sent]);
+    return sent;
   };
+
+  // Resolves once the offers made so far have been handed to the server.
+  Mesh.prototype.sent = function () { return this.offering; };
 
   Mesh.prototype.restart = function (peer) {
     if (!this.peers[peer.id]) return;

@@ -9,8 +9,14 @@
   function room(root) {
     var T = document.getElementById('video-texts').dataset;
     var consultation = Number(root.dataset.consultation);
-    var socket = io('/video', {transports: ['websocket']});
     var state = {participants: [], host: null}, me = null, backend = null, local = null;
+    // The camera, the microphone and the socket are asked for at once, before the rest of
+    // the window (the board's canvas) is built: the call waits for the slower of the two.
+    var localSettled = false;
+    var localReady = media().then(function (stream) {
+      local = stream; if (backend) backend.setLocal(stream); fillDevices(); render();
+    }).catch(function () { say(T.noMedia); }).then(function () { localSettled = true; });
+    var socket = io('/video', {transports: ['websocket']});
     var acceptedAt = null, setupReported = false, startedAt = null, streams = {};
     var notice = $(root, '.vc-notice'), tiles = $(root, '.vc-tiles');
     var api = {socket: socket, state: function () { return state; }, me: function () { return me; },
@@ -142,11 +148,19 @@
         // A call that ended meanwhile (declined while this tab joined) keeps saying so.
         if (!answer.ok) { if (!over) say(answer.error); if (answer.status) stop(); return; }
         me = answer.me; state = answer.state; startedAt = new Date(state.started_at);
-        board.online();
         if (!acceptedAt) acceptedAt = performance.now();
         // Offers wait until the camera and microphone answered (or failed): an offer
         // made before would carry no tracks.
-        return localReady.then(function () { start(answer); });
+        var offered = localReady.then(function () {
+          start(answer);
+          return backend && backend.sent ? backend.sent() : null;
+        });
+        // The board's replay goes after the offers, since a connection's events run one
+        // after another on the server; while the camera is still being asked for (a
+        // permission prompt) there is no offer to wait for.
+        var boardOnline = function () { if (!over) board.online(); };
+        if (localSettled) offered.then(boardOnline); else boardOnline();
+        return offered;
       });
     }
 
@@ -331,9 +345,6 @@
       });
     }, 2000);
 
-    var localReady = media().then(function (stream) {
-      local = stream; if (backend) backend.setLocal(stream); fillDevices(); render();
-    }).catch(function () { say(T.noMedia); });
     return api;
   }
 
