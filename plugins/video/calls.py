@@ -13,6 +13,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import lazyload
 from werkzeug.exceptions import NotFound
 
 from core import audit, params
@@ -36,7 +37,11 @@ def consultation_for(consultation_id, principal: Principal, action: str = "video
     consultation_id = params.to_id(consultation_id)
     if consultation_id is None:
         raise InvalidInput(_l("Не указана консультация"))
-    consultation = db.session.get(Consultation, consultation_id)
+    # Only the row: the rules read its columns and participants, and most events need no
+    # more (the type, profile, patient and consultant load when something asks for them).
+    consultation = db.session.scalar(
+        sa.select(Consultation).options(lazyload("*")).where(Consultation.id == consultation_id)
+    )
     if consultation is None:
         raise NotFound()
     require("video.view", consultation, principal)
@@ -63,6 +68,24 @@ def expire_overdue(consultation_id: int) -> list[int]:
         )
     ))
     return [call_id for call_id in overdue if miss(call_id)]
+
+
+def still_in_room(consultation: Consultation, principal: Principal, call_id: int,
+                  participant_id: int) -> tuple[VideoCall, VideoParticipant] | None:
+    """The call and the place a socket joined, in one query, if the place is still this
+    principal's, in the room, and the call still live (a ringing one within its time)."""
+    person = _person(principal, consultation)
+    mine = (VideoParticipant.user_id == person["user_id"] if "user_id" in person
+            else VideoParticipant.patient_id == person["patient_id"])
+    row = db.session.execute(
+        sa.select(VideoCall, VideoParticipant).join(VideoParticipant, VideoParticipant.call_id == VideoCall.id)
+        .where(VideoCall.id == call_id, VideoCall.consultation_id == consultation.id,
+               VideoCall.status.in_(VideoCall.LIVE),
+               sa.or_(VideoCall.status != VideoCall.RINGING, VideoCall.ring_until >= utcnow()),
+               VideoParticipant.id == participant_id, mine,
+               VideoParticipant.joined_at.is_not(None), VideoParticipant.left_at.is_(None))
+    ).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def _person(principal: Principal, consultation: Consultation) -> dict:

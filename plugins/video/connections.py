@@ -1,9 +1,12 @@
 """This process's /video sockets: who they are, which call they are in, the re-check.
 
-Every event asks ``core.access`` itself; on top of that, every ``VIDEO_RECHECK_SECONDS``
-each socket's person is loaded afresh and asked ``video.join`` for the call it is in: a
-participant removed from the consultation, a deactivated user or a closed consultation
-leaves the room within seconds. A logout drops the user's sockets at once; so does the
+Every event asks ``core.access`` itself, with the consultation read afresh and the
+principal the socket connected as (``Entry.principal``: loading the person, their roles
+and their wards again for each offer and candidate was most of an event's work). That
+principal is renewed every ``VIDEO_RECHECK_SECONDS``, when each socket's person is loaded
+afresh and asked ``video.join`` for the call it is in: a participant removed from the
+consultation, a deactivated user or a closed consultation leaves the room within seconds
+(and a removed participant or a closed consultation is refused by the very next event). A logout drops the user's sockets at once; so does the
 end of the login session noticed anywhere else (another web process's logout, a password
 or role change, a timeout: ``core.sessions`` disconnects the socket and the participant
 leaves at once, without the reconnect grace). A dropped socket keeps its place for
@@ -41,6 +44,7 @@ class Entry:
     call_id: int | None = None
     participant_id: int | None = None
     session_id: str | None = None
+    principal: Principal | None = None  # as of the connection or the last re-check
 
 
 class Registry:
@@ -51,7 +55,17 @@ class Registry:
 
     def add(self, sid: str, principal: Principal, session_id: str | None = None) -> None:
         with self.lock:
-            self.by_sid[sid] = Entry(sid, principal.kind, principal.id, session_id=session_id)
+            self.by_sid[sid] = Entry(sid, principal.kind, principal.id, session_id=session_id, principal=principal)
+
+    def get(self, sid: str) -> Entry | None:
+        with self.lock:
+            return self.by_sid.get(sid)
+
+    def renewed(self, sid: str, principal: Principal) -> None:
+        with self.lock:
+            entry = self.by_sid.get(sid)
+            if entry is not None:
+                entry.principal = principal
 
     def remove(self, sid: str) -> Entry | None:
         with self.lock:
@@ -154,6 +168,7 @@ def recheck(app: Flask) -> None:
                 if principal is None or session_over(entry) or not can("video.connect", None, principal):
                     _remove(app, entry)
                     continue
+                registry(app).renewed(entry.sid, principal)
                 if entry.consultation_id is None:
                     continue
                 consultation = db.session.get(Consultation, entry.consultation_id)

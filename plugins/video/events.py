@@ -61,10 +61,27 @@ def _answer(handler):
 
 
 class VideoNamespace(Namespace):
+    def event_principal(self, event: str):
+        """The principal the socket connected as, renewed by the re-check
+        (``plugins.video.connections``); its login is watched by ``core.sessions``."""
+        if event in ("connect", "disconnect"):
+            return None
+        entry = connections.registry().get(request.sid)
+        return entry.principal if entry is not None else None
+
     def _room(self, data: dict):
-        """The caller, the consultation, its live call and the caller's place in it."""
+        """The caller, the consultation, its live call and the caller's place in it.
+
+        The consultation is read afresh and asked ``video.join`` of ``core.access`` on
+        every event; the call and the place are the ones this socket joined, confirmed by
+        one query (in the room, the call live), else looked up as on a first join."""
         principal = current_principal()
         consultation = calls.consultation_for(data.get("consultation_id"), principal)
+        entry = connections.registry().get(request.sid)
+        if entry is not None and entry.consultation_id == consultation.id and entry.participant_id is not None:
+            found = calls.still_in_room(consultation, principal, entry.call_id, entry.participant_id)
+            if found is not None:
+                return (principal, consultation, *found)
         call = calls.live_call(consultation)
         me = calls.participant_of(call, principal, consultation) if call is not None else None
         if call is None or me is None or not me.in_room:
