@@ -305,6 +305,8 @@ def test_four_people_in_a_janus_room_see_each_other_and_the_hosts_mute_silences_
         child.wait_for_function(f"(n) => {her}.framesDecoded > n", arg=frames, timeout=WAIT)
         # Her own audio keeps flowing again once she unmutes herself.
         mother.get_by_role("button", name="Микрофон выключен").click(timeout=WAIT)
+        mother.get_by_role("button", name="Микрофон включён").wait_for(timeout=WAIT)
+        wait_for(lambda: not streams_of_mother()["audio"].get("moderated"), timeout=WAIT / 1000, step=1.0)
         child.wait_for_function(f"() => window.TeleconsultVideoRoom.backend().moderation[{mother_id}] === 'unmuted'",
                                 timeout=WAIT)
         assert not streams_of_mother()["audio"].get("moderated")
