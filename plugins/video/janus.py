@@ -3,9 +3,11 @@
 The server side talks to Janus's HTTP API (``VIDEO_JANUS_URL``): it creates the room of a
 call with a secret (``secret``, known only to the app) and a PIN, admits participants by
 adding their room token to the room's ``allowed`` list, mutes a participant's audio at
-the SFU (``moderate``), takes out who left (``kick``) and destroys the room when the call
-ends. Browsers publish and subscribe with Meetecho's ``janus-gateway`` client
-(``static/video/janus.js``) through ``VIDEO_JANUS_CLIENT_URL``.
+the SFU (``moderate`` of each audio stream the publisher sends, by the mid Janus lists for
+it, read as a passive attendee of the room with the app's own room token), takes out who
+left (``kick``) and destroys the room when the call ends. Browsers publish and subscribe
+with Meetecho's ``janus-gateway`` client (``static/video/janus.js``) through
+``VIDEO_JANUS_CLIENT_URL``.
 
 Janus itself runs with ``token_auth_secret``: every Janus API request carries a signed
 token ``<expiry>,janus,janus.plugin.videoroom:<base64 HMAC-SHA1>``; the app issues one to
@@ -35,8 +37,6 @@ from flask import current_app
 log = logging.getLogger(__name__)
 
 PLUGIN = "janus.plugin.videoroom"
-# The browsers publish the microphone first (static/video/janus.js): its m-line is "0".
-AUDIO_MID = "0"
 ROOM_EXISTS = 427
 NO_SUCH_ROOM = 426
 NO_SUCH_FEED = 428
@@ -73,10 +73,11 @@ class JanusClient:
         self.timeout = timeout
         self.http = requests.Session()
 
+    def _token(self) -> dict:
+        return {"token": signed_token(self.token_secret, 60)} if self.token_secret else {}
+
     def _post(self, path: str, body: dict) -> dict:
-        body = {"transaction": secrets.token_hex(8), **body}
-        if self.token_secret:
-            body["token"] = signed_token(self.token_secret, 60)
+        body = {"transaction": secrets.token_hex(8), **body, **self._token()}
         answer = self.http.post(self.url + path, json=body, timeout=self.timeout).json()
         if answer.get("janus") == "error":
             error = answer.get("error", {})
@@ -137,7 +138,45 @@ class JanusClient:
     def participants(self, room: int) -> list[dict]:
         return list(self.request({"request": "listparticipants", "room": room}).get("participants", []))
 
-    def moderate(self, room: int, secret: str, feed: int, mute: bool, mid: str = AUDIO_MID) -> None:
+    def publishers(self, room: int, pin: str, token: str) -> dict[int, list[dict]]:
+        """Who publishes in the room and their streams as Janus holds them
+        (``{feed: [{"type", "mid", "moderated", …}]}``): what a passive attendee's
+        ``join`` answers (``listparticipants`` names no streams). ``token`` must be in
+        the room's ``allowed`` list; the attendee leaves at once."""
+        session = self._post("", {"janus": "create"})["data"]["id"]
+        try:
+            handle = self._post(f"/{session}", {"janus": "attach", "plugin": PLUGIN})["data"]["id"]
+            self._post(f"/{session}/{handle}", {"janus": "message", "body": {
+                "request": "join", "ptype": "publisher", "room": room, "pin": pin, "token": token}})
+            data = self._event(session, handle)
+        finally:
+            try:
+                self._post(f"/{session}", {"janus": "destroy"})
+            except (requests.RequestException, JanusError, ValueError):
+                pass
+        if data.get("videoroom") != "joined":
+            raise JanusError(data.get("error_code"), data.get("error", "no joined event"))
+        return {int(p["id"]): list(p.get("streams", [])) for p in data.get("publishers", [])}
+
+    def _event(self, session: int, handle: int) -> dict:
+        """The plugin's next event for ``handle`` (long poll of the HTTP transport)."""
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            answer = self.http.get(f"{self.url}/{session}", params={"maxev": 1, **self._token()},
+                                   timeout=self.timeout + 35).json()
+            if answer.get("janus") == "error":
+                error = answer.get("error", {})
+                raise JanusError(error.get("code"), error.get("reason", ""))
+            if answer.get("janus") == "event" and answer.get("sender") == handle:
+                return answer.get("plugindata", {}).get("data", {})
+        raise JanusError(None, "no event in time")
+
+    def audio_mids(self, room: int, pin: str, token: str, feed: int) -> list[str]:
+        """The mids of the audio streams ``feed`` publishes (none: not publishing)."""
+        streams = self.publishers(room, pin, token).get(feed, [])
+        return [s["mid"] for s in streams if s.get("type") == "audio" and not s.get("disabled")]
+
+    def moderate(self, room: int, secret: str, feed: int, mute: bool, mid: str) -> None:
         self.request({"request": "moderate", "room": room, "secret": secret, "id": feed, "mid": mid, "mute": mute})
 
     def kick(self, room: int, secret: str, feed: int) -> None:

@@ -83,6 +83,10 @@ class JanusBackend(MediaBackend):
     def room_token(self, participant_id: int) -> str:
         return janus.derived(self._secret(), "participant", participant_id)
 
+    def observer_token(self, call_id: int) -> str:
+        """The app's own room token: it joins as a passive attendee to read the streams."""
+        return janus.derived(self._secret(), "observer", call_id)
+
     def client_config(self, call, participant) -> dict:
         config = current_app.config
         return {
@@ -102,16 +106,22 @@ class JanusBackend(MediaBackend):
             client.create_room(call.id, self.room_secret(call.id), self.room_pin(call.id),
                                publishers=int(config["VIDEO_JANUS_PUBLISHERS"]),
                                bitrate=int(config["VIDEO_JANUS_BITRATE"]), description=f"call {call.id}")
-            client.allow(call.id, self.room_secret(call.id), [self.room_token(participant.id)])
+            client.allow(call.id, self.room_secret(call.id),
+                         [self.observer_token(call.id), self.room_token(participant.id)])
         except (janus.JanusError, OSError, ValueError) as error:
             log.warning("Janus room %s: admission failed: %s", call.id, error)
             raise MediaUnavailable(_l("Медиасервер видеосвязи недоступен, повторите попытку позже")) from None
 
     def set_muted(self, call, participant, muted) -> None:
+        """Mute (or unmute) every audio stream the participant publishes, by the mid Janus
+        lists for it: the browser decides the order of its m-lines, not the server."""
+        client = janus.client()
         try:
-            janus.client().moderate(call.id, self.room_secret(call.id), participant.id, muted)
+            mids = client.audio_mids(call.id, self.room_pin(call.id), self.observer_token(call.id), participant.id)
+            for mid in mids:  # none: not publishing yet, the browser mutes itself
+                client.moderate(call.id, self.room_secret(call.id), participant.id, muted, mid)
         except janus.JanusError as error:
-            if error.code != janus.NO_SUCH_FEED:  # not publishing yet: the browser mutes itself
+            if error.code != janus.NO_SUCH_FEED:  # left meanwhile
                 log.warning("Janus room %s: moderate failed: %s", call.id, error)
         except (OSError, ValueError) as error:
             log.warning("Janus room %s: moderate failed: %s", call.id, error)

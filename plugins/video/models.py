@@ -153,6 +153,9 @@ class VideoCheck(db.Model):
     microphone: Mapped[str] = mapped_column(sa.String(16), default="")
     network: Mapped[str] = mapped_column(sa.String(16), default="")  # "relay", "srflx", "blocked", "unknown"
     rtt_ms: Mapped[int | None]
+    # Through the deployment's TURN (a relay-only loopback of the browser): kbit/s and % lost.
+    throughput_kbps: Mapped[int | None]
+    loss_pct: Mapped[float | None]
     browser: Mapped[str] = mapped_column(sa.String(40), default="")  # "Chrome 120"
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

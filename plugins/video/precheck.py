@@ -6,7 +6,9 @@ camera and the microphone (the error of ``getUserMedia``, not ``permissions.quer
 which answers "prompt" for a denied device), whether WebRTC is there at all, how many
 relay (or server-reflexive) candidates a relay-only connection through the deployment's
 TURN gathered, how many distinct non-loopback IPv4 host addresses the computer has (a
-count, no address leaves the browser), and the round trip to the server. ``classify``
+count, no address leaves the browser), the round trip to the server and, as Jitsi's
+pre-call test does, a relay-only loopback through the TURN: whether it connects, the
+throughput it carries and the share of packets lost. ``classify``
 turns that and the browser's User-Agent into one cause; the result is stored for the
 consultation so the doctor sees it before calling.
 """
@@ -111,10 +113,15 @@ DENIED_FOR_DOCTOR = {
 MISSING_FOR_DOCTOR = _l("У пациента не найдена камера или микрофон")
 
 QUALITY = {
-    "good": _l("Задержка до сервера %(ms)s мс: видео будет хорошим"),
-    "fair": _l("Задержка до сервера %(ms)s мс: возможны задержки изображения и звука"),
-    "poor": _l("Задержка до сервера %(ms)s мс: связь медленная, видео будет прерываться"),
+    "good": _l("видео будет хорошим"),
+    "fair": _l("возможны задержки изображения и звука"),
+    "poor": _l("связь медленная, видео будет прерываться"),
 }
+RTT_FIGURE = _l("Задержка до сервера %(ms)s мс")
+THROUGHPUT_FIGURE = _l("скорость через сервер связи %(kbps)s кбит/с")
+LOSS_FIGURE = _l("потери %(pct)s %%")
+# (good below / at least, fair below / at least): a 640×480 call wants about 1 Mbit/s.
+RTT_MARKS, THROUGHPUT_MARKS, LOSS_MARKS = (150, 400), (1000, 300), (2.0, 5.0)
 NO_PATH = _l("Видеосвязь через эту сеть не установится")
 
 
@@ -157,6 +164,8 @@ class Verdict:
     microphone: str
     network: str
     rtt_ms: int | None
+    throughput_kbps: int | None
+    loss_pct: float | None
     browser: str
 
 
@@ -171,8 +180,21 @@ def classify(facts: dict, user_agent: str) -> Verdict:
         if isinstance(rtt, bool) or not isinstance(rtt, (int, float)) or not 0 <= rtt <= 600_000:
             raise InvalidInput(_l("Некорректный результат проверки"))
         rtt = int(round(rtt))
+    throughput, loss = facts.get("throughput_kbps"), facts.get("loss")
+    if throughput is not None:
+        if isinstance(throughput, bool) or not isinstance(throughput, (int, float)) or not 0 <= throughput <= 10_000_000:
+            raise InvalidInput(_l("Некорректный результат проверки"))
+        throughput = int(round(throughput))
+    if loss is not None:
+        if isinstance(loss, bool) or not isinstance(loss, (int, float)) or not 0 <= loss <= 1:
+            raise InvalidInput(_l("Некорректный результат проверки"))
+        loss = round(loss * 100, 1)
+    turn_ok = facts.get("turn_ok")
+    if turn_ok not in (None, True, False):
+        raise InvalidInput(_l("Некорректный результат проверки"))
     if relay is not None:
-        network = "relay" if relay else "blocked"
+        # A relay candidate through a TURN that then carries nothing is a blocked path too.
+        network = "relay" if relay and turn_ok is not False else "blocked"
     elif srflx is not None:
         network = "srflx" if srflx else "blocked"
     else:
@@ -192,16 +214,38 @@ def classify(facts: dict, user_agent: str) -> Verdict:
         cause = ADAPTERS
     else:
         cause = OK
-    return Verdict(cause, hosts >= 2, camera, microphone, network, rtt, browser[:40])
+    if network == "blocked":
+        throughput = loss = None
+    return Verdict(cause, hosts >= 2, camera, microphone, network, rtt, throughput, loss, browser[:40])
+
+
+def _mark(value, marks, higher_is_better=False) -> int:
+    """0 good, 1 fair, 2 poor."""
+    good, fair = marks
+    if higher_is_better:
+        return 0 if value >= good else 1 if value >= fair else 2
+    return 0 if value < good else 1 if value < fair else 2
 
 
 def quality_of(check: VideoCheck) -> str:
+    """What was measured and whether video will be good: the worst of the round trip to
+    the server, the throughput and the loss through the TURN."""
     if check.network == "blocked":
         return str(NO_PATH)
-    if check.rtt_ms is None:
+    figures, marks = [], []
+    if check.rtt_ms is not None:
+        figures.append(str(RTT_FIGURE % {"ms": check.rtt_ms}))
+        marks.append(_mark(check.rtt_ms, RTT_MARKS))
+    if check.throughput_kbps is not None:
+        figures.append(str(THROUGHPUT_FIGURE % {"kbps": check.throughput_kbps}))
+        marks.append(_mark(check.throughput_kbps, THROUGHPUT_MARKS, higher_is_better=True))
+    if check.loss_pct is not None:
+        figures.append(str(LOSS_FIGURE % {"pct": f"{check.loss_pct:g}".replace(".", ",")}))
+        marks.append(_mark(check.loss_pct, LOSS_MARKS))
+    if not figures:
         return ""
-    mark = "good" if check.rtt_ms < 150 else "fair" if check.rtt_ms < 400 else "poor"
-    return str(QUALITY[mark] % {"ms": check.rtt_ms})
+    text = ", ".join(figures)
+    return f"{text[0].upper()}{text[1:]}: {QUALITY[('good', 'fair', 'poor')[max(marks)]]}"
 
 
 def headline_of(check: VideoCheck) -> str:
@@ -233,7 +277,8 @@ def view(check: VideoCheck) -> dict:
                        "guide": str(GUIDE[ADAPTERS]), "todo": str(REMEDY[ADAPTERS])})
     return {"id": check.id, "cause": check.cause, "headline": headline_of(check), "advice": advice,
             "quality": quality_of(check), "camera": check.camera, "microphone": check.microphone,
-            "network": check.network, "rtt_ms": check.rtt_ms, "browser": check.browser,
+            "network": check.network, "rtt_ms": check.rtt_ms, "throughput_kbps": check.throughput_kbps,
+            "loss_pct": check.loss_pct, "browser": check.browser,
             "adapters_warning": check.adapters_warning}
 
 
@@ -242,12 +287,14 @@ def record(consultation: Consultation, principal: Principal, facts: dict, user_a
     person = {"user_id": principal.id} if principal.is_staff else {"patient_id": consultation.patient_id}
     check = VideoCheck(consultation_id=consultation.id, cause=verdict.cause, adapters_warning=verdict.adapters_warning,
                        camera=verdict.camera, microphone=verdict.microphone, network=verdict.network,
-                       rtt_ms=verdict.rtt_ms, browser=verdict.browser, **person)
+                       rtt_ms=verdict.rtt_ms, throughput_kbps=verdict.throughput_kbps, loss_pct=verdict.loss_pct,
+                       browser=verdict.browser, **person)
     db.session.add(check)
     db.session.flush()
     audit.record("video.checked", check, consultation_id=consultation.id, principal=principal,
                  data={"cause": check.cause, "camera": check.camera, "microphone": check.microphone,
-                       "network": check.network, "adapters_warning": check.adapters_warning})
+                       "network": check.network, "adapters_warning": check.adapters_warning,
+                       "throughput_kbps": check.throughput_kbps, "loss_pct": check.loss_pct})
     return check
 
 

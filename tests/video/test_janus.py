@@ -24,6 +24,24 @@ from tests.video.test_browser import media_browser, shared_browser  # noqa: F401
 
 WAIT = 180_000  # ms, generous: the machine is shared (four browsers and Janus)
 
+# In one browser the camera is published before the microphone: its audio is then mid "1",
+# and a mute that took the first m-line for the microphone would stop her video instead.
+VIDEO_FIRST = """(() => {
+  let media;
+  Object.defineProperty(window, 'TeleconsultMedia', {configurable: true, get: () => media, set: (value) => {
+    if (value === media) return;
+    media = value;
+    value.backends = new Proxy(value.backends, {set(target, key, Backend) {
+      if (key === 'janus') {
+        const tracks = Backend.prototype.tracks;
+        Backend.prototype.tracks = function () { return tracks.call(this).reverse(); };
+      }
+      target[key] = Backend;
+      return true;
+    }});
+  }});
+})();"""
+
 
 # --------------------------------------------------------------------------- hook, choice
 
@@ -125,7 +143,7 @@ def test_rooms_at_a_real_janus_are_created_guarded_moderated_and_destroyed(janus
         api.allow(9001, "wrong", ["token-c"])
     assert wrong.value.code == 433
     with pytest.raises(JanusError) as nobody:  # moderate and kick name a publisher of the room
-        api.moderate(9001, "room-secret", 77, True)
+        api.moderate(9001, "room-secret", 77, True, "0")
     assert nobody.value.code == 428
     # Rooms are made only with the videoroom's admin_key, requests only with a signed token.
     stranger = type(api)(janus.http_url, janus.secret, admin_key="")
@@ -161,12 +179,17 @@ def test_a_janus_call_opens_its_room_admits_the_participants_and_closing_the_con
         with app.app_context():
             secret = backend.room_secret(room)
             assert config["pin"] == backend.room_pin(room) and config["roomToken"] == backend.room_token(joined["me"])
-        assert api.allowed(room, secret) == [config["roomToken"]]
+            observer = backend.observer_token(room)  # the app's own, to read the publishers' streams
+        assert sorted(api.allowed(room, secret)) == sorted([observer, config["roomToken"]])
+        assert api.publishers(room, config["pin"], observer) == {}  # nobody publishes over sockets alone
         other = patient.call("join", data)
-        assert sorted(api.allowed(room, secret)) == sorted([config["roomToken"], other["media"]["roomToken"]])
+        assert sorted(api.allowed(room, secret)) == sorted([observer, config["roomToken"], other["media"]["roomToken"]])
         assert other["media"]["roomToken"] != config["roomToken"] and other["media"]["pin"] == config["pin"]
         patient.call("leave", data)  # out of the room: the token no longer lets them in
-        assert api.allowed(room, secret) == [config["roomToken"]]
+        assert sorted(api.allowed(room, secret)) == sorted([observer, config["roomToken"]])
+        with pytest.raises(JanusError) as refused:  # a token the room does not allow reads nothing
+            api.publishers(room, config["pin"], other["media"]["roomToken"])
+        assert refused.value.code == 433
         with app.app_context():
             consultation = db.session.get(Consultation, cast.consultation_id)
             reason = db.session.scalar(sa.select(CompletionReason).where(CompletionReason.code == "no_show"))
@@ -222,6 +245,8 @@ def test_four_people_in_a_janus_room_see_each_other_and_the_hosts_mute_silences_
         pages = []
         for kind, person in people:
             context = media_browser.new_context(viewport={"width": 1366, "height": 768})
+            if len(pages) == 3:  # the mother
+                context.add_init_script(VIDEO_FIRST)
             context.set_default_timeout(WAIT)
             context.set_default_navigation_timeout(WAIT)
             page = context.new_page()
@@ -249,11 +274,23 @@ def test_four_people_in_a_janus_room_see_each_other_and_the_hosts_mute_silences_
         call = db.session.scalar(sa.select(VideoCall).where(VideoCall.consultation_id == consultation_id))
         assert call.media == "janus"
         mother_id = mother.evaluate("() => window.TeleconsultVideoRoom.me()")
+        api, backend = janus.client(), media.JanusBackend()
+        with app.app_context():
+            pin, observer = backend.room_pin(call.id), backend.observer_token(call.id)
+
+        def streams_of_mother() -> dict[str, dict]:
+            return {s["type"]: s for s in api.publishers(call.id, pin, observer)[mother_id]}
+
+        before = streams_of_mother()
+        assert before["video"]["mid"] == "0" and before["audio"]["mid"] == "1"  # her camera came first
+        assert not before["audio"].get("moderated") and not before["video"].get("moderated")
         # The host mutes the mother: Janus announces the moderation and stops forwarding her audio.
         doctor.locator(f".vc-person[data-participant='{mother_id}'] .vc-mute-other").click(timeout=WAIT)
         for page in (doctor, child):
             page.wait_for_function(f"() => window.TeleconsultVideoRoom.backend().moderation[{mother_id}] === 'muted'",
                                    timeout=WAIT)
+        muted = streams_of_mother()
+        assert muted["audio"].get("moderated") is True and not muted["video"].get("moderated")
         child.wait_for_function(
             f"""() => {{
                 const room = window.TeleconsultVideoRoom, peer = (room.lastStats.peers || []).find(p => p.id === {mother_id});
@@ -262,7 +299,16 @@ def test_four_people_in_a_janus_room_see_each_other_and_the_hosts_mute_silences_
                 seen.push(peer.audioPackets);
                 return seen.length > 3 && seen[seen.length - 1] === seen[seen.length - 4];
             }}""", timeout=WAIT, polling=1000)
+        # Silenced, not blinded: the child still decodes her video.
+        her = f"window.TeleconsultVideoRoom.lastStats.peers.find(p => p.id === {mother_id})"
+        frames = child.evaluate(f"() => {her}.framesDecoded")
+        child.wait_for_function(f"(n) => {her}.framesDecoded > n", arg=frames, timeout=WAIT)
         # Her own audio keeps flowing again once she unmutes herself.
         mother.get_by_role("button", name="Микрофон выключен").click(timeout=WAIT)
+        mother.get_by_role("button", name="Микрофон включён").wait_for(timeout=WAIT)
+        wait_for(lambda: not streams_of_mother()["audio"].get("moderated"), timeout=WAIT / 1000, step=1.0)
         child.wait_for_function(f"() => window.TeleconsultVideoRoom.backend().moderation[{mother_id}] === 'unmuted'",
                                 timeout=WAIT)
+        assert not streams_of_mother()["audio"].get("moderated")
+        packets = child.evaluate(f"() => {her}.audioPackets")
+        child.wait_for_function(f"(n) => {her}.audioPackets > n", arg=packets, timeout=WAIT)

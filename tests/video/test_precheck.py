@@ -14,7 +14,8 @@ from plugins.video.models import VideoCheck
 from tests.video.conftest import make_cast
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
-GOOD = {"webrtc": True, "media_api": True, "camera": "ok", "microphone": "ok", "relay": 2, "hosts": 1, "rtt_ms": 20}
+GOOD = {"webrtc": True, "media_api": True, "camera": "ok", "microphone": "ok", "relay": 2, "hosts": 1, "rtt_ms": 20,
+        "turn_ok": True, "throughput_kbps": 1800, "loss": 0.004}
 
 
 def facts(**changes):
@@ -35,6 +36,7 @@ def facts(**changes):
     ({}, CHROME + " YaBrowser/13.1.0.0", "browser"),
     ({"relay": 0}, CHROME, "network"),
     ({"relay": None, "srflx": 0}, CHROME, "network"),
+    ({"turn_ok": False, "throughput_kbps": None, "loss": None}, CHROME, "network"),  # a relay that carries nothing
     ({"relay": None}, CHROME, "ok"),  # nothing to test against: not a blocked network
     ({"hosts": 2}, CHROME, "adapters"),
     # the first cause in the guide's order that applies is named; a busy device with a
@@ -43,6 +45,27 @@ def facts(**changes):
 ])
 def test_the_guides_cause(changes, user_agent, cause):
     assert precheck.classify(facts(**changes), user_agent).cause == cause
+
+
+@pytest.mark.parametrize("changes, text", [
+    ({}, "Задержка до сервера 20 мс, скорость через сервер связи 1800 кбит/с, потери 0,4 %: видео будет хорошим"),
+    ({"throughput_kbps": 600}, "скорость через сервер связи 600 кбит/с, потери 0,4 %: возможны задержки"),
+    ({"loss": 0.03}, "потери 3 %: возможны задержки изображения и звука"),
+    ({"loss": 0.12}, "потери 12 %: связь медленная, видео будет прерываться"),
+    ({"throughput_kbps": 120}, "120 кбит/с, потери 0,4 %: связь медленная"),
+    ({"rtt_ms": 500}, "Задержка до сервера 500 мс, скорость"),
+    ({"throughput_kbps": None, "loss": None}, "Задержка до сервера 20 мс: видео будет хорошим"),
+    ({"rtt_ms": None, "throughput_kbps": None, "loss": None}, ""),
+    ({"turn_ok": False}, "Видеосвязь через эту сеть не установится"),
+])
+def test_whether_video_will_be_good(changes, text):
+    verdict = precheck.classify(facts(**changes), CHROME)
+    check = VideoCheck(network=verdict.network, rtt_ms=verdict.rtt_ms, throughput_kbps=verdict.throughput_kbps,
+                       loss_pct=verdict.loss_pct)
+    quality = precheck.quality_of(check)
+    assert (text in quality) if text else quality == "", quality
+    if changes.get("rtt_ms") == 500:
+        assert quality.endswith("связь медленная, видео будет прерываться")
 
 
 def test_the_browser_and_its_version():
@@ -80,9 +103,11 @@ def test_a_patient_checks_and_the_doctor_sees_it_before_calling(web, factory):
     check = answer.get_json()["check"]
     assert check["cause"] == "permission" and check["advice"][0]["number"] == 2
     assert "Значки камеры и микрофона должны быть зелеными" in check["advice"][0]["guide"]
-    assert "Задержка до сервера 20 мс: видео будет хорошим" == check["quality"]
+    assert check["quality"] == ("Задержка до сервера 20 мс, скорость через сервер связи 1800 кбит/с, потери 0,4 %: "
+                                "видео будет хорошим")
     stored = db.session.scalar(sa.select(VideoCheck).where(VideoCheck.consultation_id == cast.consultation_id))
     assert (stored.cause, stored.camera, stored.microphone, stored.patient_id) == ("permission", "denied", "ok", cast.patient_id)
+    assert (stored.throughput_kbps, stored.loss_pct) == (1800, 0.4)
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "video.checked"))
     assert event.consultation_id == cast.consultation_id and event.data["cause"] == "permission"
     # The doctor: the chat header and the call window say what is wrong.
@@ -99,7 +124,8 @@ def test_bad_input_and_access(web, factory):
     assert web.post(url, json=GOOD, headers={"X-CSRFToken": web.csrf_token(f"/chat/{other.consultation_id}")}).status_code == 404
     login(web, "patient", cast.account_id)
     token = web.csrf_token(url)
-    for body in (facts(relay=-1), facts(hosts="many"), facts(rtt_ms=True), [1, 2]):
+    for body in (facts(relay=-1), facts(hosts="many"), facts(rtt_ms=True), facts(loss=1.5), facts(loss="none"),
+                 facts(throughput_kbps=-5), facts(throughput_kbps=True), facts(turn_ok="yes"), [1, 2]):
         answer = web.post(url, json=body, headers={"X-CSRFToken": token, "Accept": "application/json"})
         assert 400 <= answer.status_code < 500, body
         message = answer.get_json()["error"]["message"]

@@ -108,6 +108,10 @@ def test_each_cause_of_the_guide(make_app, check_browser, coturn):
         assert seen["result"]["cause"] == "ok", seen
         assert seen["facts"]["relay"] > 0 and seen["facts"]["rtt_ms"] is not None, seen["facts"]
         assert "Всё в порядке" in seen["text"] and "Задержка до сервера" in seen["text"]  # its figure is the machine's
+        # Through coturn, relay to relay: it connects, carries data and says what it lost.
+        assert seen["facts"]["turn_ok"] is True and seen["facts"]["throughput_kbps"] > 0, seen["facts"]
+        assert 0 <= seen["facts"]["loss"] <= 1 and seen["result"]["throughput_kbps"] > 0, seen
+        assert "скорость через сервер связи" in seen["text"] and "кбит/с, потери" in seen["text"]
         page.wait_for_function("() => TeleconsultVideoCheck.current && TeleconsultVideoCheck.current.level > 0", timeout=WAIT)  # the meter moves
         assert page.locator(".pc-camera option").count() >= 1 and page.locator(".pc-mic option").count() >= 1
         page.click(".pc-beep")
@@ -141,6 +145,7 @@ def test_each_cause_of_the_guide(make_app, check_browser, coturn):
         finally:
             app.config["VIDEO_TURN_SECRET"] = secret
         assert seen["result"]["cause"] == "network" and seen["facts"]["relay"] == 0, seen
+        assert "turn_ok" not in seen["facts"] and seen["result"]["throughput_kbps"] is None  # nothing to measure
         assert "антивирусы, межсетевые экраны" in seen["text"] and "AdBlock" in seen["text"]
         shoot(page, "check-network")
         page.context.close()

@@ -6,7 +6,10 @@
  *   relay: relay candidates of a relay-only connection through the deployment's TURN
  *     (srflx through STUN when there is no TURN);
  *   hosts: how many distinct non-loopback IPv4 host addresses (only the count is sent);
- *   rtt_ms: the median round trip of a few requests to the server.
+ *   rtt_ms: the median round trip of a few requests to the server;
+ *   turn_ok, throughput_kbps, loss: as Jitsi's pre-call test, two connections of this page
+ *     through the TURN only (relay to relay), a data channel without retransmissions
+ *     paced at up to 2 Mbit/s for 3 s: whether it connects, what it carries, what it loses.
  * Written without newer syntax: an old browser must still get as far as the verdict. */
 (function () {
   'use strict';
@@ -14,6 +17,7 @@
 
   var GATHER_MS = 10000;  // a firewall that drops packets silently: the gathering stops here
   var PINGS = 5;
+  var LOOP_MS = 3000, LOOP_RATE = 2000000, PACKET = 1000;  // throughput through the TURN
 
   function $(root, selector) { return root.querySelector(selector); }
   function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text != null) e.textContent = text; return e; }
@@ -165,10 +169,60 @@
       });
     }
 
+    // Two connections of this page through the TURN only: what it carries and loses.
+    function throughputTest(turnServers) {
+      return new Promise(function (resolve) {
+        var config = {iceServers: turnServers, iceTransportPolicy: 'relay'};
+        var a, b, channel, done = false, pace = null, sent = 0, sentBytes = 0, received = 0, bytes = 0, last = 0;
+        function finish(result) {
+          if (done) return;
+          done = true; clearTimeout(timer); clearInterval(pace);
+          try { a.close(); b.close(); } catch (e) { /* closed already */ }
+          resolve(result);
+        }
+        var timer = setTimeout(function () { finish({turn_ok: false}); }, GATHER_MS + LOOP_MS + 3000);
+        try {
+          a = new RTCPeerConnection(config); b = new RTCPeerConnection(config);
+        } catch (e) { finish({}); return; }
+        a.addEventListener('icecandidate', function (e) { if (e.candidate) b.addIceCandidate(e.candidate).catch(function () {}); });
+        b.addEventListener('icecandidate', function (e) { if (e.candidate) a.addIceCandidate(e.candidate).catch(function () {}); });
+        b.addEventListener('datachannel', function (e) {
+          e.channel.binaryType = 'arraybuffer';
+          e.channel.addEventListener('message', function (m) { received += 1; bytes += m.data.byteLength; last = performance.now(); });
+        });
+        channel = a.createDataChannel('throughput', {ordered: false, maxRetransmits: 0});
+        function figures(started) {
+          // Still queued in the sender is not lost: the path was only slower than the pace.
+          var queued = Math.floor((channel.bufferedAmount || 0) / PACKET), elapsed = Math.max(1, last - started);
+          finish({turn_ok: true, throughput_kbps: Math.round(bytes * 8 / elapsed),
+                  loss: sent ? Math.min(1, Math.max(0, sent - queued - received) / sent) : null});
+        }
+        channel.addEventListener('open', function () {
+          var started = performance.now(), payload = new Uint8Array(PACKET);
+          pace = setInterval(function () {
+            var elapsed = performance.now() - started;
+            if (elapsed >= LOOP_MS) { clearInterval(pace); setTimeout(function () { figures(started); }, 500); return; }
+            while (sentBytes < LOOP_RATE / 8 * elapsed / 1000 && channel.bufferedAmount < 256 * 1024) {
+              channel.send(payload); sent += 1; sentBytes += PACKET;
+            }
+          }, 10);
+        });
+        a.createOffer().then(function (o) { return a.setLocalDescription(o); })
+          .then(function () { return b.setRemoteDescription(a.localDescription); })
+          .then(function () { return b.createAnswer(); })
+          .then(function (o) { return b.setLocalDescription(o); })
+          .then(function () { return a.setRemoteDescription(b.localDescription); })
+          .catch(function () { finish({turn_ok: false}); });
+      });
+    }
+
     function pathTest(servers) {
       if (servers.turn.length) {
         return gather({iceServers: servers.turn, iceTransportPolicy: 'relay'}, ['relay']).then(function (found) {
-          return {relay: found ? found.length : 0};
+          var path = {relay: found ? found.length : 0};
+          if (!path.relay) return path;
+          step('throughput', 'checking', T.measuring);
+          return throughputTest(servers.turn).then(function (loop) { return Object.assign(path, loop); });
         });
       }
       if (servers.stun.length) {
@@ -226,6 +280,9 @@
       step('network', check.network === 'blocked' ? 'bad' : check.network === 'unknown' ? 'unknown' : 'ok',
            api.facts && !api.facts.webrtc ? T.untested : T[check.network]);
       step('rtt', check.rtt_ms == null ? 'unknown' : 'ok', check.rtt_ms == null ? '—' : check.rtt_ms + ' ' + T.ms);
+      step('throughput', check.throughput_kbps == null ? (check.network === 'blocked' ? 'bad' : 'unknown') : 'ok',
+           check.throughput_kbps == null ? '—' : check.throughput_kbps + ' ' + T.kbps + ', ' + T.loss + ' ' +
+           String(check.loss_pct == null ? '—' : check.loss_pct).replace('.', ',') + ' %');
       step('browser', check.cause === 'browser' ? 'bad' : 'ok', check.browser || $(root, '[data-step="browser"] .pc-state').textContent);
     }
 
@@ -242,7 +299,7 @@
       var result = $(root, '.pc-result');
       result.dataset.cause = ''; $(result, '.pc-headline').textContent = T.running; $(result, '.pc-advice').textContent = '';
       $(result, '.pc-quality').textContent = '';
-      ['camera', 'microphone', 'network', 'rtt'].forEach(function (name) { step(name, 'checking', T.checking); });
+      ['camera', 'microphone', 'network', 'rtt', 'throughput'].forEach(function (name) { step(name, 'checking', T.checking); });
       var facts = {webrtc: typeof window.RTCPeerConnection === 'function',
                    media_api: !!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia)};
       var media = facts.media_api ? openMedia() : Promise.resolve({});

@@ -1,7 +1,7 @@
 /* The media path of a call through the Janus SFU (videoroom plugin), for rooms of many.
  * Same interface as the mesh (mesh.js): TeleconsultMedia.backends.janus.
- * Each browser publishes its microphone (m-line "0", which the server's «moderate» names)
- * and camera once, and subscribes to every other publisher of the room; Janus forwards.
+ * Each browser publishes its microphone and camera once (the server's «moderate» finds the
+ * microphone's mid in the publisher's streams at Janus), and subscribes to every other publisher of the room; Janus forwards.
  * The client library is Meetecho's janus-gateway (npm), loaded on first use.
  * config: {server, token, room, pin, roomToken, display, library, iceServers, iceTransportPolicy, me}
  */
@@ -103,7 +103,7 @@
 
   JanusRoom.prototype.tracks = function () {
     var audio = this.local.getAudioTracks()[0], video = this.local.getVideoTracks()[0], tracks = [];
-    // The microphone first: its mid is "0", the one the host's mute moderates.
+    // The order gives the mids ("0", "1"); the host's mute looks the audio one up at Janus.
     if (audio) tracks.push({type: 'audio', capture: audio, recv: false});
     if (video) tracks.push({type: 'video', capture: video, recv: false});
     return tracks;
