@@ -166,7 +166,7 @@ def write_batch(batch: list[Pending]):
     to run once they are answered (None when there is nothing to tell)."""
     try:
         with writing():
-            if _at_once() and not db.session.in_transaction():
+            if _at_once() and not db.session().in_transaction():
                 # No BEGIN and no COMMIT of their own: the read needs no transaction (the
                 # write locks and checks again), and the write is one statement. (A caller
                 # with a transaction open has the batch in it.)
