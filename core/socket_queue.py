@@ -19,6 +19,15 @@ the first probe heard again. The outage is not held against the listener: its th
 periods count from the last failed publish, so a Redis that every process lost does not
 turn every process's ``/healthz`` to 503 at once while they reconnect.
 
+Two more ways back are watched. A listener that lost its connection and subscribed again
+by itself (python-socketio retries with sleeps of 1, 2, 4 … 60 s) missed whatever was
+published while it was away, even when every publish of this process went through (only
+the pub/sub connection was dropped, or Redis came back before the next probe): each
+subscription after a listener's first marks the events as missed too. And once Redis
+answers publishes again after an outage, a listener still asleep in that back-off is not
+waited for: when no probe came back for one period after Redis returned, a new listener
+is started, so the process is deaf to the others for seconds, not up to a minute.
+
 Redis URLs (``redis://``, ``rediss://``) and Sentinel URLs
 (``redis+sentinel://host:26379,host2:26379/service``) are both served by this manager.
 """
@@ -59,6 +68,8 @@ class WatchedRedisManager(socketio.RedisManager):
         self.gap = False
         self.missed = False  # a publish failed: events were lost, resync when they flow again
         self.unreachable_at = 0.0  # the last failed publish (Redis away)
+        self.back_at = 0.0  # the first publish that went through after a failed one
+        self._listening = threading.local()  # set in a listener's own thread: its subscriptions
         self.restarts = 0
         self.generation = 0
         self.backoff = 3 * probe_seconds  # between two mends while probes stay away
@@ -76,6 +87,8 @@ class WatchedRedisManager(socketio.RedisManager):
 
     def _listen(self):
         generation = self.generation
+        self._listening.subscriptions = 0
+        self._listening.generation = generation
         for data in super()._listen():
             if generation != self.generation:
                 return  # a newer listener took over: this one ends without delivering twice
@@ -95,6 +108,7 @@ class WatchedRedisManager(socketio.RedisManager):
         self.backoff = 3 * self.probe_seconds
         if self.gap or self.missed:
             self.gap = self.missed = False
+            self.back_at = 0.0
             log.warning("socket.io message queue: events flow again; telling local sockets to resync")
             self._tell_resync()
 
@@ -127,11 +141,33 @@ class WatchedRedisManager(socketio.RedisManager):
         if result is None:
             self.missed = True
             self.unreachable_at = time.monotonic()
+            self.back_at = 0.0
+        elif self.missed and not self.back_at:
+            self.back_at = time.monotonic()
         return result
+
+    def _redis_connect(self):
+        """Called by the publisher, ``ping`` and the listener; in the listener's own thread,
+        every subscription after its first follows a break in which events were lost."""
+        super()._redis_connect()
+        subscriptions = getattr(self._listening, "subscriptions", None)
+        if subscriptions is not None:
+            if subscriptions and self._listening.generation == self.generation:  # not a replaced one
+                log.warning("socket.io message queue: the listener subscribed again; telling local sockets "
+                            "to resync once its probe comes back")
+                self.missed = True
+            self._listening.subscriptions = subscriptions + 1
 
     def check_once(self) -> None:
         """Send a probe; when none came back for three periods, mend the listener."""
         now = time.monotonic()
+        if (self.missed and self.back_at and self.last_heard < self.back_at
+                and now - self.back_at > self.probe_seconds and now >= self.next_mend):
+            # Redis takes publishes again but no probe came back since: the listener is
+            # still waiting out python-socketio's back-off. A new one does not wait.
+            log.warning("socket.io message queue: Redis is back but the listener is not; starting a new one")
+            self._mend()
+            self.back_at = now  # once; after that the three periods of silence count
         silent = now - max(self.last_heard, self.unreachable_at)
         if silent > 3 * self.probe_seconds and self.last_sent:
             if not self.gap:

@@ -132,3 +132,41 @@ def test_redis_down_is_reported_but_keeps_the_process_in_service(queued_server, 
     assert state.status_code == 200 and state.json["database"] == "ok"
     # A message is still stored and acknowledged while the queue is away.
     assert patient.send(cast.consultation_id, "без Redis")["ok"]
+
+
+@pytest.fixture
+def slow_probe_server(make_app):
+    """As ``queued_server`` without the relay, probing every 3 s: a listener that is
+    dropped comes back (python-socketio retries after 1 s) well inside three periods."""
+    from core.testing import LiveServer, enable_test_login
+
+    with redis_server() as (port, _process):
+        url = f"redis://127.0.0.1:{port}/{REDIS_DB}"
+        app = make_app(config={"SOCKETIO_MESSAGE_QUEUE": url, "SOCKETIO_QUEUE_PROBE_SECONDS": 3.0})
+        enable_test_login(app)
+        server = LiveServer(app).start()
+        try:
+            yield app, server, port
+        finally:
+            server.stop()
+            app.extensions["socketio"].server.manager.stop()
+
+
+def test_a_listener_that_subscribed_again_by_itself_has_the_sockets_resync(slow_probe_server, factory, sockets):
+    app, server, port = slow_probe_server
+    cast = make_cast(factory)
+    patient = Browser(server.url, "patient", cast.account_id).socket()
+    sockets.append(patient)
+    assert patient.call("join", {"chat": cast.consultation_id})["ok"]
+    manager = app.extensions["socketio"].server.manager
+    wait_for(lambda: manager.last_heard > 0 and manager.started and not manager.missed)
+    heard = manager.last_heard
+    wait_for(lambda: manager.last_heard > heard, timeout=20)  # a probe came back: subscribed
+
+    # Redis drops the pub/sub connection only: every publish still goes through, and
+    # the listener subscribes again by itself after its one-second sleep. What was
+    # published in between never reached this process.
+    killed = redis.Redis(port=port).client_kill_filter(_type="pubsub")
+    assert killed >= 1
+    wait_for(lambda: patient.received("resync"), timeout=30)
+    assert manager.restarts == 0 and not manager.gap  # no silence long enough to mend

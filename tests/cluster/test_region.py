@@ -364,9 +364,10 @@ def test_a_region_keeps_every_message_mail_slot_and_file_while_its_pieces_fail(r
 
     context = multiprocessing.get_context("spawn")
     stop, results_queue, ready = context.Event(), context.Queue(), context.Queue()
+    resynced = context.Event()  # a client was told to resync
     senders_done = context.Barrier(2)
     sides = [context.Process(target=run_side, args=(region.base, str(region.cert), specs[kind], stop, ready,
-                                                       senders_done, results_queue), daemon=True)
+                                                       senders_done, results_queue, resynced), daemon=True)
              for kind in ("staff", "patient")]
     for side in sides:
         side.start()
@@ -395,6 +396,7 @@ def test_a_region_keeps_every_message_mail_slot_and_file_while_its_pieces_fail(r
         # (2) Redis goes away for REDIS_DOWN_FOR seconds; bookings go on meanwhile.
         at(REDIS_DOWN_AT)
         region.redis.stop()
+        resynced.clear()  # only a resync after the outage counts
         down_since = time.monotonic()
         during = [bookings.book(patients[-2 + k].id, slot_refs[CHATS + 1 + k], author, f"outage{k}@example.ru",
                                 retry_until=time.monotonic() + 60) for k in range(2)]
@@ -404,6 +406,10 @@ def test_a_region_keeps_every_message_mail_slot_and_file_while_its_pieces_fail(r
             assert status == 201 or (status == 409 and booked_for(slot_refs[CHATS + 1 + k][0]) == patients[-2 + k].id), during
         time.sleep(max(0.0, down_since + REDIS_DOWN_FOR - time.monotonic()))
         region.redis.start()
+        # The traffic goes on until the web processes heard their probes again and told
+        # their sockets to resync (the listener's reconnect takes seconds, more on a busy
+        # machine); the timeout only guards against a hang.
+        wait_until(resynced.is_set, 180, "a socket to be told to resync after Redis returned", step=0.2)
 
         at(SEND_FOR)
         stop.set()
