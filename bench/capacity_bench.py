@@ -10,9 +10,11 @@ with the same file (GUNICORN_CONNECTIONS, 10,000), ``eventlet`` ``python -m core
 --async-mode eventlet``; on PostgreSQL (``TELECONSULT_BENCH_POSTGRES``, default the local
 server), in the testing environment (plain HTTP on loopback). Beside each, a bare
 python-socketio server in the same mode and server (bench/capacity_bare.py: join a room,
-broadcast, acknowledge; no login, no database).
+broadcast, acknowledge; no login, no database), and once a Node socket.io server with the
+same protocol (bench/capacity_node.js, socket.io from node_modules).
 
-The sockets come from one Node process (bench/capacity_clients.js, socket.io-client):
+The sockets come from ``--clients`` Node processes (bench/capacity_clients.js,
+socket.io-client), opened at ``--rate`` sockets a second in all:
 each is a logged-in tab (the sessions of ``--chats`` chats, a doctor and a patient each,
 shared round robin), connects over websocket, joins its chat and sends a message every
 ``--interval`` seconds with an acknowledgement. The count ramps through ``--steps``; at
@@ -82,8 +84,10 @@ def prepare(database: str, data_dir: str, chats: int) -> list[dict]:
         for n in range(chats):
             doctor = doctors[n % len(doctors)]
             patient = factory.patient(organisation=organisation)
-            account = factory.commit(PortalAccount(esia_oid=uuid.uuid4().hex, trust_level="confirmed",
-                                                   last_name=patient.last_name, first_name=patient.first_name))
+            account = factory.commit(PortalAccount(
+                identity_provider="esia", external_id=uuid.uuid4().hex, trust_level="confirmed",
+                last_name=patient.last_name, first_name=patient.first_name,
+            ))
             patient.portal_account_id = account.id
             factory.commit(patient)
             factory.commit(ConsentAcceptance(account_id=account.id, version_id=consent.id))
@@ -123,7 +127,9 @@ def group_rss_kib(pid: int) -> int:
 
 def start_server(kind: str, mode: str, port: int, env: dict, log_path: Path) -> subprocess.Popen:
     venv = Path(sys.executable).parent
-    if kind == "chat":
+    if kind == "node":
+        argv = ["node", str(ROOT / "bench" / "capacity_node.js"), str(port)]
+    elif kind == "chat":
         if mode == "eventlet":
             argv = [sys.executable, "-m", "core.serve", "--async-mode", "eventlet", "--port", str(port)]
         else:
@@ -172,24 +178,40 @@ def stop(process: subprocess.Popen) -> None:
 
 
 class Clients:
-    def __init__(self, url: str, sessions_file: Path, interval: float) -> None:
-        self.process = subprocess.Popen(
-            ["node", str(ROOT / "bench" / "capacity_clients.js"), url, str(sessions_file), str(int(interval * 1000))],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True,
-        )
+    """``count`` Node client processes sharing the sessions round robin; ``open N`` opens
+    N sockets in all, ``stats`` adds up their counters."""
 
-    def ask(self, line: str) -> dict:
-        self.process.stdin.write(line + "\n")
-        self.process.stdin.flush()
-        return json.loads(self.process.stdout.readline())
+    def __init__(self, url: str, sessions_file: Path, interval: float, count: int, rate: float) -> None:
+        self.processes = [
+            subprocess.Popen(
+                ["node", str(ROOT / "bench" / "capacity_clients.js"), url, str(sessions_file),
+                 str(int(interval * 1000)), str(rate / count), str(n), str(count)],
+                cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True,
+            )
+            for n in range(count)
+        ]
+
+    def ask(self, command: str, total: int | None = None) -> dict:
+        count = len(self.processes)
+        for n, process in enumerate(self.processes):
+            share = "" if total is None else f" {total // count + (1 if n < total % count else 0)}"
+            process.stdin.write(command + share + "\n")
+            process.stdin.flush()
+        answers = [json.loads(process.stdout.readline()) for process in self.processes]
+        merged = {"rtts": []}
+        for answer in answers:
+            for key, value in answer.items():
+                merged[key] = merged.get(key, 0) + value if key != "rtts" else merged["rtts"] + value
+        return merged
 
     def close(self) -> None:
-        try:
-            self.process.stdin.write("quit\n")
-            self.process.stdin.flush()
-            self.process.wait(20)
-        except (OSError, subprocess.TimeoutExpired):
-            self.process.kill()
+        for process in self.processes:
+            try:
+                process.stdin.write("quit\n")
+                process.stdin.flush()
+                process.wait(20)
+            except (OSError, subprocess.TimeoutExpired):
+                process.kill()
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -200,19 +222,19 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def run(kind: str, mode: str, steps: list[int], interval: float, env: dict, sessions_file: Path,
-        workdir: Path) -> list[dict]:
+        workdir: Path, clients_count: int, rate: float) -> list[dict]:
     port = free_port()
     server = start_server(kind, mode, port, env, workdir / f"{kind}-{mode}.log")
     rows = []
     try:
         time.sleep(2)
         idle = group_rss_kib(server.pid)
-        clients = Clients(f"http://127.0.0.1:{port}", sessions_file, interval)
+        clients = Clients(f"http://127.0.0.1:{port}", sessions_file, interval, clients_count, rate)
         try:
             clients.ask("stats")
             for step in steps:
-                clients.ask(f"open {step}")
-                deadline = time.monotonic() + 120
+                clients.ask("open", step)
+                deadline = time.monotonic() + 120 + step / rate
                 while True:  # every socket of the step answered (joined, refused or failed)
                     state = clients.ask("stats")
                     if state["connected"] + state["refused"] + state["errors"] + state["dropped"] >= step:
@@ -255,6 +277,9 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between two messages of a socket")
     parser.add_argument("--chats", type=int, default=200)
     parser.add_argument("--no-bare", action="store_true")
+    parser.add_argument("--no-node", action="store_true")
+    parser.add_argument("--clients", type=int, default=2, help="Node client processes")
+    parser.add_argument("--rate", type=float, default=100.0, help="sockets opened per second, in all")
     parser.add_argument("--out", help="write the rows as JSON here")
     args = parser.parse_args()
     steps = [int(s) for s in args.steps.split(",")]
@@ -280,12 +305,14 @@ def main() -> None:
         env.update(TELECONSULT_ENV="testing", TELECONSULT_DATABASE_URL=database, TELECONSULT_SECRET_KEY=SECRET,
                    TELECONSULT_DATA_DIR=str(workdir / "data"), TELECONSULT_LOG_LEVEL="WARNING",
                    PYTHONPATH=str(ROOT))
-        for mode in args.modes.split(","):
-            for kind in ("chat",) + (() if args.no_bare else ("bare",)):
-                try:
-                    rows += run(kind, mode, steps, args.interval, env, sessions_file, workdir)
-                except RuntimeError as error:
-                    log(f"{kind} {mode}: {error}")
+        servers = [(kind, mode) for mode in args.modes.split(",")
+                   for kind in ("chat",) + (() if args.no_bare else ("bare",))]
+        servers += [] if args.no_node else [("node", "node")]
+        for kind, mode in servers:
+            try:
+                rows += run(kind, mode, steps, args.interval, env, sessions_file, workdir, args.clients, args.rate)
+            except RuntimeError as error:
+                log(f"{kind} {mode}: {error}")
     finally:
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -5,21 +5,26 @@
 //   stats    -> print one JSON line: connected, refused, dropped, errors, the round
 //               trips (ms) measured since the last `stats`
 //   quit
-// argv: URL SESSIONS_JSON INTERVAL_MS   (sessions: [{cookie, ua, chat}], one per login)
+// argv: URL SESSIONS_JSON INTERVAL_MS [RATE [FIRST STRIDE]]   (sessions: [{cookie, ua, chat}],
+// one per login; RATE: sockets opened per second; socket k of this process uses session
+// FIRST + k × STRIDE, so that several client processes share the sessions round robin)
 const fs = require('fs');
 const readline = require('readline');
 const { randomUUID } = require('crypto');
 const { io } = require('socket.io-client');
 
-const [url, sessionsFile, intervalArg] = process.argv.slice(2);
+const [url, sessionsFile, intervalArg, rateArg, firstArg, strideArg] = process.argv.slice(2);
 const sessions = JSON.parse(fs.readFileSync(sessionsFile, 'utf8'));
 const interval = parseInt(intervalArg || '10000', 10);
+const rate = parseFloat(rateArg || '500');
+const first = parseInt(firstArg || '0', 10);
+const stride = parseInt(strideArg || '1', 10);
 const sockets = [];
 const stats = { connected: 0, refused: 0, dropped: 0, errors: 0, rtts: [] };
 let opened = 0;
 
 function openOne(i) {
-  const s = sessions[i % sessions.length];
+  const s = sessions[(first + i * stride) % sessions.length];
   const sock = io(url + '/chat', {
     transports: ['websocket'], reconnection: false, timeout: 60000, forceNew: true,
     extraHeaders: { Cookie: s.cookie, 'User-Agent': s.ua },
@@ -50,9 +55,9 @@ function openOne(i) {
 
 async function openUpTo(n) {
   while (opened < n) {
-    const batch = Math.min(25, n - opened);
+    const batch = Math.min(Math.max(1, Math.round(rate / 20)), n - opened);
     for (let k = 0; k < batch; k += 1) { openOne(opened); opened += 1; }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, (1000 * batch) / rate));
   }
 }
 
