@@ -11,7 +11,7 @@ with the same file (GUNICORN_CONNECTIONS, 10,000), ``eventlet`` ``python -m core
 server), in the testing environment (plain HTTP on loopback). Beside each, a bare
 python-socketio server in the same mode and server (bench/capacity_bare.py: join a room,
 broadcast, acknowledge; no login, no database), and once a Node socket.io server with the
-same protocol (bench/capacity_node.js, socket.io from node_modules).
+same protocol (bench/node_echo.js on /chat with --others, socket.io from node_modules).
 
 The sockets come from ``--clients`` Node processes (bench/capacity_clients.js,
 socket.io-client), opened at ``--rate`` sockets a second in all:
@@ -128,7 +128,7 @@ def group_rss_kib(pid: int) -> int:
 def start_server(kind: str, mode: str, port: int, env: dict, log_path: Path) -> subprocess.Popen:
     venv = Path(sys.executable).parent
     if kind == "node":
-        argv = ["node", str(ROOT / "bench" / "capacity_node.js"), str(port)]
+        argv = ["node", str(ROOT / "bench" / "node_echo.js"), str(port), "/chat", "--others"]
     elif kind == "chat":
         if mode == "eventlet":
             argv = [sys.executable, "-m", "core.serve", "--async-mode", "eventlet", "--port", str(port)]
