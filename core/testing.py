@@ -97,16 +97,6 @@ class TeleconsultClient(FlaskClient):
         return response
 
 
-# The sequences of the tables' serial and identity columns, set to start again at 1.
-_RESTART_SEQUENCES = sa.text(
-    "SELECT setval(seq.oid, 1, false) FROM pg_class seq"
-    " JOIN pg_depend dep ON dep.objid = seq.oid AND dep.classid = 'pg_class'::regclass"
-    " AND dep.deptype IN ('a', 'i')"
-    " JOIN pg_class tab ON tab.oid = dep.refobjid"
-    " WHERE seq.relkind = 'S' AND tab.relname = ANY(:names) AND pg_table_is_visible(tab.oid)"
-)
-
-
 class _PostgresDatabase:
     """One database per test session; tables are emptied before each test."""
 
@@ -124,10 +114,16 @@ class _PostgresDatabase:
         self._engine: sa.engine.Engine | None = None
 
     def reset(self, metadata: sa.MetaData) -> None:
-        """Empty every table and restart its ids, as ``TRUNCATE ... RESTART IDENTITY``
-        would. ``DELETE`` with the foreign keys' triggers off costs next to nothing on the
-        few rows a test leaves, where ``TRUNCATE`` gives every table and index a new file
-        (half a second a test for ~40 tables)."""
+        """Empty every table. ``DELETE`` with the foreign keys' triggers off costs next to
+        nothing on the few rows a test leaves, where ``TRUNCATE`` gives every table and
+        index a new file (half a second a test for ~40 tables).
+
+        The ids go on from where the last test left them, never starting at 1 again: a
+        write that an earlier test's thread makes late (a request still in flight when its
+        live server stopped, a background task) then names rows that are gone, never this
+        test's. With the ids restarted such a write could land on this test's rows as if
+        they were its own (one run showed a colleague a patient's surname on the schedule,
+        as a participant of the consultation would see it)."""
         if self._engine is None:
             self._engine = sa.create_engine(self.url, poolclass=sa.pool.StaticPool)
         engine = self._engine
@@ -140,7 +136,6 @@ class _PostgresDatabase:
         with engine.begin() as connection:
             connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
             connection.exec_driver_sql("; ".join(f'DELETE FROM "{name}"' for name in reversed(names)))
-            connection.execute(_RESTART_SEQUENCES, {"names": names})
 
     def drop(self) -> None:
         if self._engine is not None:
@@ -614,6 +609,7 @@ class LiveServer:
 
     def stop(self) -> None:
         self.server.shutdown()
+        self.server.server_close()  # no new connection reaches this app once its test ended
 
 
 @pytest.fixture
