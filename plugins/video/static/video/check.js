@@ -378,6 +378,10 @@
       $(echoBox, '.pc-echo-audio').srcObject = null;
       $(echoBox, '.pc-echo-start').textContent = T.echoStart;
       echoBox.dataset.state = session.state;
+      ['rtt', 'video', 'audio'].forEach(function (name) {  // nothing measured: no «проверяется…» left
+        var item = $(echoBox, '[data-echo="' + name + '"]');
+        if (item.dataset.state === 'checking') echoFigure(name, 'unknown', '—');
+      });
       if (text) echoStatus(text, session.state);
     }
 
