@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import inspect
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -216,6 +217,8 @@ def run_command(host: str, port: int):
 
         PeriodicRunner(app).start()  # reminders and retries without a separate beat
     companions = start_companions(app)
+    if companions:  # SIGTERM ends the server through its `finally`, which stops them too
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     settle_heap()
     url = f"http://{host}:{port}/"
     click.echo(f"\nteleconsult is ready at {url} (prepared in {time.monotonic() - started:.1f} s)")
