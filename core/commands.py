@@ -3,8 +3,11 @@ factory registers them, the ``teleconsult`` entry point (core.cli) runs them."""
 
 from __future__ import annotations
 
+import atexit
 import inspect
 import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -166,6 +169,31 @@ def hook_reference() -> str:
     return "\n".join(lines)
 
 
+def start_companions(app: Flask) -> list[subprocess.Popen]:
+    """Start the plugins' companion processes (``teleconsult_register_companion_processes``);
+    each is stopped when this process exits."""
+    from core.plugins import collect
+
+    started = []
+    for plugin, argv in collect(app.extensions["teleconsult.pm"], "teleconsult_register_companion_processes",
+                                settings=app.config):
+        started.append(subprocess.Popen(list(argv)))
+        click.echo(f"  started for {plugin}: {' '.join(argv[1:])} (pid {started[-1].pid})")
+    atexit.register(stop_companions, started)
+    return started
+
+
+def stop_companions(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 @click.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -188,6 +216,9 @@ def run_command(host: str, port: int):
         from core.tasks import PeriodicRunner
 
         PeriodicRunner(app).start()  # reminders and retries without a separate beat
+    companions = start_companions(app)
+    if companions:  # SIGTERM ends the server through its `finally`, which stops them too
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     settle_heap()
     url = f"http://{host}:{port}/"
     click.echo(f"\nteleconsult is ready at {url} (prepared in {time.monotonic() - started:.1f} s)")
@@ -203,8 +234,11 @@ def run_command(host: str, port: int):
     sys.stdout.flush()
     # Flask refuses app.run() inside its own CLI; this command is meant to serve.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
-    socketio(app).run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=True,
-                      **server_options(app.config["SOCKETIO_ASYNC_MODE"]))
+    try:
+        socketio(app).run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=True,
+                          **server_options(app.config["SOCKETIO_ASYNC_MODE"]))
+    finally:
+        stop_companions(companions)
 
 
 _CELERY_ARGS = {"ignore_unknown_options": True, "allow_extra_args": True}

@@ -214,6 +214,19 @@ def teleconsult_register_cli_commands() -> list[click.Command]:
 
 
 @hookspec
+def teleconsult_register_companion_processes(settings: dict[str, Any]) -> list[list[str]]:
+    """Processes the embedded default starts beside its web server.
+
+    :param settings: the app's settings (the plugin decides from them whether it needs one).
+    :returns: command lines (``[executable, argument, ...]``); ``teleconsult run`` starts
+      each as a child process before it serves and stops it (SIGTERM) when it ends. A
+      production deployment runs them as services of their own (``deploy/systemd``).
+      The video plugin's echo test (an aiortc server peer, which must not share the web
+      process) is one.
+    """
+
+
+@hookspec
 def teleconsult_register_access_rules() -> dict[str, Rule]:
     """Access rules for actions the plugin defines, keyed by action (``"chat.write"``).
 

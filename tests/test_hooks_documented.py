@@ -39,6 +39,7 @@ EXERCISED_BY = {
     "teleconsult_register_migrations": "tests/integration/test_migrations.py::test_every_plugin_branch_depends_on_core",
     "teleconsult_register_menu_items": SETUP,
     "teleconsult_register_cli_commands": SETUP,
+    "teleconsult_register_companion_processes": "tests/video/test_echo.py::test_teleconsult_run_starts_the_echo_beside_the_web_server",
     "teleconsult_register_access_rules": SETUP,
     "teleconsult_consultation_validate": ROUTE,
     "teleconsult_consultation_created": LIFECYCLE,

@@ -51,6 +51,21 @@ def teleconsult_register_config_defaults():
         "VIDEO_JANUS_TOKEN_TTL": 12 * 3600,
         "VIDEO_JANUS_PUBLISHERS": 16,
         "VIDEO_JANUS_BITRATE": 768_000,
+        # The echo test of «Проверка связи»: a server peer (aiortc) in its own process
+        # (plugins/video/echo.py) that the web app reaches at VIDEO_ECHO_URL (loopback);
+        # `teleconsult run` starts it when enabled. Each session ends after
+        # VIDEO_ECHO_SECONDS, at most VIDEO_ECHO_MAX_SESSIONS at once, a user gets
+        # VIDEO_ECHO_PER_USER tests per VIDEO_ECHO_PER_SECONDS; the web app waits
+        # VIDEO_ECHO_TIMEOUT seconds for an answer. VIDEO_ECHO_HOST_ADDRESSES: the
+        # addresses the server peer offers (empty: every one of the machine but loopback).
+        "VIDEO_ECHO_ENABLED": True,
+        "VIDEO_ECHO_URL": "http://127.0.0.1:8790",
+        "VIDEO_ECHO_SECONDS": 60,
+        "VIDEO_ECHO_MAX_SESSIONS": 3,
+        "VIDEO_ECHO_PER_USER": 10,
+        "VIDEO_ECHO_PER_SECONDS": 600,
+        "VIDEO_ECHO_TIMEOUT": 15.0,
+        "VIDEO_ECHO_HOST_ADDRESSES": [],
         # Where `npm ci` put webrtc-adapter and socket.io-client.
         "VIDEO_NODE_MODULES": str(REPO_ROOT / "node_modules"),
     }
@@ -68,7 +83,26 @@ def teleconsult_config_check(settings):
         problems.append("VIDEO_MEDIA_BACKEND must be 'p2p', 'janus' or 'auto'")
     elif backend != "p2p" and backend != "mesh" and not settings.get("VIDEO_JANUS_SECRET"):
         problems.append("VIDEO_MEDIA_BACKEND uses Janus but VIDEO_JANUS_SECRET is empty")
+    if settings.get("VIDEO_ECHO_ENABLED") and not str(settings.get("VIDEO_ECHO_URL", "")).startswith(("http://", "https://")):
+        problems.append("VIDEO_ECHO_URL must be an http:// address of the echo process")
     return problems
+
+
+@hookimpl
+def teleconsult_register_cli_commands():
+    from plugins.video.echocommand import video_echo_command
+
+    return [video_echo_command]
+
+
+@hookimpl
+def teleconsult_register_companion_processes(settings):
+    """The echo test's server peer beside `teleconsult run`, when it is on."""
+    if not settings.get("VIDEO_ECHO_ENABLED"):
+        return []
+    from plugins.video.echocommand import echo_argv
+
+    return [echo_argv(settings)]
 
 
 @hookimpl
@@ -162,6 +196,7 @@ def teleconsult_register_audit_titles():
             "video.muted": _l("Микрофон участника отключён ведущим"),
             "video.ended": _l("Видеоконсультация завершена"),
             "video.checked": _l("Проверка связи перед видеозвонком"),
+            "video.echo_tested": _l("Эхо-тест перед видеозвонком"),
             "video.board_cleared": _l("Доска очищена ведущим"),
             "video.board_exported": _l("Доска сохранена в файлы"),
         },

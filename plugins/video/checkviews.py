@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from core import params
 from core.access import current_principal, require
 from core.db import db
-from plugins.video import calls, precheck, turn
+from plugins.video import calls, echotest, precheck, turn
 
 blueprint = Blueprint("video_check", __name__, template_folder="templates")
 
@@ -34,7 +34,7 @@ def page(consultation_id: int):
         guide=precheck.GUIDE, todo=precheck.REMEDY, headlines=precheck.HEADLINES, causes=precheck.CAUSES,
         browser=browser, browser_supported=supported,
         patient_check=precheck.for_doctor(patient_check) if patient_check else None,
-        room_url=url_for("video.room", consultation_id=consultation.id),
+        room_url=url_for("video.room", consultation_id=consultation.id), echo_enabled=echotest.enabled(),
         chat_url=url_for("chat.window", consultation_id=consultation.id) if "chat.window" in current_app.view_functions else None,
     )
 
@@ -70,3 +70,10 @@ def save(consultation_id: int):
     check = precheck.record(consultation, principal, facts, request.headers.get("User-Agent", ""))
     db.session.commit()
     return jsonify({"check": precheck.view(check)}), 201
+
+
+@blueprint.route("/video/<int:consultation_id>/check/echo", methods=["POST"])
+def echo(consultation_id: int):
+    """«Эхо-тест»: the browser's offer to the server peer, its answer back (SPEC P5)."""
+    principal, consultation = _consultation(consultation_id)
+    return jsonify(echotest.broker(consultation, principal, params.json_object()))

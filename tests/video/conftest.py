@@ -167,3 +167,61 @@ def coturn(tmp_path):
     yield port, secret
     process.terminate()
     process.wait(10)
+
+
+class EchoProcess:
+    """The echo test's server peer (``python -m plugins.video.echo``) on a free loopback
+    port, as a process of its own; ready when ``/health`` answers."""
+
+    ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+    def __init__(self, log_path, *arguments: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.arguments = arguments
+        self.process = None
+
+    def start(self) -> "EchoProcess":
+        import sys
+
+        env = {**os.environ, "PYTHONPATH": self.ROOT}
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "plugins.video.echo", "--port", str(self.port), *self.arguments],
+            cwd=self.ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.health()
+                return self
+            except OSError:
+                assert self.process.poll() is None, f"the echo process ended: {self.log_path.read_text()[-2000:]}"
+                assert time.monotonic() < deadline, "the echo process did not answer"
+                time.sleep(0.2)
+
+    def health(self) -> dict:
+        import json
+        import urllib.request
+
+        with urllib.request.urlopen(self.url + "/health", timeout=2) as reply:
+            return json.load(reply)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.log.close()
+
+
+@pytest.fixture
+def echo_process(tmp_path):
+    """A real echo process for the test (loopback host candidate only), stopped at teardown."""
+    echo = EchoProcess(tmp_path / "echo.log", "--host-address", "127.0.0.1", "--max-sessions", "2",
+                       "--seconds", "120").start()
+    yield echo
+    echo.stop()

@@ -295,6 +295,7 @@
     }
 
     function run() {
+      if (echo) stopEcho();
       api.runs += 1; api.result = null;
       var result = $(root, '.pc-result');
       result.dataset.cause = ''; $(result, '.pc-headline').textContent = T.running; $(result, '.pc-advice').textContent = '';
@@ -318,6 +319,137 @@
         api.result = answer.data.check; showResult(answer.data.check);
       }).catch(function () { $(result, '.pc-headline').textContent = T.failed; api.result = {cause: 'refresh', failed: true}; });
       return running;
+    }
+
+    // ------------------------------------------------------------ echo test
+    // The server peer (aiortc, its own process) sends back what it receives: the patient
+    // sees and hears themselves as the server gets them. Its offer waits for every
+    // candidate (the server answers once, no trickle).
+    var echoBox = $(root, '.pc-echo'), echo = null;
+    api.echo = null;
+
+    function echoFigure(name, state, text) {
+      var item = $(echoBox, '[data-echo="' + name + '"]');
+      item.dataset.state = state;
+      $(item, '.pc-state').textContent = text;
+    }
+
+    function echoStatus(text, state) {
+      var status = $(echoBox, '.pc-echo-status');
+      status.textContent = text; status.dataset.state = state || '';
+    }
+
+    function gathered(pc, ms) {
+      return new Promise(function (resolve) {
+        if (pc.iceGatheringState === 'complete') { resolve(); return; }
+        var timer = setTimeout(resolve, ms);
+        pc.addEventListener('icegatheringstatechange', function () {
+          if (pc.iceGatheringState === 'complete') { clearTimeout(timer); resolve(); }
+        });
+      });
+    }
+
+    function echoStats(session) {
+      return session.pc.getStats().then(function (report) {
+        var pairs = {}, selected = null;
+        report.forEach(function (r) {
+          if (r.type === 'inbound-rtp' && r.kind === 'video') session.framesDecoded = r.framesDecoded || 0;
+          if (r.type === 'inbound-rtp' && r.kind === 'audio') session.audioPackets = r.packetsReceived || 0;
+          if (r.type === 'candidate-pair') pairs[r.id] = r;
+          if (r.type === 'transport' && r.selectedCandidatePairId) selected = r.selectedCandidatePairId;
+        });
+        var pair = pairs[selected];
+        if (!pair) Object.keys(pairs).forEach(function (id) { if (pairs[id].nominated && pairs[id].state === 'succeeded') pair = pairs[id]; });
+        if (pair && pair.currentRoundTripTime != null) session.rtt = Math.round(pair.currentRoundTripTime * 1000);
+        echoFigure('rtt', session.rtt == null ? 'unknown' : 'ok', session.rtt == null ? '—' : session.rtt + ' ' + T.ms);
+        echoFigure('video', session.framesDecoded ? 'ok' : 'bad', session.framesDecoded ? T.echoFrames + ' (' + session.framesDecoded + ')' : T.echoNoVideo);
+        echoFigure('audio', session.audioPackets ? 'ok' : 'bad', session.audioPackets ? T.echoSound : T.echoNoSound);
+        return session;
+      });
+    }
+
+    function stopEcho(text, state) {
+      if (!echo) return;
+      var session = echo;
+      echo = null;
+      clearInterval(session.statsTimer); clearTimeout(session.endTimer);
+      try { session.pc.close(); } catch (e) { /* closed already */ }
+      session.state = state || 'done';
+      $(echoBox, '.pc-echo-audio').srcObject = null;
+      $(echoBox, '.pc-echo-start').textContent = T.echoStart;
+      echoBox.dataset.state = session.state;
+      ['rtt', 'video', 'audio'].forEach(function (name) {  // nothing measured: no «проверяется…» left
+        var item = $(echoBox, '[data-echo="' + name + '"]');
+        if (item.dataset.state === 'checking') echoFigure(name, 'unknown', '—');
+      });
+      if (text) echoStatus(text, session.state);
+    }
+
+    function startEcho() {
+      if (!stream || !stream.getTracks().length) { echoBox.dataset.state = 'failed'; echoStatus(T.echoNoMedia, 'failed'); return; }
+      var remote = new MediaStream(), video = $(echoBox, '.pc-echo-video'), audio = $(echoBox, '.pc-echo-audio');
+      var session = {pc: null, state: 'connecting', framesDecoded: 0, audioPackets: 0, rtt: null, seconds: null, error: null};
+      echo = api.echo = session;
+      echoBox.dataset.state = 'connecting';
+      $(echoBox, '.pc-echo-start').textContent = T.echoStop;
+      echoStatus(T.echoConnecting, 'connecting');
+      ['rtt', 'video', 'audio'].forEach(function (name) { echoFigure(name, 'checking', T.checking); });
+      function fail(text) { session.error = text; if (echo === session) stopEcho(text, 'failed'); }
+      fetch(root.dataset.iceUrl, {credentials: 'same-origin'}).then(function (r) { return r.json(); }).then(function (servers) {
+        if (echo !== session) return null;
+        var pc = session.pc = new RTCPeerConnection({iceServers: servers.turn.concat(servers.stun)});
+        stream.getTracks().forEach(function (t) { pc.addTrack(t, stream); });
+        pc.addEventListener('track', function (e) {
+          remote.addTrack(e.track);
+          video.srcObject = remote; audio.srcObject = remote;
+          var speaker = $(root, '.pc-speaker').value;
+          if (speaker && audio.setSinkId) audio.setSinkId(speaker).catch(function () {});
+          audio.play().catch(function () {});
+        });
+        pc.addEventListener('connectionstatechange', function () {
+          if (pc.connectionState === 'failed' && echo === session) fail(T.echoNoPath);
+        });
+        return pc.createOffer().then(function (offer) { return pc.setLocalDescription(offer); })
+          .then(function () { return gathered(pc, GATHER_MS); })
+          .then(function () {
+            var token = document.querySelector('meta[name="csrf-token"]').content;
+            return fetch(echoBox.dataset.echoUrl, {
+              method: 'POST', credentials: 'same-origin',
+              body: JSON.stringify({sdp: pc.localDescription.sdp, type: 'offer'}),
+              headers: {'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRFToken': token}
+            });
+          })
+          .then(function (r) { return r.json().then(function (data) { return {ok: r.ok, data: data}; }); })
+          .then(function (answer) {
+            if (echo !== session) return;
+            if (!answer.ok) { fail((answer.data.error || {}).message || T.echoFailed); return; }
+            session.seconds = answer.data.seconds;
+            return pc.setRemoteDescription({type: 'answer', sdp: answer.data.sdp}).then(function () {
+              var started = performance.now();
+              session.state = 'running'; echoBox.dataset.state = 'running';
+              echoStatus(T.echoRunning, 'running');
+              session.statsTimer = setInterval(function () {
+                echoStats(session).then(function () {
+                  // Connected for 15 s and still no picture: the way back does not work.
+                  if (!session.framesDecoded && pc.connectionState === 'connected' && performance.now() - started > 15000) fail(T.echoNoFrames);
+                  // Never connected within the gathering time and more: no path to the server.
+                  else if (pc.connectionState !== 'connected' && !session.framesDecoded && performance.now() - started > GATHER_MS + 10000) fail(T.echoNoPath);
+                }, function () {});
+              }, 1000);
+              // The server closes its side after `seconds`; this page stops a little before.
+              session.endTimer = setTimeout(function () { if (echo === session) stopEcho(T.echoDone, 'done'); },
+                                            Math.max(5, (session.seconds || 60) - 2) * 1000);
+            });
+          });
+      }).catch(function () { fail(T.echoFailed); });
+    }
+
+    if (echoBox) {
+      $(echoBox, '.pc-echo-start').addEventListener('click', function () {
+        if (echo) { stopEcho(T.echoDone, 'done'); return; }
+        startEcho();
+      });
+      window.addEventListener('pagehide', function () { stopEcho(); });
     }
 
     $(root, '.pc-again').addEventListener('click', function () { if (running) running.then(run); else run(); });
