@@ -8,8 +8,9 @@ microphone. For each mode:
 
 - **app**: the doctor opens the consultation's chat and presses «Видеозвонок»; once the
   patient's popup shows and the doctor's call window has its camera, the clock starts and
-  the patient presses «Принять». The call window loads, takes the camera, connects to
-  ``/video``, joins and negotiates with the doctor through the server. The time is taken
+  the patient presses «Принять». The call window (made ready in the patient's page while
+  the call rang) takes the page's place, takes the camera, joins over the popup's
+  ``/video`` socket and negotiates with the doctor through the server. The time is taken
   when *both* sides' peer connections report a decoded remote video frame
   (``getStats()``, inbound-rtp ``framesDecoded > 0``, polled every 20 ms by the
   bench in each page; the pages' own 2 s quality timer is not used).

@@ -461,7 +461,10 @@ def teleconsult_register_page_scripts(area: str, principal: Principal) -> list[s
     «Врач … вызывает вас» in every open tab of the patient this way (SPEC P5). Fired
     while a page of the area is rendered for an authenticated viewer, with the plugins
     switched on for the viewer; each address is loaded once, in order. Formerly
-    ``teleconsult_page_scripts``.
+    ``teleconsult_page_scripts``. Such a script may put another page's content in
+    place of the current one without a navigation (the video popup opens the call
+    window so): it first dispatches ``teleconsult:page-replaced`` on ``document``, and
+    a page's own script then lets go of what it holds (the chat closes its socket).
 
     :param area: ``"portal"`` or ``"workplace"``.
     :param principal: who looks at the page.

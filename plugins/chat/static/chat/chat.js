@@ -386,6 +386,13 @@
     socket.on('access_lost', function (data) {
       if (data.chat === chatId || data.all) { statusNode.textContent = texts.lost; markClosed(); }
     });
+    /* Another page's content took this one's place (the call window opened from the
+     * popup): the window is gone, so nothing is marked read and the socket closes. */
+    document.addEventListener('teleconsult:page-replaced', function () {
+      clearTimeout(readTimer);
+      socket.io.opts.reconnection = false;
+      socket.disconnect();
+    });
 
     /* Scroll to the first unread message, else to the bottom. */
     var firstUnread = list.querySelector('.unread-divider');

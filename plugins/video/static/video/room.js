@@ -6,7 +6,10 @@
   function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text != null) e.textContent = text; return e; }
   function uid() { return (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + Date.now()).replace(/-/g, ''); }
 
-  function room(root) {
+  // ``options.socket``: a /video socket of this page to reuse (the ringing popup's,
+  // already connected) instead of a new one.
+  function room(root, options) {
+    options = options || {};
     var T = document.getElementById('video-texts').dataset;
     var consultation = Number(root.dataset.consultation);
     var state = {participants: [], host: null}, me = null, backend = null, local = null;
@@ -16,7 +19,7 @@
     var localReady = media().then(function (stream) {
       local = stream; if (backend) backend.setLocal(stream); fillDevices(); render();
     }).catch(function () { say(T.noMedia); }).then(function () { localSettled = true; });
-    var socket = io('/video', {transports: ['websocket']});
+    var socket = options.socket || io('/video', {transports: ['websocket']});
     var acceptedAt = null, setupReported = false, startedAt = null, streams = {};
     var notice = $(root, '.vc-notice'), tiles = $(root, '.vc-tiles');
     var api = {socket: socket, state: function () { return state; }, me: function () { return me; },
@@ -186,13 +189,15 @@
     // turns missed in time) whatever order the server runs the events in. A reconnect
     // rejoins as the same participant.
     var ringFirst = root.dataset.ring === 'true';
-    socket.on('connect', function () {
+    function connected() {
       if (over) return;
       say('');
       var ringing = ringFirst ? ask('call') : Promise.resolve({ok: true});
       ringFirst = false;
       ringing.then(function (answer) { if (!answer.ok && !over) say(answer.error); return over ? null : joinRoom(); });
-    });
+    }
+    socket.on('connect', connected);
+    if (socket.connected) connected();  // a reused socket: join at once
     socket.on('disconnect', function () { board.offline(); if (!over) say(T.offline); });
     socket.on('board_op', function (m) { if (m.consultation_id === consultation) board.receive(m.op); });
     socket.on('state', function (s) { if (s.consultation_id === consultation) { state = s; switchMedia(); render(); } });
