@@ -3,6 +3,12 @@
 E-mail, Socket.IO emits and Celery dispatch must not leave the process for a change that
 is then rolled back; they are queued with ``after_commit`` and dropped on rollback.
 Files written before a rollback are removed with ``on_rollback``.
+
+The callbacks run once the session has handed its connection back to the pool
+(``after_transaction_end``), not in ``after_commit``, when it still holds it: a callback
+that reads (the chat's unread counters take a connection of their own) would otherwise
+hold two, and as many concurrent commits as the pool has connections would each wait
+for a second one for ever (seen with many green threads and a pool of 15).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ log = logging.getLogger(__name__)
 
 _AFTER_COMMIT = "teleconsult_after_commit"
 _ON_ROLLBACK = "teleconsult_on_rollback"
+_COMMITTED = "teleconsult_committed"  # callbacks of a committed transaction, to run at its end
 
 
 def _session() -> Session:
@@ -34,10 +41,16 @@ def on_rollback(callback: Callable[[], None], session: Session | None = None) ->
 
 
 @sa.event.listens_for(Session, "after_commit")
-def _run_after_commit(session: Session) -> None:
-    callbacks = session.info.pop(_AFTER_COMMIT, [])
+def _committed(session: Session) -> None:
+    session.info.setdefault(_COMMITTED, []).extend(session.info.pop(_AFTER_COMMIT, []))
     session.info.pop(_ON_ROLLBACK, None)
-    for callback in callbacks:
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _run_after_commit(session: Session, transaction) -> None:
+    if transaction.parent is not None:  # a savepoint: its work commits with the transaction
+        return
+    for callback in session.info.pop(_COMMITTED, []):
         try:
             callback()
         except Exception:  # one failing side effect must not hide the others
@@ -49,6 +62,7 @@ def _run_on_rollback(session: Session, previous_transaction) -> None:
     if previous_transaction.parent is not None:  # a savepoint, not the whole transaction
         return
     session.info.pop(_AFTER_COMMIT, None)
+    session.info.pop(_COMMITTED, None)  # a savepoint's, committed, then rolled back with it
     for callback in session.info.pop(_ON_ROLLBACK, []):
         try:
             callback()
