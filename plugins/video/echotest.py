@@ -69,15 +69,8 @@ def _recent(principal: Principal) -> int:
 
 def ice_servers(principal: Principal) -> list[dict]:
     """The deployment's STUN and TURN for the server peer, credentials valid for the session."""
-    config = current_app.config
-    servers: list[dict] = []
-    if config["VIDEO_STUN_URLS"]:
-        servers.append({"urls": list(config["VIDEO_STUN_URLS"])})
-    if config["VIDEO_TURN_URLS"] and config["VIDEO_TURN_SECRET"]:
-        name = f"echo-{'u' if principal.is_staff else 'a'}{principal.id}"
-        username, password = turn.credentials(config["VIDEO_TURN_SECRET"], name, int(config["VIDEO_ECHO_SECONDS"]) + 60)
-        servers.append({"urls": list(config["VIDEO_TURN_URLS"]), "username": username, "credential": password})
-    return servers
+    name = f"echo-{'u' if principal.is_staff else 'a'}{principal.id}"
+    return turn.ice_servers(name, int(current_app.config["VIDEO_ECHO_SECONDS"]) + 60)
 
 
 def _forward(sdp: str, servers: list[dict]) -> tuple[str, dict | None]:

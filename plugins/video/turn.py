@@ -21,13 +21,15 @@ def credentials(secret: str, name: str, ttl: int, now: float | None = None) -> t
     return username, password
 
 
-def ice_servers(participant_id: int) -> list[dict]:
+def ice_servers(name: str, ttl: int | None = None) -> list[dict]:
+    """The deployment's STUN and TURN, with TURN credentials for ``name`` valid ``ttl``
+    seconds (``VIDEO_TURN_TTL`` by default)."""
     config = current_app.config
     servers: list[dict] = []
     if config["VIDEO_STUN_URLS"]:
         servers.append({"urls": list(config["VIDEO_STUN_URLS"])})
     if config["VIDEO_TURN_URLS"] and config["VIDEO_TURN_SECRET"]:
-        username, password = credentials(config["VIDEO_TURN_SECRET"], f"p{participant_id}", int(config["VIDEO_TURN_TTL"]))
+        username, password = credentials(config["VIDEO_TURN_SECRET"], name, int(ttl or config["VIDEO_TURN_TTL"]))
         servers.append({"urls": list(config["VIDEO_TURN_URLS"]), "username": username, "credential": password})
     return servers
 
@@ -37,6 +39,6 @@ def client_config(participant_id: int) -> dict:
     config = current_app.config
     return {
         "backend": config["VIDEO_MEDIA_BACKEND"],
-        "iceServers": ice_servers(participant_id),
+        "iceServers": ice_servers(f"p{participant_id}"),
         "iceTransportPolicy": config["VIDEO_ICE_TRANSPORT_POLICY"],
     }
