@@ -13,6 +13,7 @@ they set one.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from flask_babel import get_locale, lazy_gettext as _l
 
 from core import access
 from core.headers import csp_nonce
+from core.i18n import write_catalogue
 from core.plugins import collect, switched_off
 
 from admin import dashboard
@@ -55,13 +57,11 @@ def _flask_admin_catalogues(app: Flask) -> str:
         mo_path = target / language / "LC_MESSAGES" / "admin.mo"
         if not po_path.exists() or (mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime):
             continue
-        mo_path.parent.mkdir(parents=True, exist_ok=True)
         with po_path.open("rb") as po_file:
             catalogue = read_po(po_file, locale=language)
-        tmp = mo_path.with_suffix(".tmp")
-        with tmp.open("wb") as mo_file:
-            write_mo(mo_file, catalogue)
-        tmp.replace(mo_path)
+        compiled = io.BytesIO()
+        write_mo(compiled, catalogue)
+        write_catalogue(mo_path, compiled.getvalue())
     return str(target)
 
 

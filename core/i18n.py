@@ -57,19 +57,23 @@ def _compile(source: Path, target: Path) -> Path:
         po_mtime = po_path.stat().st_mtime
         if mo_path.exists() and mo_path.stat().st_mtime >= po_mtime:
             continue
-        mo_path.parent.mkdir(parents=True, exist_ok=True)
-        # A temporary file of this process's own: the web processes and workers of a
-        # machine share the data folder and start together.
-        handle, tmp_name = tempfile.mkstemp(dir=mo_path.parent, prefix=".messages-", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as tmp:
-                tmp.write(_mo_bytes(po_path, po_mtime))
-            os.replace(tmp_name, mo_path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_name)
-            raise
+        write_catalogue(mo_path, _mo_bytes(po_path, po_mtime))
     return target
+
+
+def write_catalogue(mo_path: Path, data: bytes) -> None:
+    """Put a compiled catalogue in place through a temporary file of this process's own:
+    the web processes and workers of a machine share the data folder and start together."""
+    mo_path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(dir=mo_path.parent, prefix=".messages-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as tmp:
+            tmp.write(data)
+        os.replace(tmp_name, mo_path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
 
 
 def _mo_bytes(po_path: Path, po_mtime: float) -> bytes:
