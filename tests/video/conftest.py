@@ -123,6 +123,12 @@ def add_doctor(factory, consultation_id: int, organisation=None) -> User:
     return doctor
 
 
+def login(web, kind: str, person_id: int) -> None:
+    """Log a test client in as a staff user or a portal account (``/_test/login``)."""
+    web._csrf = None
+    assert web.get(f"/_test/login/{kind}/{person_id}").status_code == 200
+
+
 def client_id() -> str:
     return uuid.uuid4().hex
 

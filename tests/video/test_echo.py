@@ -12,7 +12,7 @@ from core.commands import start_companions, stop_companions
 from core.db import db
 from core.models import AuditEvent
 from core.testing import enable_test_login, free_port
-from tests.video.conftest import make_cast
+from tests.video.conftest import login, make_cast
 
 BAD_OFFER = "Некорректное описание соединения (SDP) для эхо-теста"
 DOWN = "Эхо-тест сейчас недоступен: сервер проверки связи не отвечает"
@@ -22,11 +22,6 @@ JSON = {"Accept": "application/json"}
 def client(app):
     enable_test_login(app)
     return app.test_client()
-
-
-def login(web, kind, person_id):
-    web._csrf = None
-    assert web.get(f"/_test/login/{kind}/{person_id}").status_code == 200
 
 
 def post(web, url, body, token):

@@ -11,7 +11,7 @@ from core.models import AuditEvent, Consultation
 from core.testing import enable_test_login
 from plugins.video import precheck
 from plugins.video.models import VideoCheck
-from tests.video.conftest import make_cast
+from tests.video.conftest import login, make_cast
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
 GOOD = {"webrtc": True, "media_api": True, "camera": "ok", "microphone": "ok", "relay": 2, "hosts": 1, "rtt_ms": 20,
@@ -79,11 +79,6 @@ def test_the_browser_and_its_version():
 def web(app):
     enable_test_login(app)
     return app.test_client()
-
-
-def login(web, kind, person_id):
-    web._csrf = None
-    assert web.get(f"/_test/login/{kind}/{person_id}").status_code == 200
 
 
 def test_a_patient_checks_and_the_doctor_sees_it_before_calling(web, factory):
